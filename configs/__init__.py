@@ -1,0 +1,1 @@
+"""newsbeam's configuration files (package data, read by transforms.config)."""

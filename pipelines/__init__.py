@@ -1,0 +1,1 @@
+"""newsbeam's entry points: one module per command."""

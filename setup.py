@@ -1,0 +1,39 @@
+"""newsbeam: a news ingestion pipeline on Apache Beam.
+
+Dataflow workers install this package through --setup_file, so everything the
+pipeline imports at run time is listed in install_requires, and the configs
+(and any model files) are package data.
+"""
+
+import setuptools
+
+setuptools.setup(
+    name='newsbeam',
+    version='0.1.0',
+    description='Feeds and scraped pages to clean, deduplicated, classified '
+                'news article records, on Apache Beam.',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    packages=['pipelines', 'transforms', 'configs'],
+    package_data={'configs': ['*.yaml']},
+    install_requires=[
+        'apache-beam[gcp]>=2.60,<3',
+        'feedparser>=6.0.10,<7',
+        'langdetect==1.0.9',
+        'google-cloud-storage>=2.10,<4',
+        'trafilatura>=2.0,<3',
+        'lxml>=5.0',
+        'PyYAML>=6.0,<7',
+        'requests>=2.31,<3',
+        'numpy>=1.24',
+    ],
+    extras_require={
+        'test': [
+            'pytest>=8',
+            'hypothesis>=6.100',
+            'gcp-storage-emulator>=2024.8.3',
+        ],
+    },
+)

@@ -1,0 +1,146 @@
+"""Reads and validates newsbeam's configuration.
+
+``configs/default.yaml`` holds every default; a user's ``--config FILE`` is
+merged over it, so a user file only names what it changes. The result is
+checked once, here, with messages that say which key is wrong.
+"""
+
+import copy
+import os
+from importlib import resources
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+DEFAULT_CONFIG = 'default.yaml'
+
+
+class ConfigError(ValueError):
+  """A configuration file is missing, malformed or has a wrong value."""
+
+
+def _merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
+  merged = copy.deepcopy(base)
+  for key, value in override.items():
+    if isinstance(value, dict) and isinstance(merged.get(key), dict):
+      merged[key] = _merge(merged[key], value)
+    else:
+      merged[key] = value
+  return merged
+
+
+def _read_yaml(text: str, origin: str) -> Dict[str, Any]:
+  try:
+    data = yaml.safe_load(text) or {}
+  except yaml.YAMLError as e:
+    raise ConfigError('%s is not valid YAML: %s' % (origin, e)) from e
+  if not isinstance(data, dict):
+    raise ConfigError('%s must hold a mapping at the top level' % origin)
+  return data
+
+
+def default_config_path() -> str:
+  return str(resources.files('configs').joinpath(DEFAULT_CONFIG))
+
+
+def load_config(path: Optional[str] = None) -> Dict[str, Any]:
+  """The default configuration, with the file at `path` merged over it."""
+  default_path = default_config_path()
+  with open(default_path, encoding='utf-8') as f:
+    config = _read_yaml(f.read(), default_path)
+  config['_base_dir'] = os.path.dirname(os.path.abspath(default_path))
+  if path:
+    if not os.path.exists(path):
+      raise ConfigError('config file not found: %s' % path)
+    with open(path, encoding='utf-8') as f:
+      user = _read_yaml(f.read(), path)
+    unknown = sorted(set(user) - set(config))
+    if unknown:
+      raise ConfigError('%s: unknown section(s) %s; known: %s' % (
+          path, unknown, sorted(k for k in config if not k.startswith('_'))))
+    config = _merge(config, user)
+    if 'inputs' in user:
+      config['_base_dir'] = os.path.dirname(os.path.abspath(path))
+  validate(config)
+  return config
+
+
+def _check(condition: bool, message: str) -> None:
+  if not condition:
+    raise ConfigError(message)
+
+
+def _number(config, section, key, low=None, high=None, integer=False):
+  value = config.get(section, {}).get(key)
+  kind = int if integer else (int, float)
+  _check(isinstance(value, kind) and not isinstance(value, bool),
+         '%s.%s must be a %s, got %r' % (
+             section, key, 'whole number' if integer else 'number', value))
+  _check(low is None or value >= low,
+         '%s.%s must be at least %s, got %r' % (section, key, low, value))
+  _check(high is None or value <= high,
+         '%s.%s must be at most %s, got %r' % (section, key, high, value))
+
+
+def validate(config: Dict[str, Any]) -> None:
+  """Raises ConfigError naming the first wrong key."""
+  for section in ('inputs', 'read', 'extract', 'clean', 'language', 'filter',
+                  'dedup', 'classify', 'output', 'taxonomy'):
+    _check(isinstance(config.get(section), dict),
+           'config section %r is missing or not a mapping' % section)
+  for key in ('feeds', 'scraped'):
+    _check(isinstance(config['inputs'].get(key, []), list),
+           'inputs.%s must be a list of paths or URLs' % key)
+  _number(config, 'read', 'max_record_bytes', low=1, integer=True)
+  _number(config, 'read', 'fetch_timeout', low=0.1)
+  _check(config['extract'].get('favor') in ('precision', 'balanced', 'recall'),
+         'extract.favor must be precision, balanced or recall')
+  _number(config, 'extract', 'min_extracted_chars', low=0, integer=True)
+  _number(config, 'clean', 'max_headline_words', low=1, integer=True)
+  _number(config, 'clean', 'min_story_words', low=0, integer=True)
+  _number(config, 'clean', 'share_row_min_share', low=0, high=1)
+  _number(config, 'clean', 'share_row_max_words', low=1, integer=True)
+  for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words'):
+    _check(isinstance(config['clean'].get(key), list),
+           'clean.%s must be a list' % key)
+  _number(config, 'language', 'max_chars', low=50, integer=True)
+  _number(config, 'language', 'seed', low=0, integer=True)
+  _number(config, 'language', 'fragment_min_words', low=1, integer=True)
+  _number(config, 'language', 'fragment_min_probability', low=0, high=1)
+  _number(config, 'language', 'foreign_script_share', low=0, high=1)
+  _number(config, 'filter', 'min_words', low=0, integer=True)
+  _number(config, 'dedup', 'shingle_words', low=1, integer=True)
+  _number(config, 'dedup', 'num_perm', low=1, integer=True)
+  _number(config, 'dedup', 'bands', low=1, integer=True)
+  _check(config['dedup']['num_perm'] % config['dedup']['bands'] == 0,
+         'dedup.num_perm must be a multiple of dedup.bands')
+  _number(config, 'dedup', 'threshold', low=0, high=1)
+  _number(config, 'dedup', 'max_bucket', low=2, integer=True)
+  _number(config, 'classify', 'min_score', low=0, high=1)
+  _number(config, 'classify', 'max_topics', low=1, integer=True)
+  _number(config, 'classify', 'min_hits', low=1, integer=True)
+  cues = config['classify'].get('cue_words')
+  _check(isinstance(cues, dict) and all(
+      code in config['taxonomy'] and isinstance(words, list)
+      for code, words in cues.items()),
+         'classify.cue_words must map taxonomy codes to lists of words')
+  for code, label in config['taxonomy'].items():
+    _check(str(code).startswith('medtop:') and isinstance(label, str),
+           'taxonomy entries must map medtop:NNNNNNNN codes to labels, got %r'
+           % code)
+
+
+def resolve_inputs(config: Dict[str, Any]) -> Dict[str, List[str]]:
+  """The config's input paths, relative ones taken from the config's folder."""
+  base = config.get('_base_dir', '.')
+  out = {}
+  for key in ('feeds', 'scraped'):
+    resolved = []
+    for item in config['inputs'].get(key) or []:
+      item = str(item)
+      if '://' in item or os.path.isabs(item):
+        resolved.append(item)
+      else:
+        resolved.append(os.path.normpath(os.path.join(base, item)))
+    out[key] = resolved
+  return out

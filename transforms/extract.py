@@ -1,0 +1,263 @@
+"""Extraction: main text and metadata from HTML, and text normalization.
+
+Whole pages go through trafilatura (the strongest open main-text extractor);
+feed entries' HTML content is already the article, so it is only converted to
+text. Every body leaves this stage normalized the same way: Unicode NFC, no
+markup or entities, no control characters, single spaces, and paragraphs
+separated by one blank line.
+"""
+
+import html as html_lib
+import re
+import unicodedata
+from typing import Any, Dict, List, Optional
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms import schema
+
+DEAD_LETTER = 'dead_letter'
+REJECTED = 'rejected'
+STAGE = 'extract'
+
+_TAG = re.compile(r'</?[a-zA-Z][a-zA-Z0-9:-]*(\s[^<>]*)?/?>')
+_COMMENT = re.compile(r'<!--.*?-->', re.S)
+_SCRIPT_STYLE = re.compile(r'<(script|style)\b[^>]*>.*?</\1\s*>', re.S | re.I)
+_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]')
+_SPACES = re.compile(r'[^\S\n]+')
+_BLANK_LINES = re.compile(r'\n\s*\n')
+
+TRACKING_PARAMS = re.compile(
+    r'^(utm_[a-z_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|'
+    r'yclid|igshid|_ga|_gl|ref_src|cmpid|ocid|smid|mkt_tok)$', re.I)
+
+
+def _strip_markup(text: str) -> str:
+  text = _COMMENT.sub(' ', text)
+  text = _SCRIPT_STYLE.sub(' ', text)
+  return _TAG.sub(' ', text)
+
+
+def normalize_text(text: Optional[str]) -> str:
+  """Plain text with paragraphs separated by one blank line.
+
+  Entities are decoded and stray markup removed. If the text holds blank
+  lines, they separate paragraphs (and single newlines inside a paragraph are
+  line wrapping); otherwise each line is a paragraph.
+  """
+  if not text:
+    return ''
+  text = text.replace('\r\n', '\n').replace('\r', '\n')
+  # Twice: markup escaped once (&lt;script&gt;) is markup after unescaping.
+  for _ in range(2):
+    if '<' in text:
+      text = _strip_markup(text)
+    if '&' not in text:
+      break
+    text = html_lib.unescape(text)
+  if '<' in text:
+    text = _strip_markup(text)
+  text = unicodedata.normalize('NFC', text)
+  text = _CONTROL.sub('', text).replace('\u00a0', ' ').replace('\t', ' ')
+  if _BLANK_LINES.search(text):
+    blocks = [' '.join(b.split()) for b in _BLANK_LINES.split(text)]
+  else:
+    blocks = [' '.join(line.split()) for line in text.split('\n')]
+  return schema.join_paragraphs(b for b in blocks if b)
+
+
+_BLOCK_TAGS = frozenset((
+    'p', 'div', 'br', 'li', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
+    'blockquote', 'pre', 'table', 'tr', 'section', 'article', 'header',
+    'footer', 'figure', 'figcaption', 'hr', 'dd', 'dt', 'aside', 'nav'))
+
+
+def html_fragment_to_text(fragment: str) -> str:
+  """A feed entry's HTML content -> normalized text (no extraction)."""
+  if not fragment or not fragment.strip():
+    return ''
+  import lxml.html
+  try:
+    root = lxml.html.fragment_fromstring(fragment, create_parent='div')
+  except Exception:  # not parseable as HTML: treat as text with stray tags
+    return normalize_text(fragment)
+  for bad in root.xpath('.//script|.//style|.//noscript|.//template'):
+    bad.drop_tree()
+  pieces: List[str] = []
+
+  def walk(node):
+    tag = node.tag if isinstance(node.tag, str) else ''
+    if tag in _BLOCK_TAGS:
+      pieces.append('\n\n')
+    if node.text and tag:
+      pieces.append(node.text)
+    for child in node:
+      walk(child)
+    if tag in _BLOCK_TAGS:
+      pieces.append('\n\n')
+    if node.tail:
+      pieces.append(node.tail)
+
+  walk(root)
+  return normalize_text(''.join(pieces))
+
+
+def canonicalize_url(url: Optional[str]) -> Optional[str]:
+  """Scheme and host lower-cased, default port, fragment and tracking
+  parameters dropped, remaining query parameters sorted."""
+  if not url:
+    return url
+  try:
+    parts = urlsplit(url.strip())
+    scheme = (parts.scheme or 'http').lower()
+    host = (parts.hostname or '').lower().rstrip('.')
+    port = parts.port
+  except ValueError:
+    return url.strip()
+  netloc = host
+  if port and not ((scheme == 'http' and port == 80) or
+                   (scheme == 'https' and port == 443)):
+    netloc = '%s:%d' % (host, port)
+  query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                 if not TRACKING_PARAMS.match(k))
+  path = parts.path or '/'
+  return urlunsplit((scheme, netloc, path, urlencode(query), ''))
+
+
+def domain_of(url: Optional[str]) -> Optional[str]:
+  try:
+    host = (urlsplit(url or '').hostname or '').lower()
+  except ValueError:
+    return None
+  return host[4:] if host.startswith('www.') else (host or None)
+
+
+def split_authors(value: Any) -> List[str]:
+  if not value:
+    return []
+  if isinstance(value, list):
+    return [a for a in (normalize_text(str(v)) for v in value) if a]
+  return [a.strip() for a in re.split(r';|\s+and\s+', str(value)) if a.strip()]
+
+
+def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
+                 min_chars: int = 200) -> Dict[str, Any]:
+  """Main text and metadata of a whole HTML page, through trafilatura.
+
+  Returns {text, title, authors, date, description, canonical_url, sitename};
+  text is '' when no main text was found.
+  """
+  from trafilatura import bare_extraction
+
+  def run(favor_precision, favor_recall):
+    return bare_extraction(
+        page_html, url=url, with_metadata=True, include_comments=False,
+        include_tables=True, include_images=False, deduplicate=False,
+        favor_precision=favor_precision, favor_recall=favor_recall)
+
+  doc = run(favor == 'precision', favor == 'recall')
+  text = normalize_text(doc.text) if doc is not None and doc.text else ''
+  if len(text) < min_chars and favor != 'recall':
+    retry = run(False, True)
+    retry_text = normalize_text(retry.text) if retry is not None and retry.text else ''
+    if len(retry_text) > len(text):
+      doc, text = retry, retry_text
+  if doc is None:
+    return {'text': '', 'title': None, 'authors': [], 'date': None,
+            'description': None, 'canonical_url': None, 'sitename': None}
+  return {
+      'text': text,
+      'title': normalize_text(doc.title) or None,
+      'authors': split_authors(doc.author),
+      'date': doc.date,
+      'description': normalize_text(doc.description) or None,
+      'canonical_url': doc.url if doc.url and doc.url.startswith('http') else None,
+      'sitename': doc.sitename,
+  }
+
+
+def build_article(page: Dict[str, Any], favor: str = 'balanced',
+                  min_chars: int = 200) -> Dict[str, Any]:
+  """A raw page record -> an article record with a normalized body.
+
+  The body may still hold boilerplate; cleaning comes next.
+  """
+  from transforms.sources import iso_utc
+  title = normalize_text(page.get('title')) or None
+  summary = None
+  if page.get('summary'):
+    summary = html_fragment_to_text(page['summary']) or None
+  authors = list(page.get('authors') or [])
+  published_at = page.get('published_at')
+  canonical = None
+  if page.get('html'):
+    meta = extract_page(page['html'], page.get('url'), favor, min_chars)
+    body = meta['text']
+    title = title or meta['title']
+    authors = authors or meta['authors']
+    published_at = published_at or iso_utc(meta['date'])
+    summary = summary or meta['description']
+    canonical = meta['canonical_url']
+    if not body and page.get('text'):
+      body = normalize_text(page['text'])
+  elif page.get('content_html'):
+    body = html_fragment_to_text(page['content_html'])
+  else:
+    body = normalize_text(page.get('text'))
+  canonical_url = canonicalize_url(canonical or page.get('url'))
+  return schema.new_article(
+      url=page.get('url'),
+      canonical_url=canonical_url,
+      feed_url=page.get('feed_url'),
+      domain=domain_of(canonical_url),
+      title=title,
+      body=body,
+      summary=summary,
+      authors=authors,
+      published_at=published_at,
+      fetched_at=page.get('fetched_at'),
+      source=page.get('source'),
+      warnings=list(page.get('warnings') or []),
+  )
+
+
+class ExtractArticles(beam.PTransform):
+  """Raw page records -> article records (main), with tagged outputs
+  `rejected` (no text could be extracted) and `dead_letter` (errors)."""
+
+  def __init__(self, extract_config: Dict[str, Any]):
+    super().__init__()
+    self._config = extract_config
+
+  def expand(self, pages):
+    return pages | 'Extract' >> beam.ParDo(_ExtractFn(self._config)).with_outputs(
+        REJECTED, DEAD_LETTER, main='articles')
+
+
+class _ExtractFn(beam.DoFn):
+
+  def __init__(self, config):
+    self._favor = config['favor']
+    self._min_chars = config['min_extracted_chars']
+    self._ok = Metrics.counter(STAGE, 'extracted')
+    self._empty = Metrics.counter(STAGE, 'no_text')
+    self._failed = Metrics.counter(STAGE, 'failed')
+
+  def process(self, page):
+    try:
+      article = build_article(page, self._favor, self._min_chars)
+    except Exception as e:
+      self._failed.inc()
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          STAGE, '%s: %s' % (type(e).__name__, e), page.get('raw'),
+          url=page.get('url'), feed_url=page.get('feed_url')))
+      return
+    if not article['body']:
+      self._empty.inc()
+      article['reason'] = 'no_text'
+      yield beam.pvalue.TaggedOutput(REJECTED, article)
+      return
+    self._ok.inc()
+    yield article

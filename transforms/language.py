@@ -1,0 +1,221 @@
+"""Language: the document's language, and fragments in another one cut.
+
+Two checks per paragraph, before the document is labelled:
+  * script: a paragraph whose letters are mostly in another Unicode script
+    than the body's (an Arabic footer under an English story) is cut. This is
+    deterministic and needs no model.
+  * language: a paragraph in the body's script but another language is cut
+    only when it is long enough for langdetect to be reliable on it
+    (`fragment_min_words`) and langdetect is sure (`fragment_min_probability`).
+Then langdetect, seeded, labels what is left, from its first `max_chars`.
+Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become zh).
+"""
+
+import functools
+import unicodedata
+from collections import Counter
+from typing import Any, Dict, List, Optional, Tuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms import schema
+
+DEAD_LETTER = 'dead_letter'
+STAGE = 'language'
+
+# Scripts by the first word of a character's Unicode name, and the language
+# assumed for a fragment in that script when langdetect cannot say.
+_SCRIPT_NAMES = {
+    'LATIN': 'Latin', 'CYRILLIC': 'Cyrillic', 'GREEK': 'Greek',
+    'ARABIC': 'Arabic', 'HEBREW': 'Hebrew', 'DEVANAGARI': 'Devanagari',
+    'BENGALI': 'Bengali', 'GURMUKHI': 'Gurmukhi', 'GUJARATI': 'Gujarati',
+    'TAMIL': 'Tamil', 'TELUGU': 'Telugu', 'KANNADA': 'Kannada',
+    'MALAYALAM': 'Malayalam', 'THAI': 'Thai', 'LAO': 'Lao',
+    'GEORGIAN': 'Georgian', 'ARMENIAN': 'Armenian', 'HANGUL': 'Hangul',
+    'HIRAGANA': 'Kana', 'KATAKANA': 'Kana', 'CJK': 'Han', 'ETHIOPIC': 'Ethiopic',
+    'KHMER': 'Khmer', 'MYANMAR': 'Myanmar', 'SINHALA': 'Sinhala',
+    'TIBETAN': 'Tibetan', 'ORIYA': 'Oriya', 'SYRIAC': 'Syriac',
+    'THAANA': 'Thaana', 'MONGOLIAN': 'Mongolian',
+}
+SCRIPT_LANGUAGE = {
+    'Cyrillic': 'ru', 'Greek': 'el', 'Arabic': 'ar', 'Hebrew': 'he',
+    'Devanagari': 'hi', 'Bengali': 'bn', 'Gurmukhi': 'pa', 'Gujarati': 'gu',
+    'Tamil': 'ta', 'Telugu': 'te', 'Kannada': 'kn', 'Malayalam': 'ml',
+    'Thai': 'th', 'Lao': 'lo', 'Georgian': 'ka', 'Armenian': 'hy',
+    'Hangul': 'ko', 'Kana': 'ja', 'Han': 'zh', 'Ethiopic': 'am', 'Khmer': 'km',
+    'Myanmar': 'my', 'Sinhala': 'si', 'Tibetan': 'bo', 'Oriya': 'or',
+    'Syriac': 'syr', 'Thaana': 'dv', 'Mongolian': 'mn', 'Latin': 'en',
+}
+# The script each language code is written in, for the codes langdetect knows
+# that are not in the Latin script (used to trust its answer on a fragment).
+SCRIPT_LANGUAGE_SCRIPT = {
+    'ar': 'Arabic', 'fa': 'Arabic', 'ur': 'Arabic', 'ru': 'Cyrillic',
+    'uk': 'Cyrillic', 'bg': 'Cyrillic', 'mk': 'Cyrillic', 'el': 'Greek',
+    'he': 'Hebrew', 'hi': 'Devanagari', 'mr': 'Devanagari', 'ne': 'Devanagari',
+    'bn': 'Bengali', 'pa': 'Gurmukhi', 'gu': 'Gujarati', 'ta': 'Tamil',
+    'te': 'Telugu', 'kn': 'Kannada', 'ml': 'Malayalam', 'th': 'Thai',
+    'ko': 'Hangul', 'ja': 'Kana', 'zh': 'Han',
+}
+
+
+# langdetect's codes that are not ISO 639-1.
+_ISO_639_1 = {'zh-cn': 'zh', 'zh-tw': 'zh'}
+
+
+def iso_639_1(code: Optional[str]) -> Optional[str]:
+  return _ISO_639_1.get(code, code) if code else code
+
+
+@functools.lru_cache(maxsize=65536)
+def char_script(char: str) -> Optional[str]:
+  """The script of a letter, or None for anything that is not a letter."""
+  if not char.isalpha():
+    return None
+  name = unicodedata.name(char, '')
+  return _SCRIPT_NAMES.get(name.split(' ', 1)[0], 'Other')
+
+
+def script_shares(text: str) -> Counter:
+  counts = Counter()
+  for char in text:
+    script = char_script(char)
+    if script:
+      counts[script] += 1
+  return counts
+
+
+def dominant_script(text: str) -> Optional[str]:
+  counts = script_shares(text)
+  if not counts:
+    return None
+  # Japanese mixes Kana and Han: one writing system for this purpose.
+  if counts.get('Kana') and counts.get('Han'):
+    counts['Kana'] += counts.pop('Han')
+  return counts.most_common(1)[0][0]
+
+
+def _same_writing_system(a: Optional[str], b: Optional[str]) -> bool:
+  cjk = {'Han', 'Kana'}
+  return a == b or (a in cjk and b in cjk)
+
+
+class LanguageDetector:
+  """Seeded langdetect, with per-fragment checks.
+
+  Args:
+    config: the `language` section of the configuration.
+  """
+
+  def __init__(self, config: Dict[str, Any]):
+    from langdetect import detector_factory
+    detector_factory.init_factory()  # loads the language profiles, once
+    self._factory = detector_factory._factory
+    self._factory.seed = config['seed']
+    self._max_chars = config['max_chars']
+    self._fragment_min_words = config['fragment_min_words']
+    self._fragment_min_probability = config['fragment_min_probability']
+    self._foreign_share = config['foreign_script_share']
+
+  def detect(self, text: str) -> Tuple[Optional[str], float]:
+    """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
+    from langdetect.lang_detect_exception import LangDetectException
+    text = text[:self._max_chars]
+    try:
+      detector = self._factory.create()
+      detector.append(text)
+      ranked = detector.get_probabilities()
+    except LangDetectException:
+      return None, 0.0
+    if not ranked:
+      return None, 0.0
+    return iso_639_1(ranked[0].lang), round(ranked[0].prob, 4)
+
+  def fragment_script(self, block: str, body_script: Optional[str]
+                      ) -> Optional[str]:
+    """The foreign script a paragraph is mostly written in, if any."""
+    counts = script_shares(block)
+    total = sum(counts.values())
+    if not total or body_script is None:
+      return None
+    for script, count in counts.most_common():
+      if (not _same_writing_system(script, body_script)
+          and count / total >= self._foreign_share):
+        return script
+      break
+    return None
+
+  def label(self, article: Dict[str, Any]) -> Dict[str, Any]:
+    """Sets `language` and `language_score`, cutting foreign fragments."""
+    blocks = schema.paragraphs(article['body'])
+    body_script = dominant_script(article['body'] or '')
+    removed = list(article.get('removed') or [])
+    kept = []
+    for block in blocks:
+      script = self.fragment_script(block, body_script)
+      if script:
+        code, _ = self.detect(block)
+        if code is None or not _same_writing_system(
+            dominant_script(block), SCRIPT_LANGUAGE_SCRIPT.get(code, 'Latin')):
+          code = SCRIPT_LANGUAGE.get(script)
+        removed.append(schema.removed_fragment(
+            block, schema.FOREIGN_LANGUAGE, code, rule='script:%s' % script))
+      else:
+        kept.append(block)
+    language, score = self.detect('\n\n'.join(kept))
+    if language and len(kept) > 1:
+      still = []
+      for block in kept:
+        if len(block.split()) >= self._fragment_min_words:
+          code, prob = self.detect(block)
+          if (code and code != language
+              and prob >= self._fragment_min_probability):
+            removed.append(schema.removed_fragment(
+                block, schema.FOREIGN_LANGUAGE, code, rule='langdetect'))
+            continue
+        still.append(block)
+      if len(still) != len(kept):
+        kept = still
+        language, score = self.detect('\n\n'.join(kept))
+    out = dict(article)
+    out.update(body=schema.join_paragraphs(kept), removed=removed,
+               language=language, language_score=score)
+    return out
+
+
+class DetectLanguage(beam.PTransform):
+  """Cleaned records -> records with `language`, foreign fragments cut."""
+
+  def __init__(self, language_config: Dict[str, Any]):
+    super().__init__()
+    self._config = language_config
+
+  def expand(self, articles):
+    return articles | 'DetectLanguage' >> beam.ParDo(
+        _LanguageFn(self._config)).with_outputs(DEAD_LETTER, main='articles')
+
+
+class _LanguageFn(beam.DoFn):
+
+  def __init__(self, config):
+    self._config = config
+    self._cut = Metrics.counter(STAGE, 'foreign_fragments_cut')
+    self._failed = Metrics.counter(STAGE, 'failed')
+
+  def setup(self):
+    self._detector = LanguageDetector(self._config)
+
+  def process(self, article):
+    try:
+      labelled = self._detector.label(article)
+    except Exception as e:
+      self._failed.inc()
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          STAGE, '%s: %s' % (type(e).__name__, e), schema.ordered(article),
+          url=article.get('url'), feed_url=article.get('feed_url')))
+      return
+    self._cut.inc(sum(1 for r in labelled['removed']
+                      if r['reason'] == schema.FOREIGN_LANGUAGE)
+                  - sum(1 for r in article.get('removed') or []
+                        if r['reason'] == schema.FOREIGN_LANGUAGE))
+    yield labelled

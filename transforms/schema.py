@@ -1,0 +1,143 @@
+"""The one definition of newsbeam's records.
+
+Every stage builds and reads records through this module, and the writers use
+``ARTICLE_FIELDS`` to order what they write, so a field is named in one place.
+Records travel through the pipeline as plain ``dict`` objects (cheap to pickle
+on every runner); ``new_article`` fixes their shape.
+"""
+
+import hashlib
+import json
+from typing import Any, Dict, Iterable, List, Optional
+
+# Fields of an article record, in the order they are written. Held fixed: other
+# tools depend on these names (extend, never rename).
+ARTICLE_FIELDS = (
+    'id',
+    'url',
+    'canonical_url',
+    'feed_url',
+    'domain',
+    'title',
+    'body',
+    'summary',
+    'authors',
+    'published_at',
+    'fetched_at',
+    'language',
+    'language_score',
+    'removed',
+    'topics',
+    'part',
+)
+
+# Fields added by later stages or carried by the non-article outputs.
+EXTRA_FIELDS = (
+    'source',          # the scraped record's `source`, or 'feed'
+    'warnings',        # non-fatal problems met on the way (e.g. a recovered feed)
+    'cluster_size',    # articles: how many inputs this record stands for
+    'duplicate_of',    # duplicates: the kept record's id
+    'similarity',      # duplicates: 1.0 for exact, Jaccard estimate for near
+    'reason',          # rejected: why a rule filtered the record out
+)
+
+# Output folders under --output, one per place an input can end.
+ARTICLES = 'articles'
+DUPLICATES = 'duplicates'
+REJECTED = 'rejected'
+DEAD_LETTER = 'dead_letter'
+OUTPUTS = (ARTICLES, DUPLICATES, REJECTED, DEAD_LETTER)
+
+# Reasons a piece of text is cut from a body (the `reason` in `removed`).
+BOILERPLATE = 'boilerplate'
+REPEATED_TITLE = 'repeated_title'
+FOREIGN_LANGUAGE = 'foreign_language'
+
+
+def new_article(**fields: Any) -> Dict[str, Any]:
+  """Returns an article record with every field present (None or empty)."""
+  record = {
+      name: None for name in ARTICLE_FIELDS
+  }
+  record.update(authors=[], removed=[], topics=[], part=0, warnings=[])
+  unknown = set(fields) - set(ARTICLE_FIELDS) - set(EXTRA_FIELDS)
+  if unknown:
+    raise ValueError('unknown record fields: %s' % sorted(unknown))
+  record.update(fields)
+  return record
+
+
+def removed_fragment(text: str, reason: str, language: Optional[str] = None,
+                     rule: Optional[str] = None) -> Dict[str, Any]:
+  """One entry of a record's `removed` list: what was cut, and why (`reason`,
+  and the `rule` that matched when there is more to say)."""
+  fragment = {'text': text, 'reason': reason, 'language': language}
+  if rule:
+    fragment['rule'] = rule
+  return fragment
+
+
+def article_id(canonical_url: str, part: int, body: str) -> str:
+  """A stable id: the same page, part and body give the same id on every run.
+
+  The body is part of the id so that two different texts served under one
+  URL (an updated story) are two records, and dedup can tell them apart.
+  """
+  digest = hashlib.sha256()
+  for piece in (canonical_url or '', str(part), body or ''):
+    digest.update(piece.encode('utf-8', 'surrogatepass'))
+    digest.update(b'\x00')
+  return digest.hexdigest()[:24]
+
+
+def with_id(record: Dict[str, Any]) -> Dict[str, Any]:
+  """The record with its stable `id` set from its final body."""
+  return dict(record, id=article_id(record.get('canonical_url') or
+                                    record.get('url'),
+                                    record.get('part') or 0,
+                                    record.get('body')))
+
+
+def dead_letter(stage: str, error: str, raw: Any, url: Optional[str] = None,
+                feed_url: Optional[str] = None) -> Dict[str, Any]:
+  """An input that failed, with what is needed to understand and replay it."""
+  return {
+      'url': url,
+      'feed_url': feed_url,
+      'stage': stage,
+      'error': error,
+      'raw': raw,
+  }
+
+
+def ordered(record: Dict[str, Any]) -> Dict[str, Any]:
+  """The record with article fields first, in schema order, then the rest."""
+  out = {name: record.get(name) for name in ARTICLE_FIELDS if name in record}
+  for name in EXTRA_FIELDS:
+    if name in record:
+      out[name] = record[name]
+  for name in sorted(record):
+    if name not in out:
+      out[name] = record[name]
+  return out
+
+
+def to_json_line(record: Dict[str, Any]) -> str:
+  """Serializes one record as a JSON line (UTF-8, keys in schema order)."""
+  return json.dumps(ordered(record), ensure_ascii=False, sort_keys=False,
+                    default=str)
+
+
+def word_count(text: Optional[str]) -> int:
+  return len(text.split()) if text else 0
+
+
+def paragraphs(body: Optional[str]) -> List[str]:
+  """The body's paragraphs (separated by a blank line in every record)."""
+  if not body:
+    return []
+  return [p for p in body.split('\n\n') if p.strip()]
+
+
+def join_paragraphs(blocks: Iterable[str]) -> str:
+  return '\n\n'.join(b for b in blocks if b)

@@ -1,0 +1,130 @@
+"""Writing: the four outputs as JSON Lines part files, and summary.json.
+
+Layout under --output (a local folder or a gs:// prefix):
+  articles/part-SSSSS-of-NNNNN.jsonl[.gz]   clean records
+  duplicates/...                             with duplicate_of, similarity
+  rejected/...                               with reason
+  dead_letter/...                            url, feed_url, stage, error, raw
+  summary.json                               counts
+
+A run replaces the previous run's part files: after writing, part files of
+an output that this run did not write are deleted, so reruns leave no
+leftovers.
+"""
+
+import json
+import logging
+from collections import defaultdict
+from typing import Any, Dict, Iterable, List, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from transforms import schema
+
+SUMMARY_FILE = 'summary.json'
+PART_PREFIX = 'part'
+
+
+def output_path(output: str, *names: str) -> str:
+  return FileSystems.join(output.rstrip('/'), *names)
+
+
+def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
+  """The summary counters one written record adds to."""
+  keys = [('outputs', output)]
+  if output == schema.ARTICLES:
+    keys.append(('languages', record.get('language') or 'unknown'))
+    for topic in record.get('topics') or []:
+      keys.append(('topics', topic['code']))
+    if not record.get('topics'):
+      keys.append(('topics', 'none'))
+  elif output == schema.REJECTED:
+    keys.append(('rejected_reasons', record.get('reason') or 'unknown'))
+  elif output == schema.DEAD_LETTER:
+    keys.append(('dead_letter_stages', record.get('stage') or 'unknown'))
+  elif output == schema.DUPLICATES:
+    keys.append(('duplicate_rules', record.get('duplicate_rule') or 'unknown'))
+  return keys
+
+
+def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]
+                  ) -> Dict[str, Any]:
+  summary: Dict[str, Any] = {'outputs': {name: 0 for name in schema.OUTPUTS}}
+  for section in ('languages', 'topics', 'rejected_reasons',
+                  'dead_letter_stages', 'duplicate_rules'):
+    summary[section] = {}
+  grouped = defaultdict(dict)
+  for (section, key), count in counts:
+    grouped[section][key] = count
+  for section, values in grouped.items():
+    summary[section].update(sorted(values.items(),
+                                   key=lambda kv: (-kv[1], kv[0])))
+  summary['outputs'] = {name: summary['outputs'].get(name, 0)
+                        for name in schema.OUTPUTS}
+  summary['total'] = sum(summary['outputs'].values())
+  return summary
+
+
+def write_summary(summary: Dict[str, Any], path: str) -> str:
+  with FileSystems.create(path, mime_type='application/json') as f:
+    f.write(json.dumps(summary, indent=2, ensure_ascii=False).encode('utf-8'))
+  return path
+
+
+def remove_stale_parts(written: List[str], folder: str) -> int:
+  """Deletes part files in `folder` that this run did not write."""
+  keep = set(written)
+  pattern = FileSystems.join(folder, PART_PREFIX + '*')
+  stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
+           if m.path not in keep]
+  if stale:
+    FileSystems.delete(stale)
+    logging.info('removed %d part files of an earlier run in %s',
+                 len(stale), folder)
+  return len(stale)
+
+
+class WriteRecords(beam.PTransform):
+  """One output folder of JSON Lines part files."""
+
+  def __init__(self, output: str, name: str, compress: bool):
+    super().__init__()
+    self._folder = output_path(output, name)
+    self._suffix = '.jsonl.gz' if compress else '.jsonl'
+
+  def expand(self, records):
+    folder = self._folder
+    written = (records
+               | 'ToJson' >> beam.Map(schema.to_json_line)
+               | 'Write' >> beam.io.WriteToText(
+                   FileSystems.join(folder, PART_PREFIX),
+                   file_name_suffix=self._suffix))
+    return (written
+            | 'Written' >> beam.combiners.ToList()
+            | 'RemoveStale' >> beam.Map(remove_stale_parts, folder))
+
+
+class WriteOutputs(beam.PTransform):
+  """Writes {output name: PCollection} and summary.json."""
+
+  def __init__(self, output: str, compress: bool = False):
+    super().__init__()
+    self._output = output
+    self._compress = compress
+
+  def expand(self, outputs: Dict[str, Any]):
+    counted = []
+    for name in schema.OUTPUTS:
+      records = outputs[name]
+      records | 'Write_%s' % name >> WriteRecords(
+          self._output, name, self._compress)
+      counted.append(records | 'SummaryKeys_%s' % name >> beam.FlatMap(
+          lambda r, n=name: summary_keys(n, r)))
+    path = output_path(self._output, SUMMARY_FILE)
+    return (counted
+            | 'AllKeys' >> beam.Flatten()
+            | 'Count' >> beam.combiners.Count.PerElement()
+            | 'Collect' >> beam.combiners.ToList()
+            | 'Summarize' >> beam.Map(build_summary)
+            | 'WriteSummary' >> beam.Map(write_summary, path))

@@ -1,0 +1,376 @@
+"""Reading inputs: RSS/Atom feeds and JSON Lines files of scraped pages.
+
+Per-record logic (``parse_scraped_line``, ``parse_feed_document``) is plain
+Python; ``ReadInputs`` wraps it in Beam. Globs are expanded inside DoFns, at
+run time, so that building the job graph (e.g. a Dataflow dry run) never lists
+a bucket. Every input ends as a raw page record or a dead letter.
+
+A raw page record is a dict with the article fields known so far plus:
+``html`` (a whole page), ``content_html`` (a feed entry's HTML content),
+``text`` (plain text), and ``raw`` (the input as read, for replay).
+"""
+
+import calendar
+import datetime
+import json
+import logging
+import time
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from transforms import schema
+
+DEAD_LETTER = 'dead_letter'
+STAGE_READ_FEED = 'read_feed'
+STAGE_READ_SCRAPED = 'read_scraped'
+
+# Scraped records: what a line may hold, and of what type.
+_SCRAPED_STR_FIELDS = ('url', 'html', 'text', 'title', 'fetched_at', 'source',
+                       'published_at', 'summary')
+
+
+def is_url(spec: str) -> bool:
+  return spec.lower().startswith(('http://', 'https://'))
+
+
+def iso_utc(value: Any) -> Optional[str]:
+  """An ISO 8601 UTC timestamp from a struct_time, datetime or string."""
+  if value is None or value == '':
+    return None
+  if isinstance(value, time.struct_time):
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ',
+                         time.gmtime(calendar.timegm(value)))
+  if isinstance(value, datetime.datetime):
+    if value.tzinfo is not None:
+      value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value.strftime('%Y-%m-%dT%H:%M:%SZ')
+  if isinstance(value, str):
+    text = value.strip()
+    try:
+      parsed = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+      return None
+    if parsed.tzinfo is None:
+      parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return iso_utc(parsed)
+  return None
+
+
+def _truncate(text: str, limit: int = 100000) -> str:
+  return text if len(text) <= limit else text[:limit] + '…[truncated]'
+
+
+def parse_scraped_line(line: bytes, max_bytes: int, origin: str = ''
+                       ) -> Tuple[str, Dict[str, Any]]:
+  """One JSON Lines record of a scraped page -> ('page', record) or
+  ('dead_letter', dead letter). Never raises."""
+  if len(line) > max_bytes:
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED,
+        'record is %d bytes, over the %d byte limit' % (len(line), max_bytes),
+        _truncate(line[:100000].decode('utf-8', 'backslashreplace')))
+  try:
+    decoded = line.decode('utf-8')
+  except UnicodeDecodeError as e:
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'invalid UTF-8 at byte %d of %s' % (e.start, origin),
+        _truncate(line.decode('utf-8', 'backslashreplace')))
+  decoded = decoded.strip().lstrip('\ufeff')
+  try:
+    obj = json.loads(decoded)
+  except (ValueError, RecursionError) as e:
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'invalid JSON: %s' % str(e)[:200], _truncate(decoded))
+  raw = decoded
+  if not isinstance(obj, dict):
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'record is a JSON %s, not an object'
+        % type(obj).__name__, _truncate(raw))
+  url = obj.get('url')
+  for field in _SCRAPED_STR_FIELDS:
+    value = obj.get(field)
+    if value is not None and not isinstance(value, str):
+      return DEAD_LETTER, schema.dead_letter(
+          STAGE_READ_SCRAPED, 'field %r must be a string, got %s'
+          % (field, type(value).__name__), _truncate(raw),
+          url=url if isinstance(url, str) else None)
+  if not url or not url.strip():
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'missing required field "url"', _truncate(raw))
+  if not (obj.get('html') or '').strip() and not (obj.get('text') or '').strip():
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'record has neither "html" nor "text"',
+        _truncate(raw), url=url)
+  authors = obj.get('authors') or []
+  if isinstance(authors, str):
+    authors = [authors]
+  if not isinstance(authors, list):
+    authors = []
+  record = {
+      'url': url.strip(),
+      'feed_url': None,
+      'title': obj.get('title'),
+      'summary': obj.get('summary'),
+      'authors': [a for a in authors if isinstance(a, str)],
+      'published_at': iso_utc(obj.get('published_at')),
+      'fetched_at': iso_utc(obj.get('fetched_at')),
+      'source': obj.get('source'),
+      'html': obj.get('html') or None,
+      'text': obj.get('text') or None,
+      'warnings': [],
+      'raw': raw,
+  }
+  if obj.get('fetched_at') and record['fetched_at'] is None:
+    record['warnings'].append('unparsed fetched_at: %r' % obj['fetched_at'][:64])
+  return 'page', record
+
+
+def _entry_content_html(entry) -> Optional[str]:
+  contents = entry.get('content') or []
+  # The longest content block is the article; others are often summaries.
+  best = max((c.get('value') or '' for c in contents), key=len, default='')
+  return best or None
+
+
+def feed_entry_record(entry, feed_url: str, warnings: List[str]
+                      ) -> Tuple[str, Dict[str, Any]]:
+  """One feedparser entry -> ('page', record) or ('dead_letter', ...)."""
+  link = entry.get('link') or ''
+  entry_id = entry.get('id') or ''
+  raw = json.dumps({k: entry.get(k) for k in (
+      'id', 'link', 'title', 'summary', 'published', 'updated', 'author')},
+                   ensure_ascii=False, default=str)
+  url = link or (entry_id if is_url(entry_id) else '')
+  content_html = _entry_content_html(entry)
+  summary = entry.get('summary') or None
+  if not url:
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, 'feed entry has no link', raw, feed_url=feed_url)
+  if not content_html and not summary:
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, 'feed entry has no content or summary', raw,
+        url=url, feed_url=feed_url)
+  authors = [a.get('name') for a in entry.get('authors') or []
+             if isinstance(a, dict) and a.get('name')]
+  if not authors and entry.get('author'):
+    authors = [entry.get('author')]
+  published = entry.get('published_parsed') or entry.get('updated_parsed')
+  return 'page', {
+      'url': url,
+      'feed_url': feed_url,
+      'title': entry.get('title') or None,
+      'summary': summary,
+      'authors': authors,
+      'published_at': iso_utc(published),
+      'fetched_at': None,
+      'source': 'feed',
+      'html': None,
+      'content_html': content_html or summary,
+      'text': None,
+      'warnings': list(warnings),
+      'raw': raw,
+  }
+
+
+def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
+                        = None) -> Iterable[Tuple[str, Dict[str, Any]]]:
+  """A feed document -> its entries as page records, or one dead letter if
+  no entry can be read. Recovered ill-formed feeds give flagged records."""
+  import feedparser
+  try:
+    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=True)
+  except Exception as e:  # feedparser should not raise; guard all the same.
+    yield DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, 'feed could not be parsed: %s' % e,
+        _truncate(data[:100000].decode('utf-8', 'replace')),
+        url=feed_url, feed_url=feed_url)
+    return
+  warnings = []
+  if parsed.get('bozo'):
+    warnings.append('feed not well-formed: %s' % str(
+        parsed.get('bozo_exception'))[:200])
+  entries = parsed.get('entries') or []
+  version = parsed.get('version') or ''
+  if not entries:
+    if parsed.get('bozo') or not version:
+      error = warnings[0] if warnings else 'not a feed (no RSS/Atom found)'
+    else:
+      error = 'feed has no entries'
+    yield DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, error,
+        _truncate(data[:100000].decode('utf-8', 'replace')),
+        url=feed_url, feed_url=feed_url)
+    return
+  for entry in entries:
+    kind, record = feed_entry_record(entry, feed_url, warnings)
+    if kind == 'page':
+      record['fetched_at'] = fetched_at
+    yield kind, record
+
+
+class ExpandSpecs(beam.DoFn):
+  """A feed URL passes through; a path or glob becomes the files it matches.
+  A glob that matches nothing is a dead letter, so a typo is never silent."""
+
+  def __init__(self, stage: str):
+    self._stage = stage
+
+  def process(self, spec: str):
+    if is_url(spec):
+      yield spec
+      return
+    try:
+      matches = FileSystems.match([spec])[0].metadata_list
+    except Exception as e:  # a bad bucket or pattern is the user's to see
+      matches, error = [], str(e)
+    else:
+      error = 'no files match %s' % spec
+    if not matches:
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          self._stage, error, spec, url=spec,
+          feed_url=spec if self._stage == STAGE_READ_FEED else None))
+    for metadata in sorted(matches, key=lambda m: m.path):
+      yield metadata.path
+
+
+class ReadFeedDocuments(beam.DoFn):
+  """Reads one feed (a URL or a file) and emits its entries."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._max_bytes = read_config['max_record_bytes']
+    self._timeout = read_config['fetch_timeout']
+    self._user_agent = read_config['user_agent']
+    self._feeds = Metrics.counter('sources', 'feeds_read')
+    self._entries = Metrics.counter('sources', 'feed_entries')
+    self._failed = Metrics.counter('sources', 'feeds_failed')
+
+  def setup(self):
+    import requests
+    self._session = requests.Session()
+    self._session.headers['User-Agent'] = self._user_agent
+
+  def teardown(self):
+    self._session.close()
+
+  def _read(self, spec: str) -> bytes:
+    if is_url(spec):
+      with self._session.get(spec, timeout=self._timeout, stream=True) as resp:
+        resp.raise_for_status()
+        data = resp.raw.read(self._max_bytes + 1, decode_content=True)
+    else:
+      with FileSystems.open(spec, compression_type=CompressionTypes.AUTO) as f:
+        data = f.read(self._max_bytes + 1)
+    if len(data) > self._max_bytes:
+      raise ValueError('feed is over the %d byte limit' % self._max_bytes)
+    return data
+
+  def process(self, spec: str):
+    fetched_at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()) \
+        if is_url(spec) else None
+    try:
+      data = self._read(spec)
+    except Exception as e:
+      self._failed.inc()
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          STAGE_READ_FEED, 'feed could not be read: %s' % e, spec,
+          url=spec, feed_url=spec))
+      return
+    self._feeds.inc()
+    for kind, record in parse_feed_document(data, spec, fetched_at):
+      if kind == DEAD_LETTER:
+        self._failed.inc()
+        yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
+      else:
+        self._entries.inc()
+        yield record
+
+
+class ReadScrapedFiles(beam.DoFn):
+  """Reads one JSON Lines file (gzip by extension) line by line."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._max_bytes = read_config['max_record_bytes']
+    self._lines = Metrics.counter('sources', 'scraped_lines')
+    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
+
+  def process(self, path: str):
+    try:
+      f = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+    except Exception as e:
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path))
+      return
+    line_no = 0
+    try:
+      with f:
+        while True:
+          try:
+            line = f.readline()
+          except Exception as e:  # e.g. a truncated gzip stream
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+                STAGE_READ_SCRAPED, 'file unreadable after line %d: %s'
+                % (line_no, e), path))
+            return
+          if not line:
+            break
+          line_no += 1
+          if not line.strip():
+            continue
+          self._lines.inc()
+          kind, record = parse_scraped_line(
+              line, self._max_bytes, '%s:%d' % (path, line_no))
+          if kind == DEAD_LETTER:
+            self._bad.inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
+          else:
+            yield record
+    except Exception as e:
+      logging.exception('reading %s failed', path)
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          STAGE_READ_SCRAPED, 'file read failed: %s' % e, path))
+
+
+class ReadInputs(beam.PTransform):
+  """Feeds and scraped files -> (page records, dead letters)."""
+
+  def __init__(self, feeds: List[str], scraped: List[str],
+               read_config: Dict[str, Any]):
+    super().__init__()
+    self._feeds = list(feeds)
+    self._scraped = list(scraped)
+    self._config = read_config
+
+  def expand(self, pbegin):
+    pages, dead = [], []
+    if self._feeds:
+      specs = (pbegin
+               | 'FeedSpecs' >> beam.Create(self._feeds)
+               | 'ExpandFeeds' >> beam.ParDo(ExpandSpecs(
+                   STAGE_READ_FEED)).with_outputs(DEAD_LETTER, main='specs'))
+      feeds = (specs.specs
+               | 'SpreadFeeds' >> beam.Reshuffle()
+               | 'ReadFeeds' >> beam.ParDo(ReadFeedDocuments(
+                   self._config)).with_outputs(DEAD_LETTER, main='pages'))
+      pages.append(feeds.pages)
+      dead += [specs[DEAD_LETTER], feeds[DEAD_LETTER]]
+    if self._scraped:
+      files = (pbegin
+               | 'ScrapedGlobs' >> beam.Create(self._scraped)
+               | 'ExpandScraped' >> beam.ParDo(ExpandSpecs(
+                   STAGE_READ_SCRAPED)).with_outputs(DEAD_LETTER, main='files'))
+      scraped = (files.files
+                 | 'SpreadFiles' >> beam.Reshuffle()
+                 | 'ReadScraped' >> beam.ParDo(ReadScrapedFiles(
+                     self._config)).with_outputs(DEAD_LETTER, main='pages'))
+      pages.append(scraped.pages)
+      dead += [files[DEAD_LETTER], scraped[DEAD_LETTER]]
+    if not pages:
+      empty = pbegin | 'NoInputs' >> beam.Create([])
+      return empty, pbegin | 'NoDeadLetters' >> beam.Create([])
+    all_pages = (pages | 'FlattenPages' >> beam.Flatten()
+                 | 'SpreadPages' >> beam.Reshuffle())
+    return all_pages, dead | 'FlattenReadErrors' >> beam.Flatten()
