@@ -266,12 +266,15 @@ def load_state(path: Optional[str]) -> Dict[str, Dict[str, str]]:
 
 def save_state(path: str, updates: List[Tuple[str, Dict[str, str]]]) -> str:
   """Merges this run's validators into the state file at ``path``."""
-  state = load_state(path)
+  before = load_state(path)
+  state = dict(before)
   for url, validators in updates:
     if validators:
       state[url] = validators
     else:
       state.pop(url, None)
+  if state == before:
+    return path  # nothing new: no write (and no empty file on a first run)
   with FileSystems.create(path, mime_type='application/json') as f:
     f.write(json.dumps(state, indent=1, sort_keys=True).encode('utf-8'))
   return path
