@@ -150,6 +150,18 @@ def _conditional_feed(handler, count):
                content_type='application/rss+xml')
 
 
+def _busy(handler, count):
+  """Holds each request a moment, recording how many overlap."""
+  server = handler.server
+  with server.lock:
+    server.in_flight += 1
+    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+  time.sleep(0.1)
+  with server.lock:
+    server.in_flight -= 1
+  handler.send(200, b'ok')
+
+
 def _redirect(target):
   return lambda handler, count: handler.send(302, headers={'Location': target})
 
@@ -168,6 +180,7 @@ def server():
   srv.lock = threading.Lock()
   srv.requests = []
   srv.huge_sent = []
+  srv.in_flight = srv.most_in_flight = 0
   srv.count = lambda path: sum(1 for p, _ in srv.requests if p == path)
   srv.url = lambda path: 'http://127.0.0.1:%d%s' % (srv.server_port, path)
   utf8_page = ('<html><head><meta charset="utf-8"><title>Café</title></head>'
@@ -177,6 +190,7 @@ def server():
                                  STORY)]))
   srv.routes = {
       '/flaky': _flaky,
+      '/busy': _busy,
       '/broken': _static(500, b'server error'),
       '/slow': _slow,
       '/huge': _huge,
@@ -203,7 +217,8 @@ def server():
       '/articles/broken': _static(500, b'server error'),
       '/members/pier': _static(200, _page('Pier', 'pier')),
   }
-  thread = threading.Thread(target=srv.serve_forever, daemon=True)
+  thread = threading.Thread(target=srv.serve_forever, args=(0.05,),
+                            daemon=True)
   thread.start()
   yield srv
   srv.shutdown()
@@ -256,6 +271,18 @@ def test_loopback_server_is_refused_without_allow_private_hosts(server):
   assert str(error).startswith('blocked_host: 127.0.0.1 resolves to '
                                '127.0.0.1 (loopback)')
   assert server.requests == []  # refused before connecting
+
+
+def test_connection_reaching_a_private_address_is_refused(server):
+  # What DNS rebinding exploits: the name passed the check, then resolves to
+  # a private address when connecting. The connection itself is checked.
+  session = fetch.requests.Session()
+  session.mount('http://', fetch.PublicOnlyAdapter())
+  with pytest.raises(FetchError, match='^blocked_host: 127.0.0.1 resolves to '
+                     '127.0.0.1 .loopback.'):
+    session.get(server.url('/flaky'), timeout=1)
+  session.close()
+  assert server.requests == []  # connected, but not a byte of request sent
 
 
 # --- Retries, timeouts, redirects, size --------------------------------------
@@ -317,6 +344,20 @@ def test_60mb_body_is_refused_without_reading_it_all(server, fetcher):
 def test_gzip_encoded_feed_is_decoded(server, fetcher):
   result = fetcher.fetch(server.url('/feeds/gzip'))
   assert result.body.startswith(b'<?xml') and b'harbour.example/gz' in result.body
+
+
+def test_requests_to_one_host_are_bounded(server):
+  # Four threads of one worker, one host allowing 1 request at a time.
+  polite = Fetcher(dict(FETCH_CONFIG, per_host_concurrency=1),
+                   allow_private_hosts=True)
+  threads = [threading.Thread(target=polite.fetch, args=(server.url('/busy'),))
+             for _ in range(4)]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join()
+  polite.close()
+  assert server.count('/busy') == 4 and server.most_in_flight == 1
 
 
 # --- Charsets ----------------------------------------------------------------

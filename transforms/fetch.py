@@ -29,6 +29,8 @@ import urllib.robotparser
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 from urllib.parse import urljoin, urlsplit
 
+import requests
+import urllib3
 from apache_beam.io.filesystems import FileSystems
 
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -102,6 +104,14 @@ def blocked_address_reason(address: str) -> Optional[str]:
   return None
 
 
+def _refuse_private(host: str, address: str) -> None:
+  reason = blocked_address_reason(address)
+  if reason:
+    raise FetchError('blocked_host', '%s resolves to %s (%s); '
+                     '--allow-private-hosts lifts this'
+                     % (host, address, reason))
+
+
 def check_host(url: str) -> None:
   """Raises FetchError('blocked_host') if the URL's host resolves to any
   non-public address. Resolving here and checking every address closes the
@@ -116,12 +126,48 @@ def check_host(url: str) -> None:
   except (OSError, ValueError) as e:
     raise FetchError('dns_error', '%s: %s' % (host, e)) from e
   for info in infos:
-    address = info[4][0]
-    reason = blocked_address_reason(address)
-    if reason:
-      raise FetchError('blocked_host', '%s resolves to %s (%s); '
-                       '--allow-private-hosts lifts this'
-                       % (host, address, reason))
+    _refuse_private(host, info[4][0])
+
+
+class _PublicPeerMixin:
+  """Checks the address a connection actually reached: a name may resolve
+  to a public address when checked and a private one when connecting (DNS
+  rebinding)."""
+
+  def _new_conn(self):
+    sock = super()._new_conn()
+    try:
+      _refuse_private(self.host, sock.getpeername()[0])
+    except FetchError:
+      sock.close()
+      raise
+    return sock
+
+
+class _PublicHTTPConnection(_PublicPeerMixin, urllib3.connection.HTTPConnection):
+  pass
+
+
+class _PublicHTTPSConnection(_PublicPeerMixin,
+                             urllib3.connection.HTTPSConnection):
+  pass
+
+
+class _PublicHTTPPool(urllib3.HTTPConnectionPool):
+  ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
+  ConnectionCls = _PublicHTTPSConnection
+
+
+class PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+  """A transport adapter whose connections refuse non-public peers."""
+
+  def init_poolmanager(self, *args, **kwargs):
+    super().init_poolmanager(*args, **kwargs)
+    self.poolmanager.pool_classes_by_scheme = {
+        'http': _PublicHTTPPool, 'https': _PublicHTTPSPool}
 
 
 # --- Charsets --------------------------------------------------------------
@@ -300,11 +346,13 @@ class Fetcher:
   """
 
   def __init__(self, config: Dict[str, Any], allow_private_hosts: bool = False):
-    import requests
     self._config = config
     self._allow_private = allow_private_hosts
     self._timeout = (config['connect_timeout'], config['read_timeout'])
     self._session = requests.Session()
+    if not allow_private_hosts:
+      for prefix in ('http://', 'https://'):
+        self._session.mount(prefix, PublicOnlyAdapter())
     self._session.headers['User-Agent'] = config['user_agent']
     self._session.headers['Accept-Encoding'] = 'gzip, deflate'
     self._robots: Dict[str, urllib.robotparser.RobotFileParser] = {}
@@ -396,7 +444,6 @@ class Fetcher:
     """One hop, retried: (status, headers, body, requests sent). Retries
     connection errors, timeouts, 429 and 5xx; other statuses >= 400 fail at
     once."""
-    import requests
     config = self._config
     gate = host_gate(urlsplit(url).netloc.lower(),
                      config['per_host_concurrency'], config['per_host_delay'])
@@ -446,7 +493,6 @@ class Fetcher:
   def _read_body(self, url: str, response, attempts: int) -> bytes:
     """The decoded (gunzipped) body, read in chunks and abandoned as soon
     as it passes the size cap or the total time budget."""
-    import requests
     max_bytes = self._config['max_bytes']
     declared = response.headers.get('Content-Length', '')
     if declared.isdigit() and int(declared) > max_bytes:
