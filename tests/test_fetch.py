@@ -33,7 +33,8 @@ FETCH_CONFIG = {
     'retries': RETRIES, 'backoff': 0.01, 'max_backoff': 1,
     'max_redirects': 3, 'max_bytes': MAX_BYTES,
     'user_agent': 'newsbeam-test/1.0', 'per_host_concurrency': 2,
-    'per_host_delay': 0, 'respect_robots': True, 'state_path': None,
+    'per_host_delay': 0, 'respect_robots': True, 'robots_cache_sites': 10,
+    'state_path': None,
 }
 ETAG = '"edition-1"'
 LAST_MODIFIED = 'Mon, 04 Apr 2022 09:00:00 GMT'
@@ -216,6 +217,7 @@ def server():
       '/articles/ferry': _static(200, _page('Ferry terminal opens', 'ferry')),
       '/articles/broken': _static(500, b'server error'),
       '/members/pier': _static(200, _page('Pier', 'pier')),
+      '/articles/report.pdf': _static(200, b'%PDF-1.4', 'application/pdf'),
   }
   thread = threading.Thread(target=srv.serve_forever, args=(0.05,),
                             daemon=True)
@@ -431,6 +433,8 @@ def test_robots_txt_is_honoured_for_articles(server, fetcher):
   with pytest.raises(FetchError, match='^robots_disallowed: '):
     fetcher.fetch_article(server.url('/members/pier'))
   assert server.count('/members/pier') == 0
+  with pytest.raises(FetchError, match='^not_html: .* is application/pdf'):
+    fetcher.fetch_article(server.url('/articles/report.pdf'))
   assert server.count('/robots.txt') == 1  # cached per site
 
 

@@ -140,6 +140,7 @@ def _validate_fetch(config: Dict[str, Any]) -> None:
   _number(config, 'fetch', 'max_bytes', low=1, integer=True)
   _number(config, 'fetch', 'per_host_concurrency', low=1, integer=True)
   _number(config, 'fetch', 'per_host_delay', low=0)
+  _number(config, 'fetch', 'robots_cache_sites', low=1, integer=True)
   fetch = config['fetch']
   _check(isinstance(fetch.get('user_agent'), str) and fetch['user_agent'].strip(),
          'fetch.user_agent must be a non-empty string')

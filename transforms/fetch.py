@@ -14,6 +14,7 @@ A failure raises ``FetchError`` whose ``str`` starts with its reason
 """
 
 import codecs
+import collections
 import contextlib
 import dataclasses
 import datetime
@@ -34,6 +35,9 @@ import urllib3
 from apache_beam.io.filesystems import FileSystems
 
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# Media types of an article page that extraction can read.
+_PAGE_TYPES = ('text/html', 'application/xhtml+xml', 'text/plain',
+               'application/xml', 'text/xml')
 # Reasons that hold for every URL of a site, robots.txt included.
 _UNFETCHABLE = ('blocked_host', 'dns_error', 'unsupported_scheme', 'bad_url')
 _CHUNK_BYTES = 64 * 1024
@@ -64,6 +68,7 @@ class FetchResult:
   status: int
   body: bytes
   encoding: Optional[str]   # the detected charset; None for a 304
+  content_type: str         # the media type, without parameters
   etag: Optional[str]
   last_modified: Optional[str]
   attempts: int             # requests sent, retries and redirects included
@@ -71,6 +76,10 @@ class FetchResult:
   @property
   def not_modified(self) -> bool:
     return self.status == 304
+
+  @property
+  def ok(self) -> bool:
+    return 200 <= self.status < 300
 
   @property
   def text(self) -> str:
@@ -355,7 +364,8 @@ class Fetcher:
         self._session.mount(prefix, PublicOnlyAdapter())
     self._session.headers['User-Agent'] = config['user_agent']
     self._session.headers['Accept-Encoding'] = 'gzip, deflate'
-    self._robots: Dict[str, urllib.robotparser.RobotFileParser] = {}
+    # Recently used sites' rules, bounded: a long crawl meets many sites.
+    self._robots = collections.OrderedDict()
 
   def close(self) -> None:
     self._session.close()
@@ -382,6 +392,8 @@ class Fetcher:
             url=current, status=status, body=body,
             encoding=None if status == 304 else detect_charset(
                 body, response_headers.get('Content-Type')),
+            content_type=response_headers.get('Content-Type', '').split(
+                ';')[0].strip().lower(),
             etag=response_headers.get('ETag'),
             last_modified=response_headers.get('Last-Modified'),
             attempts=attempts)
@@ -406,8 +418,11 @@ class Fetcher:
       raise FetchError('robots_disallowed', 'robots.txt of %s disallows %s'
                        % (urlsplit(url).netloc, url))
     result = self.fetch(url, accept='text/html,application/xhtml+xml')
-    if result.status != 200:
+    if not result.ok:
       raise FetchError('http_%d' % result.status, url, result.attempts)
+    if result.content_type and result.content_type not in _PAGE_TYPES:
+      raise FetchError('not_html', '%s is %s' % (url, result.content_type),
+                       result.attempts)
     return result
 
   def _check_url(self, url: str) -> None:
@@ -421,7 +436,9 @@ class Fetcher:
     parts = urlsplit(url)
     site = '%s://%s' % (parts.scheme.lower(), parts.netloc.lower())
     parser = self._robots.get(site)
-    if parser is None:
+    if parser is not None:
+      self._robots.move_to_end(site)
+    else:
       parser = urllib.robotparser.RobotFileParser(site + '/robots.txt')
       # RFC 9309: a missing robots.txt (4xx) allows everything; one that
       # cannot be reached (5xx, network) disallows everything for now.
@@ -437,6 +454,8 @@ class Fetcher:
       else:
         parser.parse(robots.text.splitlines())
       self._robots[site] = parser
+      if len(self._robots) > self._config['robots_cache_sites']:
+        self._robots.popitem(last=False)
     return parser.can_fetch(self._config['user_agent'], url)
 
   def _get(self, url: str, headers: Dict[str, str]

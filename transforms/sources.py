@@ -315,7 +315,7 @@ class ReadFeedDocuments(beam.DoFn):
       if result.not_modified:
         self._not_modified.inc()
         return
-      if result.status != 200:
+      if not result.ok:
         yield self._dead(spec, 'http_%d: %s' % (result.status, spec))
         return
       data, encoding, base_url = result.body, result.encoding, result.url
