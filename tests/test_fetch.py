@@ -11,6 +11,7 @@ import gzip
 import http.server
 import json
 import os
+import socket
 import threading
 import time
 
@@ -225,6 +226,28 @@ def server():
   yield srv
   srv.shutdown()
   srv.server_close()
+
+
+@pytest.fixture
+def gcs_bucket(monkeypatch):
+  """A Cloud Storage emulator on 127.0.0.1 holding one bucket; yields its
+  gs:// prefix."""
+  from apache_beam.internal.gcp import auth
+  from gcp_storage_emulator.server import create_server
+  probe = socket.socket()
+  probe.bind(('127.0.0.1', 0))
+  port = probe.getsockname()[1]
+  probe.close()
+  emulator = create_server('127.0.0.1', port, in_memory=True,
+                           default_bucket='newsbeam-state')
+  emulator.start()
+  monkeypatch.setenv('STORAGE_EMULATOR_HOST', 'http://127.0.0.1:%d' % port)
+  # Anonymous access: Beam would otherwise look for credentials, retrying for
+  # many seconds and asking the cloud metadata server.
+  monkeypatch.setattr(auth._Credentials, '_credentials_init', True)
+  monkeypatch.setattr(auth._Credentials, '_credentials', None)
+  yield 'gs://newsbeam-state'
+  emulator.stop()
 
 
 @pytest.fixture
@@ -524,18 +547,22 @@ def test_fetch_articles_end_to_end(server, tmp_path):
   assert server.count('/members/pier') == 0
 
 
-def test_unchanged_feed_is_not_republished_on_the_next_run(server, tmp_path):
-  state = tmp_path / 'state' / 'fetch_state.json'
+@pytest.mark.parametrize('where', ['local', 'gs'])
+def test_unchanged_feed_is_not_republished_on_the_next_run(
+    server, tmp_path, request, where):
+  if where == 'gs':
+    state = request.getfixturevalue('gcs_bucket') + '/polls/fetch_state.json'
+  else:
+    state = str(tmp_path / 'state' / 'fetch_state.json')
   first, out = _ingest(server, tmp_path, tmp_path / 'one',
                        ['/feeds/conditional'], '--allow-private-hosts',
-                       '--fetch-state', str(state))
+                       '--fetch-state', state)
   assert first['outputs']['articles'] == 2
-  saved = json.loads(state.read_text())
-  assert saved == {server.url('/feeds/conditional'): {
+  assert fetch.load_state(state) == {server.url('/feeds/conditional'): {
       'etag': ETAG, 'last_modified': LAST_MODIFIED}}
   second, out = _ingest(server, tmp_path, tmp_path / 'two',
                         ['/feeds/conditional'], '--allow-private-hosts',
-                        '--fetch-state', str(state))
+                        '--fetch-state', state)
   assert second['total'] == 0  # 304: nothing republished, nothing dead
   assert server.requests[-1][1]['If-None-Match'] == ETAG
   assert server.requests[-1][1]['If-Modified-Since'] == LAST_MODIFIED
