@@ -577,3 +577,18 @@ def test_private_hosts_are_refused_by_default_end_to_end(server, tmp_path):
   assert server.requests == []
   # The default state file sits under the output, untouched by a refusal.
   assert not os.path.exists(tmp_path / 'out' / '_state' / 'fetch_state.json')
+
+
+def test_bad_fetch_settings_are_clear_errors(tmp_path):
+  from transforms.config import ConfigError, load_config
+  cases = {
+      'read_timeout: 0': 'fetch.read_timeout must be at least 0.01',
+      'retries: 1.5': 'fetch.retries must be a whole number',
+      'respect_robots: "yes"': 'fetch.respect_robots must be true or false',
+      'user_agent: ""': 'fetch.user_agent must be a non-empty string',
+  }
+  for setting, message in cases.items():
+    path = tmp_path / 'bad.yaml'
+    path.write_text('fetch:\n  %s\n' % setting)
+    with pytest.raises(ConfigError, match=message):
+      load_config(str(path))
