@@ -30,7 +30,8 @@ from transforms.config import load_config  # noqa: E402
 from transforms.fetch import Fetcher  # noqa: E402
 
 PAGES = os.path.join('extraction', 'scrapinghub-dev', 'html')
-# UTF-8 read as a single-byte charset ("Ã©", "â€™"), or undecodable bytes.
+# UTF-8 read as a single-byte charset ("Ã©", "â€™"), or bytes that did
+# not decode.
 MOJIBAKE = re.compile('[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac|\ufffd')
 
 

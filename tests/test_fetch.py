@@ -368,7 +368,8 @@ def test_60mb_body_is_refused_without_reading_it_all(server, fetcher):
 
 def test_gzip_encoded_feed_is_decoded(server, fetcher):
   result = fetcher.fetch(server.url('/feeds/gzip'))
-  assert result.body.startswith(b'<?xml') and b'harbour.example/gz' in result.body
+  assert result.body.startswith(b'<?xml')
+  assert b'harbour.example/gz' in result.body
 
 
 def test_requests_to_one_host_are_bounded(server):
@@ -397,8 +398,9 @@ def test_mislabelled_charset_is_read_right_both_ways(server, fetcher):
 def test_charset_precedence():
   utf8 = 'Café'.encode('utf-8')
   latin = 'Café'.encode('iso-8859-1')
-  assert fetch.detect_charset(b'\xef\xbb\xbf' + utf8, 'text/html; charset=koi8-r'
-                              ) == 'utf-8'  # the byte-order mark first
+  # The byte-order mark first.
+  assert fetch.detect_charset(b'\xef\xbb\xbf' + utf8,
+                              'text/html; charset=koi8-r') == 'utf-8'
   assert fetch.detect_charset(utf8, 'text/html; charset=ISO-8859-1') == 'utf-8'
   assert fetch.detect_charset(latin, 'text/html; charset=utf-8') == 'cp1252'
   assert fetch.detect_charset(latin, 'text/html; charset=iso-8859-15'

@@ -142,7 +142,8 @@ def _validate_fetch(config: Dict[str, Any]) -> None:
   _number(config, 'fetch', 'per_host_delay', low=0)
   _number(config, 'fetch', 'robots_cache_sites', low=1, integer=True)
   fetch = config['fetch']
-  _check(isinstance(fetch.get('user_agent'), str) and fetch['user_agent'].strip(),
+  agent = fetch.get('user_agent')
+  _check(isinstance(agent, str) and agent.strip(),
          'fetch.user_agent must be a non-empty string')
   _check(isinstance(fetch.get('respect_robots'), bool),
          'fetch.respect_robots must be true or false')

@@ -153,7 +153,8 @@ class _PublicPeerMixin:
     return sock
 
 
-class _PublicHTTPConnection(_PublicPeerMixin, urllib3.connection.HTTPConnection):
+class _PublicHTTPConnection(_PublicPeerMixin,
+                            urllib3.connection.HTTPConnection):
   pass
 
 
@@ -383,7 +384,7 @@ class Fetcher:
       headers['Accept'] = accept
     max_redirects = self._config['max_redirects']
     seen, attempts, current = [url], 0, url
-    for hop in range(max_redirects + 1):
+    while True:
       self._check_url(current)
       status, response_headers, body, tries = self._get(current, headers)
       attempts += tries
@@ -405,12 +406,11 @@ class Fetcher:
       if target in seen:
         raise FetchError('redirect_loop', ' -> '.join(seen + [target]),
                          attempts)
-      if hop == max_redirects:
+      if len(seen) > max_redirects:
         raise FetchError('too_many_redirects', 'more than %d, from %s'
                          % (max_redirects, url), attempts)
       seen.append(target)
       current = target
-    raise AssertionError('unreachable')
 
   def fetch_article(self, url: str) -> FetchResult:
     """Fetches an article page, after robots.txt allows it (if configured)."""
@@ -498,16 +498,15 @@ class Fetcher:
                 error = e  # the connection broke or stalled mid-body: retry
               else:
                 return status, response.headers, body, attempt + 1
-      if attempt == config['retries']:
-        raise error
-      delay = retry_delay(attempt, config['backoff'], config['max_backoff'],
-                          retry_after)
-      if delay is None:
-        raise FetchError(error.reason, '%s asks to retry after %s s, longer '
-                         'than fetch.max_backoff' % (url, retry_after),
-                         attempt + 1)
-      time.sleep(delay)
-    raise AssertionError('unreachable')
+      if attempt < config['retries']:
+        delay = retry_delay(attempt, config['backoff'], config['max_backoff'],
+                            retry_after)
+        if delay is None:
+          raise FetchError(error.reason, '%s asks to retry after %s s, '
+                           'longer than fetch.max_backoff'
+                           % (url, retry_after), attempt + 1)
+        time.sleep(delay)
+    raise error
 
   def _read_body(self, url: str, response, attempts: int) -> bytes:
     """The decoded (gunzipped) body, read in chunks and abandoned as soon

@@ -207,7 +207,8 @@ def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
   if base_url:
     headers['content-location'] = base_url
   try:
-    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=True,
+    parsed = feedparser.parse(data, sanitize_html=True,
+                              resolve_relative_uris=True,
                               response_headers=headers)
   except Exception as e:  # feedparser should not raise; guard all the same.
     yield DEAD_LETTER, schema.dead_letter(
