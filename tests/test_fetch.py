@@ -8,7 +8,6 @@ No traffic leaves 127.0.0.1: the public-address checks use literal IPs.
 
 import glob
 import gzip
-import http.server
 import json
 import os
 import socket
@@ -77,54 +76,27 @@ def _rss(items):
   return ''.join(out).encode('utf-8')
 
 
-class _FaultServer(http.server.ThreadingHTTPServer):
-  daemon_threads = True
-  block_on_close = False
-
-  def handle_error(self, request, client_address):
-    pass  # clients hang up on purpose (timeouts, size caps)
+HTML = 'text/html; charset=utf-8'
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-
-  def do_GET(self):  # noqa: N802 (http.server's name)
-    server = self.server
-    with server.lock:
-      server.requests.append((self.path, dict(self.headers)))
-      count = server.count(self.path)
-    route = server.routes.get(self.path)
-    if route is None:
-      self.send(404, b'not here')
-    else:
-      route(self, count)
-
-  def send(self, status, body=b'', headers=None,
-           content_type='text/html; charset=utf-8'):
-    self.send_response(status)
-    self.send_header('Content-Type', content_type)
-    for name, value in (headers or {}).items():
-      self.send_header(name, value)
-    self.send_header('Content-Length', str(len(body)))
-    self.end_headers()
-    self.wfile.write(body)
-
-  def log_message(self, *args):
-    pass
+def _response(status, body=b'', content_type=HTML, headers=None):
+  """A route of the `http_server` fixture: (status, headers, body)."""
+  return status, dict({'Content-Type': content_type}, **(headers or {})), body
 
 
-def _flaky(handler, count):
-  if count == 1:
-    handler.send(503, b'busy', {'Retry-After': '0'})
+def _flaky(handler):
+  if handler.server.count(handler.path) == 1:
+    handler.respond(*_response(503, b'busy', headers={'Retry-After': '0'}))
   else:
-    handler.send(200, _page('Ferry terminal opens', 'flaky'))
+    handler.respond(*_response(200, _page('Ferry terminal opens', 'flaky')))
 
 
-def _slow(handler, count):
+def _slow(handler):
   time.sleep(1.0)  # twice the read timeout
-  handler.send(200, b'too late')
+  handler.respond(*_response(200, b'too late'))
 
 
-def _huge(handler, count):
+def _huge(handler):
   """60 MB, streamed in chunks with no Content-Length (nothing to refuse
   up front): the client must stop reading by itself."""
   handler.send_response(200)
@@ -140,19 +112,19 @@ def _huge(handler, count):
   handler.server.huge_sent.append(sent)
 
 
-def _conditional_feed(handler, count):
+def _conditional_feed(handler):
   headers = {'ETag': ETAG, 'Last-Modified': LAST_MODIFIED}
   if handler.headers.get('If-None-Match') == ETAG:
-    handler.send(304, headers=headers)
+    handler.respond(*_response(304, headers=headers))
     return
-  handler.send(200, _rss([
+  handler.respond(*_response(200, _rss([
       ('Ferry terminal to open in spring', 'https://harbour.example/ferry',
        STORY),
-      ('Pier repairs begin', 'https://harbour.example/pier', PIER)]), headers,
-               content_type='application/rss+xml')
+      ('Pier repairs begin', 'https://harbour.example/pier', PIER)]),
+                             'application/rss+xml', headers))
 
 
-def _busy(handler, count):
+def _busy(handler):
   """Holds each request a moment, recording how many overlap."""
   server = handler.server
   with server.lock:
@@ -161,39 +133,27 @@ def _busy(handler, count):
   time.sleep(0.1)
   with server.lock:
     server.in_flight -= 1
-  handler.send(200, b'ok')
+  handler.respond(*_response(200, b'ok'))
 
 
 def _redirect(target):
-  return lambda handler, count: handler.send(302, headers={'Location': target})
-
-
-def _static(status, body, content_type='text/html; charset=utf-8',
-            headers=None):
-  return lambda handler, count: handler.send(status, body, headers,
-                                             content_type)
+  return _response(302, headers={'Location': target})
 
 
 @pytest.fixture
-def server():
-  """A real HTTP server on 127.0.0.1 with fault routes; it records every
-  request (path, headers)."""
-  srv = _FaultServer(('127.0.0.1', 0), _Handler)
-  srv.lock = threading.Lock()
-  srv.requests = []
-  srv.huge_sent = []
-  srv.in_flight = srv.most_in_flight = 0
-  srv.count = lambda path: sum(1 for p, _ in srv.requests if p == path)
-  srv.url = lambda path: 'http://127.0.0.1:%d%s' % (srv.server_port, path)
+def server(http_server):
+  """The shared loopback server (tests/conftest.py), with fault routes."""
+  http_server.huge_sent = []
+  http_server.in_flight = http_server.most_in_flight = 0
   utf8_page = ('<html><head><meta charset="utf-8"><title>Café</title></head>'
                '<body><p>Café crème à la gare</p></body></html>')
   latin_page = utf8_page.replace('utf-8', 'iso-8859-1')
   gzipped = gzip.compress(_rss([('Gzip', 'https://harbour.example/gz',
                                  STORY)]))
-  srv.routes = {
+  http_server.routes.update({
       '/flaky': _flaky,
       '/busy': _busy,
-      '/broken': _static(500, b'server error'),
+      '/broken': _response(500, b'server error'),
       '/slow': _slow,
       '/huge': _huge,
       '/loop/a': _redirect('/loop/b'),
@@ -202,30 +162,26 @@ def server():
       '/chain/2': _redirect('/chain/3'),
       '/chain/3': _redirect('/chain/4'),
       '/chain/4': _redirect('/chain/5'),
-      '/chain/5': _static(200, b'end of the chain'),
+      '/chain/5': _response(200, b'end of the chain'),
       '/to-file': _redirect('file:///etc/passwd'),
-      '/busy-for-an-hour': _static(429, b'later', headers={
+      '/busy-for-an-hour': _response(429, b'later', headers={
           'Retry-After': '3600'}),
-      '/charset/header-latin-body-utf8': _static(
+      '/charset/header-latin-body-utf8': _response(
           200, utf8_page.encode('utf-8'), 'text/html; charset=ISO-8859-1'),
-      '/charset/header-utf8-body-latin': _static(
+      '/charset/header-utf8-body-latin': _response(
           200, latin_page.encode('iso-8859-1'), 'text/html; charset=utf-8'),
       '/feeds/conditional': _conditional_feed,
-      '/feeds/gzip': _static(200, gzipped, 'application/rss+xml',
-                             {'Content-Encoding': 'gzip'}),
-      '/robots.txt': _static(200, b'User-agent: *\nDisallow: /members/\n',
-                             'text/plain'),
-      '/articles/ferry': _static(200, _page('Ferry terminal opens', 'ferry')),
-      '/articles/broken': _static(500, b'server error'),
-      '/members/pier': _static(200, _page('Pier', 'pier')),
-      '/articles/report.pdf': _static(200, b'%PDF-1.4', 'application/pdf'),
-  }
-  thread = threading.Thread(target=srv.serve_forever, args=(0.05,),
-                            daemon=True)
-  thread.start()
-  yield srv
-  srv.shutdown()
-  srv.server_close()
+      '/feeds/gzip': _response(200, gzipped, 'application/rss+xml',
+                               {'Content-Encoding': 'gzip'}),
+      '/robots.txt': _response(200, b'User-agent: *\nDisallow: /members/\n',
+                               'text/plain'),
+      '/articles/ferry': _response(200, _page('Ferry terminal opens',
+                                              'ferry')),
+      '/articles/broken': _response(500, b'server error'),
+      '/members/pier': _response(200, _page('Pier', 'pier')),
+      '/articles/report.pdf': _response(200, b'%PDF-1.4', 'application/pdf'),
+  })
+  return http_server
 
 
 @pytest.fixture
@@ -512,7 +468,7 @@ def _ingest(server, tmp_path, output, feeds, *extra):
 
 
 def test_fetch_articles_end_to_end(server, tmp_path):
-  server.routes['/feeds/harbour'] = _static(200, _rss([
+  server.routes['/feeds/harbour'] = _response(200, _rss([
       ('Ferry terminal opens', server.url('/articles/ferry'), None),
       ('Broken page, summary kept', server.url('/articles/broken'), FISH),
       ('Members only, summary kept', server.url('/members/pier'), LIGHTHOUSE),
