@@ -264,7 +264,21 @@ class ExpandSpecs(beam.DoFn):
       yield metadata.path
 
 
-class ReadFeedDocuments(beam.DoFn):
+class _FetchingDoFn(beam.DoFn):
+  """A DoFn with one ``Fetcher`` (one HTTP session) per worker."""
+
+  def __init__(self, fetch: FetchOptions):
+    self._fetch = fetch
+    self._retries = Metrics.counter('fetch', 'retries')
+
+  def setup(self):
+    self._fetcher = Fetcher(self._fetch.config, self._fetch.allow_private_hosts)
+
+  def teardown(self):
+    self._fetcher.close()
+
+
+class ReadFeedDocuments(_FetchingDoFn):
   """Reads one feed (a URL or a file) and emits its entries.
 
   A URL is fetched by a ``Fetcher`` (one per worker), conditionally when the
@@ -273,20 +287,16 @@ class ReadFeedDocuments(beam.DoFn):
   """
 
   def __init__(self, read_config: Dict[str, Any], fetch: FetchOptions):
+    super().__init__(fetch)
     self._max_bytes = read_config['max_record_bytes']
-    self._fetch = fetch
     self._feeds = Metrics.counter('sources', 'feeds_read')
     self._entries = Metrics.counter('sources', 'feed_entries')
     self._failed = Metrics.counter('sources', 'feeds_failed')
     self._not_modified = Metrics.counter('fetch', 'feeds_not_modified')
-    self._retries = Metrics.counter('fetch', 'retries')
 
   def setup(self):
-    self._fetcher = Fetcher(self._fetch.config, self._fetch.allow_private_hosts)
+    super().setup()
     self._state = load_state(self._fetch.state_path)
-
-  def teardown(self):
-    self._fetcher.close()
 
   def _read_file(self, path: str) -> bytes:
     with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as f:
@@ -339,7 +349,7 @@ class ReadFeedDocuments(beam.DoFn):
         yield record
 
 
-class FetchArticlePages(beam.DoFn):
+class FetchArticlePages(_FetchingDoFn):
   """Fetches the page a feed entry links to, for its main text (--fetch-
   articles). The page's HTML goes into the record for extraction. When the
   fetch fails, the entry keeps the feed's own content or summary and says
@@ -347,17 +357,10 @@ class FetchArticlePages(beam.DoFn):
   letter."""
 
   def __init__(self, fetch: FetchOptions):
-    self._fetch = fetch
+    super().__init__(fetch)
     self._fetched = Metrics.counter('fetch', 'articles_fetched')
     self._fallbacks = Metrics.counter('fetch', 'articles_feed_text_kept')
     self._failed = Metrics.counter('fetch', 'articles_failed')
-    self._retries = Metrics.counter('fetch', 'retries')
-
-  def setup(self):
-    self._fetcher = Fetcher(self._fetch.config, self._fetch.allow_private_hosts)
-
-  def teardown(self):
-    self._fetcher.close()
 
   def process(self, page: Dict[str, Any]):
     if page.get('source') != 'feed' or not is_url(page.get('url') or ''):
