@@ -15,6 +15,12 @@ On your own inputs, with both cores:
   python -m pipelines.ingest --feeds 'feeds/*.xml' --scraped 'pages/*.jsonl.gz' \\
       --output out --direct_num_workers=2 --direct_running_mode=multi_processing
 
+Live feeds, with the pages their entries link to (conditional GET state kept
+under out/_state/ unless --fetch-state says where):
+
+  python -m pipelines.ingest --feeds https://news.example/rss --fetch-articles \\
+      --output out
+
 On Dataflow:
 
   python -m pipelines.ingest --runner DataflowRunner --project P --region R \\
@@ -38,10 +44,11 @@ from transforms.clean import CleanArticles
 from transforms.config import ConfigError, load_config, resolve_inputs
 from transforms.dedup import Deduplicate
 from transforms.extract import ExtractArticles
+from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
 from transforms.sinks import SUMMARY_FILE, WriteOutputs, output_path
-from transforms.sources import ReadInputs
+from transforms.sources import ReadInputs, SaveFetchState
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,16 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument('--min-words', type=int, default=None, metavar='N',
                       help='bodies shorter than N words are rejected '
                       '(default: the config\'s filter.min_words)')
+  parser.add_argument('--fetch-articles', action='store_true',
+                      help='fetch the page each feed entry links to and '
+                      'extract its main text')
+  parser.add_argument('--allow-private-hosts', action='store_true',
+                      help='allow fetching from loopback, private and '
+                      'link-local addresses (tests, intranets)')
+  parser.add_argument('--fetch-state', metavar='PATH', default=None,
+                      help='local or gs:// JSON file of the feeds\' ETag and '
+                      'Last-Modified, kept between runs (default: the '
+                      'config\'s fetch.state_path, else '
+                      '<output>/_state/fetch_state.json)')
   return parser
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
-                   min_words: int) -> None:
+                   min_words: int, fetch: FetchOptions) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup,
-  classify, write."""
-  pages, read_errors = pipeline | 'Read' >> ReadInputs(
-      feeds, scraped, config['read'])
+  classify, write; then saves the feeds' fetch state."""
+  read = ReadInputs(feeds, scraped, config['read'], fetch)
+  pages, read_errors = pipeline | 'Read' >> read
   extracted = pages | 'Extract' >> ExtractArticles(config['extract'])
   cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
   labelled = cleaned.articles | 'Language' >> DetectLanguage(config['language'])
@@ -90,7 +108,11 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                            classified.dead_letter)
                           | 'AllDeadLetters' >> beam.Flatten(),
   }
-  outputs | 'Write' >> WriteOutputs(output, config['output']['compress'])
+  written = outputs | 'Write' >> WriteOutputs(
+      output, config['output']['compress'])
+  if read.fetch_state is not None:
+    read.fetch_state | 'SaveFetchState' >> SaveFetchState(
+        fetch.state_path, after=written)
 
 
 def read_summary(output: str) -> Optional[Dict[str, Any]]:
@@ -129,9 +151,15 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
                else config['filter']['min_words'])
   if min_words < 0:
     raise SystemExit('newsbeam: --min-words must be 0 or more')
+  fetch = FetchOptions(
+      config['fetch'], allow_private_hosts=known.allow_private_hosts,
+      fetch_articles=known.fetch_articles,
+      state_path=(known.fetch_state or config['fetch']['state_path']
+                  or output_path(known.output, '_state', 'fetch_state.json')))
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
-    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words)
+    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
+                   fetch)
   summary = read_summary(known.output)
   if summary is not None:
     print(format_summary(summary, known.output))

@@ -26,11 +26,17 @@ class _Routes(http.server.BaseHTTPRequestHandler):
   routes = {}
 
   def do_GET(self):  # noqa: N802 (http.server's name)
+    with self.server.lock:
+      self.server.requests.append((self.path, dict(self.headers)))
     route = self.routes.get(self.path)
     if route is None:
       self.send_error(404)
-      return
-    status, headers, body = route
+    elif callable(route):
+      route(self)
+    else:
+      self.respond(*route)
+
+  def respond(self, status, headers, body):
     self.send_response(status)
     for name, value in headers.items():
       self.send_header(name, value)
@@ -42,15 +48,30 @@ class _Routes(http.server.BaseHTTPRequestHandler):
     pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+  daemon_threads = True
+  block_on_close = False  # a fault route may still be sleeping or streaming
+
+  def handle_error(self, request, client_address):
+    pass  # clients hang up on purpose (timeouts, size caps)
+
+
 @pytest.fixture
 def http_server():
   """A real HTTP server on 127.0.0.1; set `server.routes[path] = (status,
-  headers, body)` and use `server.url(path)`."""
+  headers, body)`, or a function of the request handler for a route that
+  misbehaves (it may sleep, stream, or answer by request count), and use
+  `server.url(path)`. `server.requests` holds each (path, headers) received
+  and `server.count(path)` how many asked for a path."""
   handler = type('Handler', (_Routes,), {'routes': {}})
-  server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+  server = _Server(('127.0.0.1', 0), handler)
   server.routes = handler.routes
   server.url = lambda path: 'http://127.0.0.1:%d%s' % (server.server_port, path)
-  thread = threading.Thread(target=server.serve_forever, daemon=True)
+  server.lock = threading.Lock()
+  server.requests = []
+  server.count = lambda path: sum(1 for p, _ in server.requests if p == path)
+  thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                            daemon=True)
   thread.start()
   yield server
   server.shutdown()

@@ -84,15 +84,15 @@ def _number(config, section, key, low=None, high=None, integer=False):
 
 def validate(config: Dict[str, Any]) -> None:
   """Raises ConfigError naming the first wrong key."""
-  for section in ('inputs', 'read', 'extract', 'clean', 'language', 'filter',
-                  'dedup', 'classify', 'output', 'taxonomy'):
+  for section in ('inputs', 'read', 'fetch', 'extract', 'clean', 'language',
+                  'filter', 'dedup', 'classify', 'output', 'taxonomy'):
     _check(isinstance(config.get(section), dict),
            'config section %r is missing or not a mapping' % section)
   for key in ('feeds', 'scraped'):
     _check(isinstance(config['inputs'].get(key, []), list),
            'inputs.%s must be a list of paths or URLs' % key)
   _number(config, 'read', 'max_record_bytes', low=1, integer=True)
-  _number(config, 'read', 'fetch_timeout', low=0.1)
+  _validate_fetch(config)
   _check(config['extract'].get('favor') in ('precision', 'balanced', 'recall'),
          'extract.favor must be precision, balanced or recall')
   _number(config, 'extract', 'min_extracted_chars', low=0, integer=True)
@@ -128,6 +128,29 @@ def validate(config: Dict[str, Any]) -> None:
     _check(str(code).startswith('medtop:') and isinstance(label, str),
            'taxonomy entries must map medtop:NNNNNNNN codes to labels, got %r'
            % code)
+
+
+def _validate_fetch(config: Dict[str, Any]) -> None:
+  for key in ('connect_timeout', 'read_timeout', 'total_timeout'):
+    _number(config, 'fetch', key, low=0.01)
+  _number(config, 'fetch', 'retries', low=0, integer=True)
+  _number(config, 'fetch', 'backoff', low=0)
+  _number(config, 'fetch', 'max_backoff', low=0)
+  _number(config, 'fetch', 'max_redirects', low=0, integer=True)
+  _number(config, 'fetch', 'max_bytes', low=1, integer=True)
+  _number(config, 'fetch', 'per_host_concurrency', low=1, integer=True)
+  _number(config, 'fetch', 'per_host_delay', low=0)
+  _number(config, 'fetch', 'robots_cache_sites', low=1, integer=True)
+  fetch = config['fetch']
+  agent = fetch.get('user_agent')
+  _check(isinstance(agent, str) and agent.strip(),
+         'fetch.user_agent must be a non-empty string')
+  _check(isinstance(fetch.get('respect_robots'), bool),
+         'fetch.respect_robots must be true or false')
+  _check(fetch.get('state_path') is None or (
+      isinstance(fetch['state_path'], str) and fetch['state_path'].strip()),
+         'fetch.state_path must be a path, or null for '
+         '<output>/_state/fetch_state.json')
 
 
 def resolve_inputs(config: Dict[str, Any]) -> Dict[str, List[str]]:

@@ -200,6 +200,8 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
     published_at = published_at or iso_utc(meta['date'])
     summary = summary or meta['description']
     canonical = meta['canonical_url']
+    if not body and page.get('content_html'):  # a fetched page, no main text
+      body = html_fragment_to_text(page['content_html'])
     if not body and page.get('text'):
       body = normalize_text(page['text'])
   elif page.get('content_html'):
@@ -207,7 +209,9 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   else:
     body = normalize_text(page.get('text'))
   canonical_url = canonicalize_url(canonical or page.get('url'))
+  extra = {'fetch_error': page['fetch_error']} if 'fetch_error' in page else {}
   return schema.new_article(
+      **extra,
       url=page.get('url'),
       canonical_url=canonical_url,
       feed_url=page.get('feed_url'),

@@ -39,6 +39,8 @@ EXTRA_FIELDS = (
     'duplicate_of',    # duplicates: the kept record's id
     'similarity',      # duplicates: 1.0 for exact, Jaccard estimate for near
     'reason',          # rejected: why a rule filtered the record out
+    'fetch_error',     # --fetch-articles: why the entry's page could not be
+                       # fetched (the feed's own text was kept); else None
 )
 
 # Output folders under --output, one per place an input can end.

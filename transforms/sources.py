@@ -7,7 +7,9 @@ a bucket. Every input ends as a raw page record or a dead letter.
 
 A raw page record is a dict with the article fields known so far plus:
 ``html`` (a whole page), ``content_html`` (a feed entry's HTML content),
-``text`` (plain text), and ``raw`` (the input as read, for replay).
+``text`` (plain text), and ``raw`` (the input as read, for replay); with
+--fetch-articles, feed entries also carry ``fetch_error`` (None, or why
+their page could not be fetched). HTTP itself is ``transforms/fetch.py``.
 """
 
 import calendar
@@ -23,10 +25,16 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.fetch import (FetchError, Fetcher, FetchOptions, load_state,
+                              save_state, validators_of)
 
 DEAD_LETTER = 'dead_letter'
+FETCH_STATE = 'fetch_state'
 STAGE_READ_FEED = 'read_feed'
 STAGE_READ_SCRAPED = 'read_scraped'
+STAGE_FETCH_ARTICLE = 'fetch_article'
+FEED_TYPES = ('application/rss+xml, application/atom+xml, application/rdf+xml, '
+              'application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8')
 
 # Scraped records: what a line may hold, and of what type.
 _SCRAPED_STR_FIELDS = ('url', 'html', 'text', 'title', 'fetched_at', 'source',
@@ -136,9 +144,13 @@ def _entry_content_html(entry) -> Optional[str]:
   return best or None
 
 
-def feed_entry_record(entry, feed_url: str, warnings: List[str]
-                      ) -> Tuple[str, Dict[str, Any]]:
-  """One feedparser entry -> ('page', record) or ('dead_letter', ...)."""
+def feed_entry_record(entry, feed_url: str, warnings: List[str],
+                      require_text: bool = True) -> Tuple[str, Dict[str, Any]]:
+  """One feedparser entry -> ('page', record) or ('dead_letter', ...).
+
+  An entry without content or summary is a dead letter, unless
+  ``require_text`` is off (its linked page will be fetched for the text).
+  """
   link = entry.get('link') or ''
   entry_id = entry.get('id') or ''
   raw = json.dumps({k: entry.get(k) for k in (
@@ -150,7 +162,7 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str]
   if not url:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed entry has no link', raw, feed_url=feed_url)
-  if not content_html and not summary:
+  if require_text and not content_html and not summary:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed entry has no content or summary', raw,
         url=url, feed_url=feed_url)
@@ -177,12 +189,27 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str]
 
 
 def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
-                        = None) -> Iterable[Tuple[str, Dict[str, Any]]]:
+                        = None, encoding: Optional[str] = None,
+                        base_url: Optional[str] = None,
+                        require_text: bool = True
+                        ) -> Iterable[Tuple[str, Dict[str, Any]]]:
   """A feed document -> its entries as page records, or one dead letter if
-  no entry can be read. Recovered ill-formed feeds give flagged records."""
+  no entry can be read. Recovered ill-formed feeds give flagged records.
+
+  ``encoding`` (the charset detected when fetching) overrides the document's
+  own declaration; ``base_url`` (where it was fetched from, after
+  redirects) resolves relative links.
+  """
   import feedparser
+  headers = {}
+  if encoding:
+    headers['content-type'] = 'application/xml; charset=%s' % encoding
+  if base_url:
+    headers['content-location'] = base_url
   try:
-    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=True)
+    parsed = feedparser.parse(data, sanitize_html=True,
+                              resolve_relative_uris=True,
+                              response_headers=headers)
   except Exception as e:  # feedparser should not raise; guard all the same.
     yield DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed could not be parsed: %s' % e,
@@ -206,7 +233,7 @@ def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
         url=feed_url, feed_url=feed_url)
     return
   for entry in entries:
-    kind, record = feed_entry_record(entry, feed_url, warnings)
+    kind, record = feed_entry_record(entry, feed_url, warnings, require_text)
     if kind == 'page':
       record['fetched_at'] = fetched_at
     yield kind, record
@@ -237,56 +264,143 @@ class ExpandSpecs(beam.DoFn):
       yield metadata.path
 
 
-class ReadFeedDocuments(beam.DoFn):
-  """Reads one feed (a URL or a file) and emits its entries."""
+class _FetchingDoFn(beam.DoFn):
+  """A DoFn with one ``Fetcher`` (one HTTP session) per worker."""
 
-  def __init__(self, read_config: Dict[str, Any]):
+  def __init__(self, fetch: FetchOptions):
+    self._fetch = fetch
+    self._retries = Metrics.counter('fetch', 'retries')
+
+  def setup(self):
+    self._fetcher = Fetcher(self._fetch.config, self._fetch.allow_private_hosts)
+
+  def teardown(self):
+    self._fetcher.close()
+
+
+class ReadFeedDocuments(_FetchingDoFn):
+  """Reads one feed (a URL or a file) and emits its entries.
+
+  A URL is fetched by a ``Fetcher`` (one per worker), conditionally when the
+  state holds its validators: a 304 means nothing new, so no entries. The
+  validators to keep are emitted on the ``fetch_state`` output.
+  """
+
+  def __init__(self, read_config: Dict[str, Any], fetch: FetchOptions):
+    super().__init__(fetch)
     self._max_bytes = read_config['max_record_bytes']
-    self._timeout = read_config['fetch_timeout']
-    self._user_agent = read_config['user_agent']
     self._feeds = Metrics.counter('sources', 'feeds_read')
     self._entries = Metrics.counter('sources', 'feed_entries')
     self._failed = Metrics.counter('sources', 'feeds_failed')
+    self._not_modified = Metrics.counter('fetch', 'feeds_not_modified')
 
   def setup(self):
-    import requests
-    self._session = requests.Session()
-    self._session.headers['User-Agent'] = self._user_agent
+    super().setup()
+    self._state = load_state(self._fetch.state_path)
 
-  def teardown(self):
-    self._session.close()
-
-  def _read(self, spec: str) -> bytes:
-    if is_url(spec):
-      with self._session.get(spec, timeout=self._timeout, stream=True) as resp:
-        resp.raise_for_status()
-        data = resp.raw.read(self._max_bytes + 1, decode_content=True)
-    else:
-      with FileSystems.open(spec, compression_type=CompressionTypes.AUTO) as f:
-        data = f.read(self._max_bytes + 1)
+  def _read_file(self, path: str) -> bytes:
+    with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as f:
+      data = f.read(self._max_bytes + 1)
     if len(data) > self._max_bytes:
       raise ValueError('feed is over the %d byte limit' % self._max_bytes)
     return data
 
+  def _dead(self, spec: str, error: str):
+    self._failed.inc()
+    return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, error, spec, url=spec, feed_url=spec))
+
   def process(self, spec: str):
-    fetched_at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()) \
-        if is_url(spec) else None
-    try:
-      data = self._read(spec)
-    except Exception as e:
-      self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE_READ_FEED, 'feed could not be read: %s' % e, spec,
-          url=spec, feed_url=spec))
-      return
+    fetched_at, encoding, base_url = None, None, None
+    if is_url(spec):
+      previous = self._state.get(spec)
+      try:
+        result = self._fetcher.fetch(spec, previous, accept=FEED_TYPES)
+      except FetchError as e:
+        self._retries.inc(e.attempts - 1)
+        yield self._dead(spec, str(e))
+        return
+      self._retries.inc(result.attempts - 1)
+      yield beam.pvalue.TaggedOutput(FETCH_STATE, (
+          spec, validators_of(result, previous)))
+      if result.not_modified:
+        self._not_modified.inc()
+        return
+      if not result.ok:
+        yield self._dead(spec, 'http_%d: %s' % (result.status, spec))
+        return
+      data, encoding, base_url = result.body, result.encoding, result.url
+      fetched_at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    else:
+      try:
+        data = self._read_file(spec)
+      except Exception as e:
+        yield self._dead(spec, 'feed could not be read: %s' % e)
+        return
     self._feeds.inc()
-    for kind, record in parse_feed_document(data, spec, fetched_at):
+    for kind, record in parse_feed_document(
+        data, spec, fetched_at, encoding, base_url,
+        require_text=not self._fetch.fetch_articles):
       if kind == DEAD_LETTER:
         self._failed.inc()
         yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
       else:
         self._entries.inc()
         yield record
+
+
+class FetchArticlePages(_FetchingDoFn):
+  """Fetches the page a feed entry links to, for its main text (--fetch-
+  articles). The page's HTML goes into the record for extraction. When the
+  fetch fails, the entry keeps the feed's own content or summary and says
+  why in ``fetch_error``; only an entry with no text at all is a dead
+  letter."""
+
+  def __init__(self, fetch: FetchOptions):
+    super().__init__(fetch)
+    self._fetched = Metrics.counter('fetch', 'articles_fetched')
+    self._fallbacks = Metrics.counter('fetch', 'articles_feed_text_kept')
+    self._failed = Metrics.counter('fetch', 'articles_failed')
+
+  def process(self, page: Dict[str, Any]):
+    if page.get('source') != 'feed' or not is_url(page.get('url') or ''):
+      yield page
+      return
+    try:
+      result = self._fetcher.fetch_article(page['url'])
+    except FetchError as e:
+      self._retries.inc(e.attempts - 1)
+      if page.get('content_html'):
+        self._fallbacks.inc()
+        yield dict(page, fetch_error=str(e))
+      else:
+        self._failed.inc()
+        yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+            STAGE_FETCH_ARTICLE, str(e), page.get('raw'), url=page['url'],
+            feed_url=page.get('feed_url')))
+      return
+    self._retries.inc(result.attempts - 1)
+    self._fetched.inc()
+    yield dict(page, html=result.text, fetch_error=None,
+               fetched_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+
+
+class SaveFetchState(beam.PTransform):
+  """Writes the feeds' validators to the state file once ``after`` (the
+  run's written outputs) exists: saved earlier, a failed run would leave
+  the next one answered 304 for entries that were never written."""
+
+  def __init__(self, state_path: str, after):
+    super().__init__()
+    self._path = state_path
+    self._after = after
+
+  def expand(self, fetch_state):
+    return (fetch_state
+            | 'Collect' >> beam.combiners.ToList()
+            | 'Save' >> beam.Map(
+                lambda updates, path, _: save_state(path, sorted(updates)),
+                self._path, beam.pvalue.AsList(self._after)))
 
 
 class ReadScrapedFiles(beam.DoFn):
@@ -335,14 +449,26 @@ class ReadScrapedFiles(beam.DoFn):
 
 
 class ReadInputs(beam.PTransform):
-  """Feeds and scraped files -> (page records, dead letters)."""
+  """Feeds and scraped files -> (page records, dead letters).
+
+  With ``fetch.fetch_articles``, feed entries' linked pages are fetched.
+  After expansion, ``fetch_state`` holds the (feed URL, validators) pairs to
+  save with ``SaveFetchState`` (None when no feed is a URL or no state path
+  is set).
+  """
 
   def __init__(self, feeds: List[str], scraped: List[str],
-               read_config: Dict[str, Any]):
+               read_config: Dict[str, Any],
+               fetch: Optional[FetchOptions] = None):
     super().__init__()
     self._feeds = list(feeds)
     self._scraped = list(scraped)
     self._config = read_config
+    if fetch is None:
+      from transforms.config import load_config
+      fetch = FetchOptions(load_config()['fetch'])
+    self._fetch = fetch
+    self.fetch_state = None
 
   def expand(self, pbegin):
     pages, dead = [], []
@@ -354,9 +480,20 @@ class ReadInputs(beam.PTransform):
       feeds = (specs.specs
                | 'SpreadFeeds' >> beam.Reshuffle()
                | 'ReadFeeds' >> beam.ParDo(ReadFeedDocuments(
-                   self._config)).with_outputs(DEAD_LETTER, main='pages'))
-      pages.append(feeds.pages)
+                   self._config, self._fetch)).with_outputs(
+                       DEAD_LETTER, FETCH_STATE, main='pages'))
+      if self._fetch.state_path and any(map(is_url, self._feeds)):
+        self.fetch_state = feeds[FETCH_STATE]
+      entries = feeds.pages
       dead += [specs[DEAD_LETTER], feeds[DEAD_LETTER]]
+      if self._fetch.fetch_articles:
+        articles = (entries
+                    | 'SpreadEntries' >> beam.Reshuffle()
+                    | 'FetchArticles' >> beam.ParDo(FetchArticlePages(
+                        self._fetch)).with_outputs(DEAD_LETTER, main='pages'))
+        entries = articles.pages
+        dead.append(articles[DEAD_LETTER])
+      pages.append(entries)
     if self._scraped:
       files = (pbegin
                | 'ScrapedGlobs' >> beam.Create(self._scraped)
