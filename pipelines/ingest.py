@@ -15,11 +15,11 @@ On your own inputs, with both cores:
   python -m pipelines.ingest --feeds 'feeds/*.xml' --scraped 'pages/*.jsonl.gz' \\
       --output out --direct_num_workers=2 --direct_running_mode=multi_processing
 
-Live feeds, with the pages their entries link to (conditional GET state kept
-under out/_state/ unless --fetch-state says where):
+Live feeds, with the pages their entries link to, polled with conditional
+GET (the feeds' ETag/Last-Modified kept in --fetch-state between runs):
 
   python -m pipelines.ingest --feeds https://news.example/rss --fetch-articles \\
-      --output out
+      --fetch-state state/fetch_state.json --output out/run-0001
 
 On Dataflow:
 
@@ -78,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                       'link-local addresses (tests, intranets)')
   parser.add_argument('--fetch-state', metavar='PATH', default=None,
                       help='local or gs:// JSON file of the feeds\' ETag and '
-                      'Last-Modified, kept between runs (default: the '
-                      'config\'s fetch.state_path, else '
-                      '<output>/_state/fetch_state.json)')
+                      'Last-Modified, kept between runs so that unchanged '
+                      'feeds are not refetched (default: the config\'s '
+                      'fetch.state_path; none: every run fetches everything)')
   return parser
 
 
@@ -154,8 +154,7 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   fetch = FetchOptions(
       config['fetch'], allow_private_hosts=known.allow_private_hosts,
       fetch_articles=known.fetch_articles,
-      state_path=(known.fetch_state or config['fetch']['state_path']
-                  or output_path(known.output, '_state', 'fetch_state.json')))
+      state_path=known.fetch_state or config['fetch']['state_path'])
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,

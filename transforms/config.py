@@ -149,8 +149,7 @@ def _validate_fetch(config: Dict[str, Any]) -> None:
          'fetch.respect_robots must be true or false')
   _check(fetch.get('state_path') is None or (
       isinstance(fetch['state_path'], str) and fetch['state_path'].strip()),
-         'fetch.state_path must be a path, or null for '
-         '<output>/_state/fetch_state.json')
+         'fetch.state_path must be a path, or null for no fetch state')
 
 
 def resolve_inputs(config: Dict[str, Any]) -> Dict[str, List[str]]:
