@@ -10,6 +10,8 @@ import hashlib
 import json
 from typing import Any, Dict, Iterable, List, Optional
 
+from transforms.security import redact_url
+
 # Fields of an article record, in the order they are written. Held fixed: other
 # tools depend on these names (extend, never rename).
 ARTICLE_FIELDS = (
@@ -100,12 +102,13 @@ def with_id(record: Dict[str, Any]) -> Dict[str, Any]:
 
 def dead_letter(stage: str, error: str, raw: Any, url: Optional[str] = None,
                 feed_url: Optional[str] = None) -> Dict[str, Any]:
-  """An input that failed, with what is needed to understand and replay it."""
+  """An input that failed, with what is needed to understand and replay it.
+  Credentials in the URLs and the error message are redacted."""
   return {
-      'url': url,
-      'feed_url': feed_url,
+      'url': redact_url(url),
+      'feed_url': redact_url(feed_url),
       'stage': stage,
-      'error': error,
+      'error': redact_url(error),
       'raw': raw,
   }
 
@@ -123,9 +126,19 @@ def ordered(record: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def to_json_line(record: Dict[str, Any]) -> str:
-  """Serializes one record as a JSON line (UTF-8, keys in schema order)."""
-  return json.dumps(ordered(record), ensure_ascii=False, sort_keys=False,
+  """Serializes one record as a JSON line (UTF-8, keys in schema order).
+
+  A lone surrogate (from a "\\ud800" escape in an input) cannot be written
+  as UTF-8; such a record is written with \\u escapes instead, losslessly.
+  """
+  line = json.dumps(ordered(record), ensure_ascii=False, sort_keys=False,
                     default=str)
+  try:
+    line.encode('utf-8')
+  except UnicodeEncodeError:
+    line = json.dumps(ordered(record), ensure_ascii=True, sort_keys=False,
+                      default=str)
+  return line
 
 
 def word_count(text: Optional[str]) -> int:

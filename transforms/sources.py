@@ -23,6 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.security import redact_url
 
 DEAD_LETTER = 'dead_letter'
 STAGE_READ_FEED = 'read_feed'
@@ -101,6 +102,11 @@ def parse_scraped_line(line: bytes, max_bytes: int, origin: str = ''
   if not url or not url.strip():
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED, 'missing required field "url"', _truncate(raw))
+  if not is_url(url.strip()):
+    # javascript:, data: and other schemes must not reach a record's links.
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'url is not an http(s) URL: %r' % url[:100],
+        _truncate(raw))
   if not (obj.get('html') or '').strip() and not (obj.get('text') or '').strip():
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED, 'record has neither "html" nor "text"',
@@ -150,6 +156,10 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str]
   if not url:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed entry has no link', raw, feed_url=feed_url)
+  if not is_url(url):
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, 'feed entry link is not an http(s) URL: %r'
+        % url[:100], raw, feed_url=feed_url)
   if not content_html and not summary:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed entry has no content or summary', raw,
@@ -271,16 +281,18 @@ class ReadFeedDocuments(beam.DoFn):
   def process(self, spec: str):
     fetched_at = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()) \
         if is_url(spec) else None
+    # The feed is fetched with its credentials; records show it without.
+    shown = redact_url(spec)
     try:
       data = self._read(spec)
     except Exception as e:
       self._failed.inc()
       yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE_READ_FEED, 'feed could not be read: %s' % e, spec,
-          url=spec, feed_url=spec))
+          STAGE_READ_FEED, 'feed could not be read: %s' % e, shown,
+          url=shown, feed_url=shown))
       return
     self._feeds.inc()
-    for kind, record in parse_feed_document(data, spec, fetched_at):
+    for kind, record in parse_feed_document(data, shown, fetched_at):
       if kind == DEAD_LETTER:
         self._failed.inc()
         yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
