@@ -13,7 +13,7 @@ deadlock), else ``spawn``.
 """
 
 import multiprocessing
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 
 class BudgetExceeded(Exception):
@@ -25,9 +25,16 @@ def _start_method() -> str:
   return 'forkserver' if 'forkserver' in methods else 'spawn'
 
 
-def _serve(conn, function: Callable[..., Any]) -> None:
-  """The child's loop: call `function` on each request until the pipe
-  closes; answer (True, result) or (False, exception)."""
+def _serve(conn, function: Callable[..., Any], warm_up: Tuple) -> None:
+  """The child's loop: call `function` once on `warm_up` (imports, caches)
+  and say so, then on each request until the pipe closes; answer (True,
+  result) or (False, exception)."""
+  if warm_up is not None:
+    try:
+      function(*warm_up)
+    except Exception:  # the real calls will report it
+      pass
+  conn.send('ready')
   while True:
     try:
       args = conn.recv()
@@ -48,12 +55,19 @@ class TimeBudget:
 
   On overrun the child is killed and BudgetExceeded raised; the next call
   starts a fresh child. Exceptions raised by `function` are re-raised here.
-  `function` must be picklable (a module-level function).
+  `function` must be picklable (a module-level function). A new child first
+  calls it on `warm_up` (if given) outside the budget, so that imports and
+  first-call set-up are not charged to the first real call.
   """
 
-  def __init__(self, seconds: float, function: Callable[..., Any]):
+  # How long a new child may take to start and warm up.
+  START_SECONDS = 120
+
+  def __init__(self, seconds: float, function: Callable[..., Any],
+               warm_up: Optional[Tuple] = None):
     self._seconds = seconds
     self._function = function
+    self._warm_up = warm_up
     self._context = multiprocessing.get_context(_start_method())
     self._process: Optional[multiprocessing.Process] = None
     self._conn = None
@@ -61,11 +75,14 @@ class TimeBudget:
   def _start(self) -> None:
     parent, child = self._context.Pipe()
     self._process = self._context.Process(
-        target=_serve, args=(child, self._function), daemon=True,
-        name='newsbeam-time-budget')
+        target=_serve, args=(child, self._function, self._warm_up),
+        daemon=True, name='newsbeam-time-budget')
     self._process.start()
     child.close()
     self._conn = parent
+    if not (parent.poll(self.START_SECONDS) and parent.recv() == 'ready'):
+      self.close()
+      raise RuntimeError('the time-budget process did not start')
 
   def close(self) -> None:
     """Stops the child (if any); the next call starts another."""
@@ -79,10 +96,10 @@ class TimeBudget:
       self._process = None
 
   def __call__(self, *args: Any) -> Any:
-    if self._process is None or not self._process.is_alive():
-      self.close()
-      self._start()
     try:
+      if self._process is None or not self._process.is_alive():
+        self.close()
+        self._start()
       self._conn.send(args)
       finished = self._conn.poll(self._seconds)
       if finished:

@@ -30,10 +30,7 @@ _TAG_START = re.compile(r'<(?=[a-zA-Z/!?])')
 _SCRIPT_STYLE_OPEN = re.compile(r'<(script|style)\b[^<>]*>', re.I)
 _SCRIPT_STYLE_CLOSE = {name: re.compile(r'</%s\s*>' % name, re.I)
                        for name in ('script', 'style')}
-# Control and zero-width characters, and lone surrogates (a JSON "\\ud800"
-# escape decodes to one; it is not text and cannot be written as UTF-8).
-_CONTROL = re.compile(
-    '[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff\ud800-\udfff]')
+_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]')
 _SPACES = re.compile(r'[^\S\n]+')
 _BLANK_LINES = re.compile(r'\n\s*\n')
 
@@ -307,6 +304,11 @@ class ExtractArticles(beam.PTransform):
         REJECTED, DEAD_LETTER, main='articles')
 
 
+# A small page the extraction process reads first, to load trafilatura.
+_WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>',
+                 None)
+
+
 class _ExtractFn(beam.DoFn):
 
   def __init__(self, config):
@@ -321,8 +323,9 @@ class _ExtractFn(beam.DoFn):
 
   def setup(self):
     # 0 turns the budget off: pages are extracted in the worker itself.
-    self._page_extractor = (TimeBudget(self._timeout, extract_page)
-                            if self._timeout else extract_page)
+    self._page_extractor = (
+        TimeBudget(self._timeout, extract_page, warm_up=_WARM_UP_PAGE)
+        if self._timeout else extract_page)
 
   def teardown(self):
     if isinstance(self._page_extractor, TimeBudget):

@@ -8,6 +8,7 @@ on every runner); ``new_article`` fixes their shape.
 
 import hashlib
 import json
+import re
 from typing import Any, Dict, Iterable, List, Optional
 
 from transforms.security import redact_url
@@ -113,6 +114,24 @@ def dead_letter(stage: str, error: str, raw: Any, url: Optional[str] = None,
   }
 
 
+_LONE_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
+def without_lone_surrogates(record: Dict[str, Any]) -> Dict[str, Any]:
+  """The record with unpaired surrogates in its strings (and lists of
+  strings) replaced by U+FFFD. JSON's "\\ud800" escape decodes to one; it is
+  not text, and neither Beam's coders nor a UTF-8 file can hold it."""
+
+  def fix(value):
+    if isinstance(value, str):
+      return value if value.isascii() else _LONE_SURROGATE.sub('\ufffd', value)
+    if isinstance(value, list):
+      return [fix(v) for v in value]
+    return value
+
+  return {name: fix(value) for name, value in record.items()}
+
+
 def ordered(record: Dict[str, Any]) -> Dict[str, Any]:
   """The record with article fields first, in schema order, then the rest."""
   out = {name: record.get(name) for name in ARTICLE_FIELDS if name in record}
@@ -126,19 +145,9 @@ def ordered(record: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def to_json_line(record: Dict[str, Any]) -> str:
-  """Serializes one record as a JSON line (UTF-8, keys in schema order).
-
-  A lone surrogate (from a "\\ud800" escape in an input) cannot be written
-  as UTF-8; such a record is written with \\u escapes instead, losslessly.
-  """
-  line = json.dumps(ordered(record), ensure_ascii=False, sort_keys=False,
+  """Serializes one record as a JSON line (UTF-8, keys in schema order)."""
+  return json.dumps(ordered(record), ensure_ascii=False, sort_keys=False,
                     default=str)
-  try:
-    line.encode('utf-8')
-  except UnicodeEncodeError:
-    line = json.dumps(ordered(record), ensure_ascii=True, sort_keys=False,
-                      default=str)
-  return line
 
 
 def word_count(text: Optional[str]) -> int:
