@@ -98,12 +98,14 @@ def normalize_text(text: Optional[str]) -> str:
     if '&' not in text:
       break
     text = html_lib.unescape(text)
-  if '<' in text:
-    # What is left is not a whole tag ('<script' without its '>'); a space
-    # after '<' makes sure no browser can read it as the start of one.
-    text = _TAG_START.sub('< ', _strip_markup(text))
   text = unicodedata.normalize('NFC', text)
   text = _CONTROL.sub('', text).replace('\u00a0', ' ').replace('\t', ' ')
+  # Last, after removing characters ('<\u200bscript>' is '<script>' once the
+  # zero-width space is gone). What is left is not a whole tag ('<script'
+  # without its '>'); a space after '<' makes sure no browser can read it as
+  # the start of one.
+  if '<' in text:
+    text = _TAG_START.sub('< ', _strip_markup(text))
   if _BLANK_LINES.search(text):
     blocks = [' '.join(b.split()) for b in _BLANK_LINES.split(text)]
   else:
