@@ -41,6 +41,7 @@ from transforms.extract import ExtractArticles
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
 from transforms.sinks import SUMMARY_FILE, WriteOutputs, output_path
+from transforms.security import redact_logs
 from transforms.sources import ReadInputs
 
 
@@ -90,7 +91,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                            classified.dead_letter)
                           | 'AllDeadLetters' >> beam.Flatten(),
   }
-  outputs | 'Write' >> WriteOutputs(output, config['output']['compress'])
+  outputs | 'Write' >> WriteOutputs(output, config['output']['compress'],
+                                    config['taxonomy'])
 
 
 def read_summary(output: str) -> Optional[Dict[str, Any]]:
@@ -139,5 +141,9 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 
 
 if __name__ == '__main__':
-  logging.getLogger().setLevel(logging.WARNING)
+  logging.basicConfig(level=logging.WARNING,
+                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  # newsbeam's own progress lines (extract.progress_seconds) are INFO.
+  logging.getLogger('newsbeam').setLevel(logging.INFO)
+  redact_logs()
   run(sys.argv[1:])

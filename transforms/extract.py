@@ -18,6 +18,7 @@ from apache_beam.metrics import Metrics
 
 from transforms import schema
 from transforms.budget import BudgetExceeded, TimeBudget
+from transforms.report import ProgressLog
 
 DEAD_LETTER = 'dead_letter'
 REJECTED = 'rejected'
@@ -322,38 +323,45 @@ class _ExtractFn(beam.DoFn):
     self._empty = Metrics.counter(STAGE, 'no_text')
     self._failed = Metrics.counter(STAGE, 'failed')
     self._timed_out = Metrics.counter(STAGE, 'timeout')
+    self._progress_seconds = config['progress_seconds']
 
   def setup(self):
     # 0 turns the budget off: pages are extracted in the worker itself.
     self._page_extractor = (
         TimeBudget(self._timeout, extract_page, warm_up=_WARM_UP_PAGE)
         if self._timeout else extract_page)
+    self._progress = ProgressLog(self._progress_seconds, 'pages extracted')
 
   def teardown(self):
     if isinstance(self._page_extractor, TimeBudget):
       self._page_extractor.close()
 
   def process(self, page):
+    outcome = self._extract(page)
+    self._progress.count(outcome.tag if isinstance(
+        outcome, beam.pvalue.TaggedOutput) else 'articles')
+    yield outcome
+
+  def _extract(self, page):
+    """The page's one output: an article, or a tagged rejection or dead
+    letter."""
     try:
       article = build_article(page, self._favor, self._min_chars,
                               self._max_html_bytes, self._page_extractor)
     except BudgetExceeded:
       self._timed_out.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+      return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE, 'timeout: extraction took over %g s (extract.timeout_seconds)'
           % self._timeout, page.get('raw'),
           url=page.get('url'), feed_url=page.get('feed_url')))
-      return
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+      return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE, '%s: %s' % (type(e).__name__, e), page.get('raw'),
           url=page.get('url'), feed_url=page.get('feed_url')))
-      return
     if not article['body']:
       self._empty.inc()
       article['reason'] = 'no_text'
-      yield beam.pvalue.TaggedOutput(REJECTED, article)
-      return
+      return beam.pvalue.TaggedOutput(REJECTED, article)
     self._ok.inc()
-    yield article
+    return article

@@ -79,13 +79,13 @@ def _read_scraped_line(line: bytes, max_bytes: int, origin: str
   if len(line) > max_bytes:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED,
-        'record is %d bytes, over the %d byte limit' % (len(line), max_bytes),
+        'record over the %d byte limit: %d bytes' % (max_bytes, len(line)),
         _truncate(line[:100000].decode('utf-8', 'backslashreplace')))
   try:
     decoded = line.decode('utf-8')
   except UnicodeDecodeError as e:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'invalid UTF-8 at byte %d of %s' % (e.start, origin),
+        STAGE_READ_SCRAPED, 'invalid UTF-8: byte %d of %s' % (e.start, origin),
         _truncate(line.decode('utf-8', 'backslashreplace')))
   decoded = decoded.strip().lstrip('\ufeff')
   try:
@@ -261,7 +261,7 @@ class ExpandSpecs(beam.DoFn):
     except Exception as e:  # a bad bucket or pattern is the user's to see
       matches, error = [], str(e)
     else:
-      error = 'no files match %s' % spec
+      error = 'no files match: %s' % spec
     if not matches:
       yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           self._stage, error, spec, url=spec,
