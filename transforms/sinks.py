@@ -91,7 +91,17 @@ def write_report(summary: Dict[str, Any], path: str,
 
 
 def remove_stale_parts(written: List[str], folder: str) -> int:
-  """Deletes part files in `folder` that this run did not write."""
+  """Deletes part files in `folder` that this run did not write.
+
+  A runner that does not report the written files (the BundleBasedDirectRunner
+  gives none) would have this delete the run's own output; then nothing is
+  deleted: a leftover part file is better than a lost run.
+  """
+  if not written:
+    logging.warning('the runner did not report the files written in %s; '
+                    'part files of earlier runs, if any, are left there',
+                    folder)
+    return 0
   keep = set(written)
   pattern = FileSystems.join(folder, PART_PREFIX + '*')
   stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
