@@ -119,6 +119,8 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs the pipeline; returns the run's summary when it can be read."""
   known, beam_args = build_parser().parse_known_args(argv)
+  # Feed URLs may carry tokens: no log line of this process shows them.
+  redact_logs()
   try:
     config = load_config(known.config)
   except ConfigError as e:
@@ -145,5 +147,4 @@ if __name__ == '__main__':
                       format='%(asctime)s %(levelname)s %(name)s: %(message)s')
   # newsbeam's own progress lines (extract.progress_seconds) are INFO.
   logging.getLogger('newsbeam').setLevel(logging.INFO)
-  redact_logs()
   run(sys.argv[1:])
