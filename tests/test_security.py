@@ -7,6 +7,8 @@ import os
 import socket
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines import ingest
 from transforms import schema, sources
@@ -138,3 +140,19 @@ def test_feed_fetch_errors_are_dead_letters_without_the_secret():
   dead = out[0].value
   assert dead['error'].startswith('feed could not be read')
   assert SECRET not in repr(dead)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(['token', 'TOKEN', 'access_token', 'key', 'apikey',
+                        'api_key', 'sig', 'Signature', 'password']),
+       st.text(st.characters(codec='ascii', categories=['L', 'N'])
+               | st.sampled_from('-_.~%+/'), min_size=6, max_size=40),
+       st.sampled_from(['', 'page=2&', 'a=1;']),
+       st.sampled_from(['', 'user:pw@']),
+       st.sampled_from(['', '&next=1', '#frag', ' and more text']))
+def test_no_secret_survives_redaction(param, secret, before, userinfo, after):
+  url = 'https://%sfeeds.example/rss?%s%s=%s%s' % (
+      userinfo, before, param, secret, after)
+  redacted = redact_url(url)
+  assert '=%s' % secret not in redacted and 'user:pw' not in redacted
+  assert redact_url(redacted) == redacted

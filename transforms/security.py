@@ -9,6 +9,7 @@ alike (an HTTP library's error message quotes the path and query).
 
 import logging
 import re
+from typing import Optional
 
 REDACTED = 'REDACTED'
 
@@ -42,14 +43,17 @@ class RedactingFilter(logging.Filter):
   """A logging filter that redacts credentials from every message."""
 
   def filter(self, record: logging.LogRecord) -> bool:
-    message = record.getMessage()
+    try:
+      message = record.getMessage()
+    except Exception:  # a malformed call: logging reports it, not us
+      return True
     redacted = redact_url(message)
     if redacted != message:
       record.msg, record.args = redacted, None
     return True
 
 
-def redact_logs(logger: logging.Logger = None) -> None:
+def redact_logs(logger: Optional[logging.Logger] = None) -> None:
   """Adds a RedactingFilter to the handlers of `logger` (the root logger by
   default): filters on handlers see the records of every child logger."""
   logger = logger or logging.getLogger()
