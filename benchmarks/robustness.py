@@ -17,6 +17,7 @@ import glob
 import gzip
 import json
 import os
+import re
 import sys
 import time
 
@@ -24,6 +25,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 from transforms import extract, schema, sources  # noqa: E402
 from transforms.budget import TimeBudget  # noqa: E402
+
+# What must never be in a record's text (as tests/test_bad_inputs.py checks).
+_TAG_START = re.compile(r'<[a-zA-Z/!?]')
+
+
+def has_markup(article):
+  return any(_TAG_START.search(article.get(field) or '')
+             for field in ('title', 'body', 'summary'))
 
 
 def feed_corpus(data):
@@ -40,7 +49,7 @@ def feed_corpus(data):
     feedparser.parse(data_bytes, sanitize_html=True)
   baseline = time.perf_counter() - start
   counts = {'documents': len(documents), 'pages': 0, 'dead_letters': 0,
-            'articles_with_text': 0, 'exceptions': 0}
+            'articles_with_text': 0, 'exceptions': 0, 'markup_in_text': 0}
   slowest = 0.0
   start = time.perf_counter()
   for path, data_bytes in zip(paths, documents):
@@ -51,6 +60,7 @@ def feed_corpus(data):
           counts['pages'] += 1
           article = extract.build_article(record)
           counts['articles_with_text'] += bool(article['body'])
+          counts['markup_in_text'] += has_markup(article)
           schema.to_json_line(article).encode('utf-8')
         else:
           counts['dead_letters'] += 1
@@ -61,6 +71,19 @@ def feed_corpus(data):
     slowest = max(slowest, time.perf_counter() - t)
   newsbeam = time.perf_counter() - start
   return counts, baseline, newsbeam, slowest
+
+
+def news_pages_markup(data):
+  """Real pages through build_article: does any markup survive?"""
+  paths = sorted(glob.glob(os.path.join(
+      data, 'extraction', 'trafilatura-eval-subset', 'html', '*')))
+  markup = 0
+  for path in paths:
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
+      page = {'url': 'https://eval.example/', 'html': f.read()}
+    markup += has_markup(extract.build_article(page))
+  return len(paths), markup
 
 
 def extraction_budget(data, limit):
@@ -106,15 +129,21 @@ def main(argv=None):
     parser.error('--data is required (no ../shared/data here)')
   counts, baseline, newsbeam, slowest = feed_corpus(args.data)
   print('## Feed corpus (feedparser tests)\n')
-  print('| documents | pages | dead letters | pages with text | exceptions |')
-  print('| ---: | ---: | ---: | ---: | ---: |')
+  print('| documents | pages | dead letters | pages with text | exceptions '
+        '| markup in text |')
+  print('| ---: | ---: | ---: | ---: | ---: | ---: |')
   print('| %(documents)d | %(pages)d | %(dead_letters)d | '
-        '%(articles_with_text)d | %(exceptions)d |' % counts)
+        '%(articles_with_text)d | %(exceptions)d | %(markup_in_text)d |'
+        % counts)
   print('\n| step | seconds | ratio |\n| --- | ---: | ---: |')
   print('| feedparser.parse alone (baseline) | %.2f | 1.00 |' % baseline)
   print('| parse_feed_document + build_article | %.2f | %.2f |'
         % (newsbeam, newsbeam / baseline))
   print('| slowest single document | %.3f | |' % slowest)
+  pages, markup = news_pages_markup(args.data)
+  print('\n## News pages through build_article (trafilatura eval subset)\n')
+  print('| pages | markup in text |\n| ---: | ---: |\n| %d | %d |'
+        % (pages, markup))
   n, size, inline, budgeted = extraction_budget(args.data, args.pages)
   print('\n## Extraction time budget (%d news pages, %.1f MB, best of 3)\n'
         % (n, size / 1e6))
