@@ -409,3 +409,31 @@ def test_limits_are_validated():
     bad = dict(config, extract=dict(config['extract'], **{key: value}))
     with pytest.raises(ConfigError, match='extract.%s' % key):
       validate(bad)
+
+
+def test_a_file_without_newlines_is_read_in_bounded_memory(tmp_path):
+  import tracemalloc
+  path = tmp_path / 'garbage.jsonl'
+  with open(path, 'wb') as f:
+    for _ in range(50):  # 50 MB without a newline, then a good line
+      f.write(b'x' * 2 ** 20)
+    f.write(b'\n' + _line({'url': 'https://after.example/', 'text': 'ok'}))
+  tracemalloc.start()
+  with open(path, 'rb') as f:
+    lines = list(sources.bounded_lines(f, 1000))
+  peak = tracemalloc.get_traced_memory()[1]
+  tracemalloc.stop()
+  assert [len(line) for line in lines[:1]] == [1001] and len(lines) == 2
+  assert peak < 8 * 2 ** 20  # a few 1 MB chunks, not the 50 MB line
+  kinds = [sources.parse_scraped_line(line, 1000)[0] for line in lines]
+  assert kinds == ['dead_letter', 'page']
+
+
+@pytest.mark.parametrize('chunk_bytes', [1, 3, 7, 1 << 20])
+def test_bounded_lines_are_the_file_s_lines(tmp_path, chunk_bytes):
+  import io
+  data = b'one\n\ntwo two\nthree three three\nlast'
+  assert list(sources.bounded_lines(io.BytesIO(data), 100, chunk_bytes)) == [
+      b'one\n', b'\n', b'two two\n', b'three three three\n', b'last']
+  assert list(sources.bounded_lines(io.BytesIO(data), 4, chunk_bytes)) == [
+      b'one\n', b'\n', b'two t', b'three', b'last']

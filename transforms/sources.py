@@ -79,7 +79,7 @@ def _read_scraped_line(line: bytes, max_bytes: int, origin: str
   if len(line) > max_bytes:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED,
-        'record over the %d byte limit: %d bytes' % (max_bytes, len(line)),
+        'record over the %d byte limit' % max_bytes,
         _truncate(line[:100000].decode('utf-8', 'backslashreplace')))
   try:
     decoded = line.decode('utf-8')
@@ -324,6 +324,34 @@ class ReadFeedDocuments(beam.DoFn):
         yield record
 
 
+def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20
+                  ) -> Iterable[bytes]:
+  """The lines of a binary file (with their b'\\n'), each cut to at most
+  `max_bytes` + 1 bytes: a line over the limit still reads as over it, and a
+  file without newlines (binary garbage, one giant line) never fills memory,
+  as readline() would."""
+  pieces, kept = [], 0
+  while True:
+    chunk = f.read(chunk_bytes)
+    if not chunk:
+      break
+    start = 0
+    while start < len(chunk):
+      end = chunk.find(b'\n', start)
+      stop = len(chunk) if end < 0 else end + 1
+      if kept <= max_bytes:
+        piece = chunk[start:min(stop, start + max_bytes + 1 - kept)]
+        pieces.append(piece)
+        kept += len(piece)
+      if end < 0:
+        break
+      yield b''.join(pieces)
+      pieces, kept = [], 0
+      start = stop
+  if pieces:
+    yield b''.join(pieces)
+
+
 class ReadScrapedFiles(beam.DoFn):
   """Reads one JSON Lines file (gzip by extension) line by line."""
 
@@ -340,11 +368,12 @@ class ReadScrapedFiles(beam.DoFn):
           STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path))
       return
     line_no = 0
+    lines = bounded_lines(f, self._max_bytes)
     try:
       with f:
         while True:
           try:
-            line = f.readline()
+            line = next(lines, b'')
           except Exception as e:  # e.g. a truncated gzip stream
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
                 STAGE_READ_SCRAPED, 'file unreadable after line %d: %s'
