@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 OUTPUT ?= output
 
-.PHONY: setup run test clean
+.PHONY: setup run test clean browser
 
 setup: $(VENV)/.installed
 
@@ -17,8 +17,19 @@ $(VENV)/.installed: setup.py
 run: setup
 	$(PY) -m pipelines.ingest --output $(OUTPUT)
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q tests
+
+# The report test renders report.html in headless Chromium. A fresh machine
+# has none: install Debian's package when missing (root, or sudo without a
+# password); if that fails the test says so and is skipped.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing chromium for the report test"; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium could not be installed: the report's browser test will be skipped"
 
 clean:
 	rm -rf $(OUTPUT) build *.egg-info .pytest_cache

@@ -48,6 +48,7 @@ from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
 from transforms.sinks import SUMMARY_FILE, WriteOutputs, output_path
+from transforms.security import redact_logs
 from transforms.sources import ReadInputs, SaveFetchState
 
 
@@ -109,7 +110,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                           | 'AllDeadLetters' >> beam.Flatten(),
   }
   written = outputs | 'Write' >> WriteOutputs(
-      output, config['output']['compress'])
+      output, config['output']['compress'], config['taxonomy'])
   if read.fetch_state is not None:
     read.fetch_state | 'SaveFetchState' >> SaveFetchState(
         fetch.state_path, after=written)
@@ -139,6 +140,8 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs the pipeline; returns the run's summary when it can be read."""
   known, beam_args = build_parser().parse_known_args(argv)
+  # Feed URLs may carry tokens: no log line of this process shows them.
+  redact_logs()
   try:
     config = load_config(known.config)
   except ConfigError as e:
@@ -166,5 +169,8 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 
 
 if __name__ == '__main__':
-  logging.getLogger().setLevel(logging.WARNING)
+  logging.basicConfig(level=logging.WARNING,
+                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  # newsbeam's own progress lines (extract.progress_seconds) are INFO.
+  logging.getLogger('newsbeam').setLevel(logging.INFO)
   run(sys.argv[1:])

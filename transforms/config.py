@@ -3,10 +3,16 @@
 ``configs/default.yaml`` holds every default; a user's ``--config FILE`` is
 merged over it, so a user file only names what it changes. The result is
 checked once, here, with messages that say which key is wrong.
+
+Secrets stay out of config files: a string value may name an environment
+variable as ``${NAME}`` (e.g. a feed URL ending ``?token=${FEED_TOKEN}``); it
+is replaced by the variable's value when the file is read, and an unset
+variable is an error. ``$${`` gives a literal ``${``.
 """
 
 import copy
 import os
+import re
 from importlib import resources
 from typing import Any, Dict, List, Optional
 
@@ -29,6 +35,33 @@ def _merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:
   return merged
 
 
+_ENV_REFERENCE = re.compile(r'\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}')
+
+
+def expand_env(value: Any, origin: str, key: str = '') -> Any:
+  """`value` with every ${NAME} in its strings replaced by the environment
+  variable NAME (values are text; nothing else is interpreted)."""
+  if isinstance(value, dict):
+    return {k: expand_env(v, origin, '%s.%s' % (key, k) if key else str(k))
+            for k, v in value.items()}
+  if isinstance(value, list):
+    return [expand_env(v, origin, '%s[%d]' % (key, i))
+            for i, v in enumerate(value)]
+  if not isinstance(value, str) or '${' not in value:
+    return value
+
+  def substitute(match):
+    escaped, name = match.groups()
+    if escaped:
+      return '${%s}' % name
+    if name not in os.environ:
+      raise ConfigError('%s: %s uses ${%s}, which is not set in the '
+                        'environment' % (origin, key, name))
+    return os.environ[name]
+
+  return _ENV_REFERENCE.sub(substitute, value)
+
+
 def _read_yaml(text: str, origin: str) -> Dict[str, Any]:
   try:
     data = yaml.safe_load(text) or {}
@@ -36,7 +69,7 @@ def _read_yaml(text: str, origin: str) -> Dict[str, Any]:
     raise ConfigError('%s is not valid YAML: %s' % (origin, e)) from e
   if not isinstance(data, dict):
     raise ConfigError('%s must hold a mapping at the top level' % origin)
-  return data
+  return expand_env(data, origin)
 
 
 def default_config_path() -> str:
@@ -96,6 +129,9 @@ def validate(config: Dict[str, Any]) -> None:
   _check(config['extract'].get('favor') in ('precision', 'balanced', 'recall'),
          'extract.favor must be precision, balanced or recall')
   _number(config, 'extract', 'min_extracted_chars', low=0, integer=True)
+  _number(config, 'extract', 'max_html_bytes', low=1000, integer=True)
+  _number(config, 'extract', 'timeout_seconds', low=0)
+  _number(config, 'extract', 'progress_seconds', low=0)
   _number(config, 'clean', 'max_headline_words', low=1, integer=True)
   _number(config, 'clean', 'min_story_words', low=0, integer=True)
   _number(config, 'clean', 'share_row_min_share', low=0, high=1)

@@ -17,14 +17,20 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.budget import BudgetExceeded, TimeBudget
+from transforms.report import ProgressLog
 
 DEAD_LETTER = 'dead_letter'
 REJECTED = 'rejected'
 STAGE = 'extract'
 
 _TAG = re.compile(r'</?[a-zA-Z][a-zA-Z0-9:-]*(\s[^<>]*)?/?>')
-_COMMENT = re.compile(r'<!--.*?-->', re.S)
-_SCRIPT_STYLE = re.compile(r'<(script|style)\b[^>]*>.*?</\1\s*>', re.S | re.I)
+# '<' starting a tag, a closing tag, a comment or a declaration, for a browser.
+_TAG_START = re.compile(r'<(?=[a-zA-Z/!?])')
+# [^<>]* stops at the next '<', so that scanning stays linear in the text.
+_SCRIPT_STYLE_OPEN = re.compile(r'<(script|style)\b[^<>]*>', re.I)
+_SCRIPT_STYLE_CLOSE = {name: re.compile(r'</%s\s*>' % name, re.I)
+                       for name in ('script', 'style')}
 _CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]')
 _SPACES = re.compile(r'[^\S\n]+')
 _BLANK_LINES = re.compile(r'\n\s*\n')
@@ -34,9 +40,45 @@ TRACKING_PARAMS = re.compile(
     r'yclid|igshid|_ga|_gl|ref_src|cmpid|ocid|smid|mkt_tok)$', re.I)
 
 
+def _drop_comments(text: str) -> str:
+  # str.find, not a lazy regex: '<!--' repeated without '-->' made
+  # `<!--.*?-->` quadratic (80 KB took 16 s).
+  out, pos = [], 0
+  while True:
+    start = text.find('<!--', pos)
+    end = text.find('-->', start + 4) if start >= 0 else -1
+    if end < 0:
+      break
+    out += [text[pos:start], ' ']
+    pos = end + 3
+  out.append(text[pos:])
+  return ''.join(out)
+
+
+def _drop_scripts_and_styles(text: str) -> str:
+  # Each closing tag is searched for once per kind: an opening tag without
+  # one (left for the tag pass) must not make the scan quadratic.
+  out, pos, unclosed = [], 0, set()
+  while True:
+    opening = _SCRIPT_STYLE_OPEN.search(text, pos)
+    if not opening:
+      break
+    name = opening.group(1).lower()
+    closing = None if name in unclosed else _SCRIPT_STYLE_CLOSE[name].search(
+        text, opening.end())
+    if closing is None:
+      unclosed.add(name)
+      out.append(text[pos:opening.end()])
+    else:
+      out += [text[pos:opening.start()], ' ']
+    pos = closing.end() if closing else opening.end()
+  out.append(text[pos:])
+  return ''.join(out)
+
+
 def _strip_markup(text: str) -> str:
-  text = _COMMENT.sub(' ', text)
-  text = _SCRIPT_STYLE.sub(' ', text)
+  text = _drop_comments(text)
+  text = _drop_scripts_and_styles(text)
   return _TAG.sub(' ', text)
 
 
@@ -57,10 +99,14 @@ def normalize_text(text: Optional[str]) -> str:
     if '&' not in text:
       break
     text = html_lib.unescape(text)
-  if '<' in text:
-    text = _strip_markup(text)
   text = unicodedata.normalize('NFC', text)
   text = _CONTROL.sub('', text).replace('\u00a0', ' ').replace('\t', ' ')
+  # Last, after removing characters ('<\u200bscript>' is '<script>' once the
+  # zero-width space is gone). What is left is not a whole tag ('<script'
+  # without its '>'); a space after '<' makes sure no browser can read it as
+  # the start of one.
+  if '<' in text:
+    text = _TAG_START.sub('< ', _strip_markup(text))
   if _BLANK_LINES.search(text):
     blocks = [' '.join(b.split()) for b in _BLANK_LINES.split(text)]
   else:
@@ -178,11 +224,27 @@ def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
   }
 
 
+def truncate_html(page_html: str, max_bytes: int) -> Optional[str]:
+  """The page cut to its first `max_bytes` bytes of UTF-8 (at a character
+  boundary), or None when it is within the limit. lxml parses a cut page as
+  it parses any unclosed markup."""
+  if len(page_html) <= max_bytes // 4:  # 4 bytes per character at most
+    return None
+  data = page_html.encode('utf-8', 'surrogatepass')
+  if len(data) <= max_bytes:
+    return None
+  return data[:max_bytes].decode('utf-8', 'ignore')
+
+
 def build_article(page: Dict[str, Any], favor: str = 'balanced',
-                  min_chars: int = 200) -> Dict[str, Any]:
+                  min_chars: int = 200, max_html_bytes: Optional[int] = None,
+                  page_extractor=extract_page) -> Dict[str, Any]:
   """A raw page record -> an article record with a normalized body.
 
-  The body may still hold boilerplate; cleaning comes next.
+  A page over `max_html_bytes` is cut to that size first, and flagged in
+  `warnings`. `page_extractor` is `extract_page` or a stand-in with its
+  signature (the Beam stage runs it under a time budget). The body may still
+  hold boilerplate; cleaning comes next.
   """
   from transforms.sources import iso_utc
   title = normalize_text(page.get('title')) or None
@@ -192,8 +254,15 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   authors = list(page.get('authors') or [])
   published_at = page.get('published_at')
   canonical = None
+  warnings = list(page.get('warnings') or [])
   if page.get('html'):
-    meta = extract_page(page['html'], page.get('url'), favor, min_chars)
+    page_html = page['html']
+    cut = truncate_html(page_html, max_html_bytes) if max_html_bytes else None
+    if cut is not None:
+      warnings.append('html cut to its first %d bytes (extract.max_html_bytes)'
+                      % max_html_bytes)
+      page_html = cut
+    meta = page_extractor(page_html, page.get('url'), favor, min_chars)
     body = meta['text']
     title = title or meta['title']
     authors = authors or meta['authors']
@@ -210,6 +279,8 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
     body = normalize_text(page.get('text'))
   canonical_url = canonicalize_url(canonical or page.get('url'))
   extra = {'fetch_error': page['fetch_error']} if 'fetch_error' in page else {}
+  # Author names are text like the title: no markup reaches the record.
+  authors = [a for a in (normalize_text(str(a)) for a in authors) if a]
   return schema.new_article(
       **extra,
       url=page.get('url'),
@@ -223,7 +294,7 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
       published_at=published_at,
       fetched_at=page.get('fetched_at'),
       source=page.get('source'),
-      warnings=list(page.get('warnings') or []),
+      warnings=warnings,
   )
 
 
@@ -240,28 +311,61 @@ class ExtractArticles(beam.PTransform):
         REJECTED, DEAD_LETTER, main='articles')
 
 
+# A small page the extraction process reads first, to load trafilatura.
+_WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>',
+                 None)
+
+
 class _ExtractFn(beam.DoFn):
 
   def __init__(self, config):
     self._favor = config['favor']
     self._min_chars = config['min_extracted_chars']
+    self._max_html_bytes = config['max_html_bytes']
+    self._timeout = config['timeout_seconds']
     self._ok = Metrics.counter(STAGE, 'extracted')
     self._empty = Metrics.counter(STAGE, 'no_text')
     self._failed = Metrics.counter(STAGE, 'failed')
+    self._timed_out = Metrics.counter(STAGE, 'timeout')
+    self._progress_seconds = config['progress_seconds']
+
+  def setup(self):
+    # 0 turns the budget off: pages are extracted in the worker itself.
+    self._page_extractor = (
+        TimeBudget(self._timeout, extract_page, warm_up=_WARM_UP_PAGE)
+        if self._timeout else extract_page)
+    self._progress = ProgressLog(self._progress_seconds, 'pages extracted')
+
+  def teardown(self):
+    if isinstance(self._page_extractor, TimeBudget):
+      self._page_extractor.close()
 
   def process(self, page):
+    outcome = self._extract(page)
+    self._progress.count(outcome.tag if isinstance(
+        outcome, beam.pvalue.TaggedOutput) else 'articles')
+    yield outcome
+
+  def _extract(self, page):
+    """The page's one output: an article, or a tagged rejection or dead
+    letter."""
     try:
-      article = build_article(page, self._favor, self._min_chars)
+      article = build_article(page, self._favor, self._min_chars,
+                              self._max_html_bytes, self._page_extractor)
+    except BudgetExceeded:
+      self._timed_out.inc()
+      return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+          STAGE, 'timeout: extraction took over %g s (extract.timeout_seconds)'
+          % self._timeout, page.get('raw'),
+          url=page.get('url'), feed_url=page.get('feed_url')))
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+      return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE, '%s: %s' % (type(e).__name__, e), page.get('raw'),
           url=page.get('url'), feed_url=page.get('feed_url')))
-      return
     if not article['body']:
       self._empty.inc()
       article['reason'] = 'no_text'
-      yield beam.pvalue.TaggedOutput(REJECTED, article)
-      return
+      return beam.pvalue.TaggedOutput(REJECTED, article)
     self._ok.inc()
-    yield article
+    return article

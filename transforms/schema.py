@@ -8,7 +8,10 @@ on every runner); ``new_article`` fixes their shape.
 
 import hashlib
 import json
+import re
 from typing import Any, Dict, Iterable, List, Optional
+
+from transforms.security import redact_url
 
 # Fields of an article record, in the order they are written. Held fixed: other
 # tools depend on these names (extend, never rename).
@@ -102,14 +105,33 @@ def with_id(record: Dict[str, Any]) -> Dict[str, Any]:
 
 def dead_letter(stage: str, error: str, raw: Any, url: Optional[str] = None,
                 feed_url: Optional[str] = None) -> Dict[str, Any]:
-  """An input that failed, with what is needed to understand and replay it."""
+  """An input that failed, with what is needed to understand and replay it.
+  Credentials in the URLs and the error message are redacted."""
   return {
-      'url': url,
-      'feed_url': feed_url,
+      'url': redact_url(url),
+      'feed_url': redact_url(feed_url),
       'stage': stage,
-      'error': error,
+      'error': redact_url(error),
       'raw': raw,
   }
+
+
+_LONE_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
+def without_lone_surrogates(record: Dict[str, Any]) -> Dict[str, Any]:
+  """The record with unpaired surrogates in its strings (and lists of
+  strings) replaced by U+FFFD. JSON's "\\ud800" escape decodes to one; it is
+  not text, and neither Beam's coders nor a UTF-8 file can hold it."""
+
+  def fix(value):
+    if isinstance(value, str):
+      return value if value.isascii() else _LONE_SURROGATE.sub('\ufffd', value)
+    if isinstance(value, list):
+      return [fix(v) for v in value]
+    return value
+
+  return {name: fix(value) for name, value in record.items()}
 
 
 def ordered(record: Dict[str, Any]) -> Dict[str, Any]:

@@ -6,6 +6,7 @@ Layout under --output (a local folder or a gs:// prefix):
   rejected/...                               with reason
   dead_letter/...                            url, feed_url, stage, error, raw
   summary.json                               counts
+  report.html                                the counts as charts, for people
 
 A run replaces the previous run's part files: after writing, part files of
 an output that this run did not write are deleted, so reruns leave no
@@ -15,12 +16,13 @@ leftovers.
 import json
 import logging
 from collections import defaultdict
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import schema
+from transforms.report import REPORT_FILE, render_report
 
 SUMMARY_FILE = 'summary.json'
 PART_PREFIX = 'part'
@@ -28,6 +30,13 @@ PART_PREFIX = 'part'
 
 def output_path(output: str, *names: str) -> str:
   return FileSystems.join(output.rstrip('/'), *names)
+
+
+def dead_letter_reason(record: Dict[str, Any]) -> str:
+  """A dead letter's reason for counting: its stage and the error up to the
+  first ': ' (what follows names the input: a path, a position, a value)."""
+  error = str(record.get('error') or 'unknown').split(': ', 1)[0]
+  return '%s: %s' % (record.get('stage') or 'unknown', error[:100])
 
 
 def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
@@ -43,6 +52,7 @@ def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
     keys.append(('rejected_reasons', record.get('reason') or 'unknown'))
   elif output == schema.DEAD_LETTER:
     keys.append(('dead_letter_stages', record.get('stage') or 'unknown'))
+    keys.append(('dead_letter_reasons', dead_letter_reason(record)))
   elif output == schema.DUPLICATES:
     keys.append(('duplicate_rules', record.get('duplicate_rule') or 'unknown'))
   return keys
@@ -52,7 +62,8 @@ def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]
                   ) -> Dict[str, Any]:
   summary: Dict[str, Any] = {'outputs': {name: 0 for name in schema.OUTPUTS}}
   for section in ('languages', 'topics', 'rejected_reasons',
-                  'dead_letter_stages', 'duplicate_rules'):
+                  'dead_letter_stages', 'duplicate_rules',
+                  'dead_letter_reasons'):
     summary[section] = {}
   grouped = defaultdict(dict)
   for (section, key), count in counts:
@@ -72,8 +83,25 @@ def write_summary(summary: Dict[str, Any], path: str) -> str:
   return path
 
 
+def write_report(summary: Dict[str, Any], path: str,
+                 taxonomy: Optional[Dict[str, str]] = None) -> str:
+  with FileSystems.create(path, mime_type='text/html') as f:
+    f.write(render_report(summary, taxonomy).encode('utf-8'))
+  return path
+
+
 def remove_stale_parts(written: List[str], folder: str) -> int:
-  """Deletes part files in `folder` that this run did not write."""
+  """Deletes part files in `folder` that this run did not write.
+
+  A runner that does not report the written files (the BundleBasedDirectRunner
+  gives none) would have this delete the run's own output; then nothing is
+  deleted: a leftover part file is better than a lost run.
+  """
+  if not written:
+    logging.warning('the runner did not report the files written in %s; '
+                    'part files of earlier runs, if any, are left there',
+                    folder)
+    return 0
   keep = set(written)
   pattern = FileSystems.join(folder, PART_PREFIX + '*')
   stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
@@ -106,12 +134,15 @@ class WriteRecords(beam.PTransform):
 
 
 class WriteOutputs(beam.PTransform):
-  """Writes {output name: PCollection} and summary.json."""
+  """Writes {output name: PCollection}, summary.json and report.html
+  (topics named from `taxonomy` when given)."""
 
-  def __init__(self, output: str, compress: bool = False):
+  def __init__(self, output: str, compress: bool = False,
+               taxonomy: Optional[Dict[str, str]] = None):
     super().__init__()
     self._output = output
     self._compress = compress
+    self._taxonomy = taxonomy
 
   def expand(self, outputs: Dict[str, Any]):
     counted = []
@@ -121,10 +152,12 @@ class WriteOutputs(beam.PTransform):
           self._output, name, self._compress)
       counted.append(records | 'SummaryKeys_%s' % name >> beam.FlatMap(
           lambda r, n=name: summary_keys(n, r)))
-    path = output_path(self._output, SUMMARY_FILE)
-    return (counted
-            | 'AllKeys' >> beam.Flatten()
-            | 'Count' >> beam.combiners.Count.PerElement()
-            | 'Collect' >> beam.combiners.ToList()
-            | 'Summarize' >> beam.Map(build_summary)
-            | 'WriteSummary' >> beam.Map(write_summary, path))
+    summary = (counted
+               | 'AllKeys' >> beam.Flatten()
+               | 'Count' >> beam.combiners.Count.PerElement()
+               | 'Collect' >> beam.combiners.ToList()
+               | 'Summarize' >> beam.Map(build_summary))
+    summary | 'WriteReport' >> beam.Map(
+        write_report, output_path(self._output, REPORT_FILE), self._taxonomy)
+    return summary | 'WriteSummary' >> beam.Map(
+        write_summary, output_path(self._output, SUMMARY_FILE))

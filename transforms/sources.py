@@ -16,6 +16,7 @@ import calendar
 import datetime
 import json
 import logging
+import re
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -27,6 +28,7 @@ from apache_beam.metrics import Metrics
 from transforms import schema
 from transforms.fetch import (FetchError, Fetcher, FetchOptions, load_state,
                               save_state, validators_of)
+from transforms.security import redact_url
 
 DEAD_LETTER = 'dead_letter'
 FETCH_STATE = 'fetch_state'
@@ -76,16 +78,22 @@ def parse_scraped_line(line: bytes, max_bytes: int, origin: str = ''
                        ) -> Tuple[str, Dict[str, Any]]:
   """One JSON Lines record of a scraped page -> ('page', record) or
   ('dead_letter', dead letter). Never raises."""
+  kind, record = _read_scraped_line(line, max_bytes, origin)
+  return kind, schema.without_lone_surrogates(record)
+
+
+def _read_scraped_line(line: bytes, max_bytes: int, origin: str
+                       ) -> Tuple[str, Dict[str, Any]]:
   if len(line) > max_bytes:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED,
-        'record is %d bytes, over the %d byte limit' % (len(line), max_bytes),
+        'record over the %d byte limit' % max_bytes,
         _truncate(line[:100000].decode('utf-8', 'backslashreplace')))
   try:
     decoded = line.decode('utf-8')
   except UnicodeDecodeError as e:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'invalid UTF-8 at byte %d of %s' % (e.start, origin),
+        STAGE_READ_SCRAPED, 'invalid UTF-8: byte %d of %s' % (e.start, origin),
         _truncate(line.decode('utf-8', 'backslashreplace')))
   decoded = decoded.strip().lstrip('\ufeff')
   try:
@@ -109,6 +117,11 @@ def parse_scraped_line(line: bytes, max_bytes: int, origin: str = ''
   if not url or not url.strip():
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED, 'missing required field "url"', _truncate(raw))
+  if not is_url(url.strip()):
+    # javascript:, data: and other schemes must not reach a record's links.
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_SCRAPED, 'url is not an http(s) URL: %r' % url[:100],
+        _truncate(raw))
   if not (obj.get('html') or '').strip() and not (obj.get('text') or '').strip():
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_SCRAPED, 'record has neither "html" nor "text"',
@@ -162,6 +175,10 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str],
   if not url:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed entry has no link', raw, feed_url=feed_url)
+  if not is_url(url):
+    return DEAD_LETTER, schema.dead_letter(
+        STAGE_READ_FEED, 'feed entry link is not an http(s) URL: %r'
+        % url[:100], raw, feed_url=feed_url)
   if require_text and not content_html and not summary:
     return DEAD_LETTER, schema.dead_letter(
         STAGE_READ_FEED, 'feed entry has no content or summary', raw,
@@ -188,6 +205,15 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str],
   }
 
 
+# feedparser drops the DTD's entity declarations that refer to other
+# entities (the "billion laughs"), but keeps any whose value is plain text and
+# expands those in its loose parser without limit once expat refuses them: a
+# 40 KB feed declaring a 10 KB entity used 10,000 times became a 100 MB
+# summary. Only single character references (<!ENTITY nbsp "&#160;">) are
+# kept; other entity references stay as literal text in a flagged record.
+_SAFE_FEED_ENTITY = re.compile(br'\s+(\w+)\s+"(&#\w+;)"')
+
+
 def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
                         = None, encoding: Optional[str] = None,
                         base_url: Optional[str] = None,
@@ -200,7 +226,17 @@ def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
   own declaration; ``base_url`` (where it was fetched from, after
   redirects) resolves relative links.
   """
+  for kind, record in _read_feed_document(data, feed_url, fetched_at, encoding,
+                                          base_url, require_text):
+    yield kind, schema.without_lone_surrogates(record)
+
+
+def _read_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str],
+                        encoding: Optional[str], base_url: Optional[str],
+                        require_text: bool
+                        ) -> Iterable[Tuple[str, Dict[str, Any]]]:
   import feedparser
+  feedparser.sanitizer.RE_SAFE_ENTITY_PATTERN = _SAFE_FEED_ENTITY
   headers = {}
   if encoding:
     headers['content-type'] = 'application/xml; charset=%s' % encoding
@@ -255,7 +291,7 @@ class ExpandSpecs(beam.DoFn):
     except Exception as e:  # a bad bucket or pattern is the user's to see
       matches, error = [], str(e)
     else:
-      error = 'no files match %s' % spec
+      error = 'no files match: %s' % spec
     if not matches:
       yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           self._stage, error, spec, url=spec,
@@ -308,7 +344,7 @@ class ReadFeedDocuments(_FetchingDoFn):
   def _dead(self, spec: str, error: str):
     self._failed.inc()
     return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, error, spec, url=spec, feed_url=spec))
+        STAGE_READ_FEED, error, redact_url(spec), url=spec, feed_url=spec))
 
   def process(self, spec: str):
     fetched_at, encoding, base_url = None, None, None
@@ -338,8 +374,9 @@ class ReadFeedDocuments(_FetchingDoFn):
         yield self._dead(spec, 'feed could not be read: %s' % e)
         return
     self._feeds.inc()
+    # The feed is fetched with its credentials; records show it without.
     for kind, record in parse_feed_document(
-        data, spec, fetched_at, encoding, base_url,
+        data, redact_url(spec), fetched_at, encoding, base_url,
         require_text=not self._fetch.fetch_articles):
       if kind == DEAD_LETTER:
         self._failed.inc()
@@ -401,6 +438,32 @@ class SaveFetchState(beam.PTransform):
             | 'Save' >> beam.Map(
                 lambda updates, path, _: save_state(path, sorted(updates)),
                 self._path, beam.pvalue.AsList(self._after)))
+def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20
+                  ) -> Iterable[bytes]:
+  """The lines of a binary file (with their b'\\n'), each cut to at most
+  `max_bytes` + 1 bytes: a line over the limit still reads as over it, and a
+  file without newlines (binary garbage, one giant line) never fills memory,
+  as readline() would."""
+  pieces, kept = [], 0
+  while True:
+    chunk = f.read(chunk_bytes)
+    if not chunk:
+      break
+    start = 0
+    while start < len(chunk):
+      end = chunk.find(b'\n', start)
+      stop = len(chunk) if end < 0 else end + 1
+      if kept <= max_bytes:
+        piece = chunk[start:min(stop, start + max_bytes + 1 - kept)]
+        pieces.append(piece)
+        kept += len(piece)
+      if end < 0:
+        break
+      yield b''.join(pieces)
+      pieces, kept = [], 0
+      start = stop
+  if pieces:
+    yield b''.join(pieces)
 
 
 class ReadScrapedFiles(beam.DoFn):
@@ -419,11 +482,12 @@ class ReadScrapedFiles(beam.DoFn):
           STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path))
       return
     line_no = 0
+    lines = bounded_lines(f, self._max_bytes)
     try:
       with f:
         while True:
           try:
-            line = f.readline()
+            line = next(lines, b'')
           except Exception as e:  # e.g. a truncated gzip stream
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
                 STAGE_READ_SCRAPED, 'file unreadable after line %d: %s'
