@@ -41,7 +41,8 @@ from transforms.dedup import Deduplicate
 from transforms.extract import ExtractArticles
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
-from transforms.sinks import SUMMARY_FILE, WriteOutputs, output_path
+from transforms.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs
+from transforms.sinks import output_path
 from transforms.sources import ReadInputs
 
 
@@ -64,12 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument('--min-words', type=int, default=None, metavar='N',
                       help='bodies shorter than N words are rejected '
                       '(default: the config\'s filter.min_words)')
+  parser.add_argument('--format', choices=FORMATS, default=None,
+                      help='part file format: JSON Lines, or Parquet with a '
+                      'declared schema (default: the config\'s output.format)')
   return parser
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
-                   min_words: int) -> None:
+                   min_words: int, file_format: str = JSONL) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup,
   classify, write."""
   pages, read_errors = pipeline | 'Read' >> ReadInputs(
@@ -91,7 +95,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                            classified.dead_letter)
                           | 'AllDeadLetters' >> beam.Flatten(),
   }
-  outputs | 'Write' >> WriteOutputs(output, config['output']['compress'])
+  outputs | 'Write' >> WriteOutputs(output, config['output']['compress'],
+                                    file_format)
 
 
 def read_summary(output: str) -> Optional[Dict[str, Any]]:
@@ -132,7 +137,8 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
     raise SystemExit('newsbeam: --min-words must be 0 or more')
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
-    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words)
+    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
+                   known.format or config['output']['format'])
   if options.view_as(TestOptions).dry_run:
     # Only the job graph was built: there is nothing to read, and reading
     # gs:// would look up credentials and reach the network.

@@ -116,6 +116,8 @@ def validate(config: Dict[str, Any]) -> None:
          'dedup.num_perm must be a multiple of dedup.bands')
   _number(config, 'dedup', 'threshold', low=0, high=1)
   _number(config, 'dedup', 'max_bucket', low=2, integer=True)
+  _check(config['output'].get('format') in ('jsonl', 'parquet'),
+         'output.format must be jsonl or parquet')
   _number(config, 'classify', 'min_score', low=0, high=1)
   _number(config, 'classify', 'max_topics', low=1, integer=True)
   _number(config, 'classify', 'min_hits', low=1, integer=True)
