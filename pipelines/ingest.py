@@ -46,20 +46,9 @@ from transforms.sinks import output_path
 from transforms.sources import ReadInputs
 
 
-def build_parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(
-      prog='python -m pipelines.ingest',
-      description='Turn feeds and scraped pages into clean article records. '
-      'Flags not listed here are Beam pipeline options (--runner, ...).')
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+  """The flags ingest and backfill share: where and how to write, config."""
   parser.add_argument('--config', help='YAML file merged over the defaults')
-  parser.add_argument('--feeds', action='append', default=[],
-                      metavar='URL_OR_PATH',
-                      help='feed URL, or local/gs:// path or glob of feed '
-                      'documents; repeatable')
-  parser.add_argument('--scraped', action='append', default=[],
-                      metavar='GLOB',
-                      help='local or gs:// glob of JSON Lines files of scraped '
-                      'pages (optionally .gz); repeatable')
   parser.add_argument('--output', required=True, metavar='DIR_OR_GS_PREFIX',
                       help='folder or gs:// prefix for the outputs')
   parser.add_argument('--min-words', type=int, default=None, metavar='N',
@@ -68,7 +57,55 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument('--format', choices=FORMATS, default=None,
                       help='part file format: JSON Lines, or Parquet with a '
                       'declared schema (default: the config\'s output.format)')
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog='python -m pipelines.ingest',
+      description='Turn feeds and scraped pages into clean article records. '
+      'Flags not listed here are Beam pipeline options (--runner, ...).')
+  parser.add_argument('--feeds', action='append', default=[],
+                      metavar='URL_OR_PATH',
+                      help='feed URL, or local/gs:// path or glob of feed '
+                      'documents; repeatable')
+  parser.add_argument('--scraped', action='append', default=[],
+                      metavar='GLOB',
+                      help='local or gs:// glob of JSON Lines files of scraped '
+                      'pages (optionally .gz); repeatable')
+  add_output_arguments(parser)
   return parser
+
+
+def resolve_settings(known: argparse.Namespace):
+  """(config, min_words, file_format) from the flags and the config; a bad
+  value is a clear error, not a traceback."""
+  try:
+    config = load_config(known.config)
+  except ConfigError as e:
+    raise SystemExit('newsbeam: %s' % e)
+  min_words = (known.min_words if known.min_words is not None
+               else config['filter']['min_words'])
+  if min_words < 0:
+    raise SystemExit('newsbeam: --min-words must be 0 or more')
+  return config, min_words, known.format or config['output']['format']
+
+
+def prepare_articles(root, config: Dict[str, Any], feeds: List[str],
+                     scraped: List[str], min_words: int, prefix: str = ''):
+  """Read, extract, clean, language, filter: -> (articles to deduplicate,
+  [rejected PCollections], [dead letter PCollections]). `prefix` keeps the
+  labels unique when a pipeline holds several of these (backfill days)."""
+  pages, read_errors = root | prefix + 'Read' >> ReadInputs(
+      feeds, scraped, config['read'])
+  extracted = pages | prefix + 'Extract' >> ExtractArticles(config['extract'])
+  cleaned = extracted.articles | prefix + 'Clean' >> CleanArticles(
+      config['clean'])
+  labelled = cleaned.articles | prefix + 'Language' >> DetectLanguage(
+      config['language'])
+  kept = labelled.articles | prefix + 'Filter' >> FilterArticles(min_words)
+  return (kept.articles, [extracted.rejected, kept.rejected],
+          [read_errors, extracted.dead_letter, cleaned.dead_letter,
+           labelled.dead_letter])
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
@@ -76,23 +113,16 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    min_words: int, file_format: str = JSONL) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup,
   classify, write."""
-  pages, read_errors = pipeline | 'Read' >> ReadInputs(
-      feeds, scraped, config['read'])
-  extracted = pages | 'Extract' >> ExtractArticles(config['extract'])
-  cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
-  labelled = cleaned.articles | 'Language' >> DetectLanguage(config['language'])
-  kept = labelled.articles | 'Filter' >> FilterArticles(min_words)
-  unique, duplicates = kept.articles | 'Dedup' >> Deduplicate(config['dedup'])
+  articles, rejected, dead_letters = prepare_articles(
+      pipeline, config, feeds, scraped, min_words)
+  unique, duplicates = articles | 'Dedup' >> Deduplicate(config['dedup'])
   classified = unique | 'Classify' >> ClassifyTopics(
       config['classify'], config['taxonomy'])
   outputs = {
       schema.ARTICLES: classified.articles,
       schema.DUPLICATES: duplicates,
-      schema.REJECTED: (extracted.rejected, kept.rejected)
-                       | 'AllRejected' >> beam.Flatten(),
-      schema.DEAD_LETTER: (read_errors, extracted.dead_letter,
-                           cleaned.dead_letter, labelled.dead_letter,
-                           classified.dead_letter)
+      schema.REJECTED: rejected | 'AllRejected' >> beam.Flatten(),
+      schema.DEAD_LETTER: (dead_letters + [classified.dead_letter])
                           | 'AllDeadLetters' >> beam.Flatten(),
   }
   outputs | 'Write' >> WriteOutputs(output, config['output']['compress'],
@@ -123,22 +153,15 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs the pipeline; returns the run's summary when it can be read."""
   known, beam_args = build_parser().parse_known_args(argv)
-  try:
-    config = load_config(known.config)
-  except ConfigError as e:
-    raise SystemExit('newsbeam: %s' % e)
+  config, min_words, file_format = resolve_settings(known)
   feeds, scraped = known.feeds, known.scraped
   if not feeds and not scraped:
     inputs = resolve_inputs(config)
     feeds, scraped = inputs['feeds'], inputs['scraped']
-  min_words = (known.min_words if known.min_words is not None
-               else config['filter']['min_words'])
-  if min_words < 0:
-    raise SystemExit('newsbeam: --min-words must be 0 or more')
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
-                   known.format or config['output']['format'])
+                   file_format)
   if options.view_as(TestOptions).dry_run:
     # Only the job graph was built: there is nothing to read, and reading
     # gs:// would look up credentials and reach the network.

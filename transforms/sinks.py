@@ -20,7 +20,7 @@ does not carry is null), one for dead letters (``raw`` as text).
 import json
 import logging
 from collections import defaultdict
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -28,6 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms import schema
 
 SUMMARY_FILE = 'summary.json'
+SUMMARY_FOLDER = 'summary'
 PART_PREFIX = 'part'
 JSONL = 'jsonl'
 PARQUET = 'parquet'
@@ -36,6 +37,20 @@ FORMATS = (JSONL, PARQUET)
 
 def output_path(output: str, *names: str) -> str:
   return FileSystems.join(output.rstrip('/'), *names)
+
+
+def output_folder(output: str, name: str, partition: Optional[str] = None
+                  ) -> str:
+  """Where one output's part files go: `output/name/`, or for one
+  partition of a partitioned run `output/name/partition/`."""
+  return output_path(output, name, *([partition] if partition else []))
+
+
+def summary_path(output: str, partition: Optional[str] = None) -> str:
+  """`output/summary.json`, or `output/summary/partition/summary.json`."""
+  if partition:
+    return output_path(output, SUMMARY_FOLDER, partition, SUMMARY_FILE)
+  return output_path(output, SUMMARY_FILE)
 
 
 def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
@@ -126,13 +141,13 @@ class WriteRecords(beam.PTransform):
   """One output folder of JSON Lines (or Parquet) part files."""
 
   def __init__(self, output: str, name: str, compress: bool,
-               file_format: str = JSONL):
+               file_format: str = JSONL, partition: Optional[str] = None):
     super().__init__()
     if file_format not in FORMATS:
       raise ValueError('unknown output format %r; known: %s'
                        % (file_format, ', '.join(FORMATS)))
     self._name = name
-    self._folder = output_path(output, name)
+    self._folder = output_folder(output, name, partition)
     self._compress = compress
     self._format = file_format
 
@@ -157,24 +172,27 @@ class WriteRecords(beam.PTransform):
 
 
 class WriteOutputs(beam.PTransform):
-  """Writes {output name: PCollection} and summary.json."""
+  """Writes {output name: PCollection} and summary.json; with a `partition`
+  (a backfill's `dt=YYYY-MM-DD`) under `name/partition/` and
+  `summary/partition/summary.json`."""
 
   def __init__(self, output: str, compress: bool = False,
-               file_format: str = JSONL):
+               file_format: str = JSONL, partition: Optional[str] = None):
     super().__init__()
     self._output = output
     self._compress = compress
     self._format = file_format
+    self._partition = partition
 
   def expand(self, outputs: Dict[str, Any]):
     counted = []
     for name in schema.OUTPUTS:
       records = outputs[name]
       records | 'Write_%s' % name >> WriteRecords(
-          self._output, name, self._compress, self._format)
+          self._output, name, self._compress, self._format, self._partition)
       counted.append(records | 'SummaryKeys_%s' % name >> beam.FlatMap(
           lambda r, n=name: summary_keys(n, r)))
-    path = output_path(self._output, SUMMARY_FILE)
+    path = summary_path(self._output, self._partition)
     return (counted
             | 'AllKeys' >> beam.Flatten()
             | 'Count' >> beam.combiners.Count.PerElement()
