@@ -51,7 +51,9 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument('--config', help='YAML file merged over the defaults')
   parser.add_argument('--output', required=True, metavar='DIR_OR_GS_PREFIX',
                       help='folder or gs:// prefix for the outputs')
-  parser.add_argument('--min-words', type=int, default=None, metavar='N',
+  # --min_words too: Flex Template parameter names cannot hold a hyphen.
+  parser.add_argument('--min-words', '--min_words', dest='min_words',
+                      type=int, default=None, metavar='N',
                       help='bodies shorter than N words are rejected '
                       '(default: the config\'s filter.min_words)')
   parser.add_argument('--format', choices=FORMATS, default=None,
