@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help='first day of the range')
   parser.add_argument('--end', required=True, metavar='YYYY-MM-DD',
                       help='last day of the range (inclusive)')
-  parser.add_argument('--input-root', required=True, metavar='DIR_OR_GS_PREFIX',
+  parser.add_argument('--input-root', '--input_root', dest='input_root',
+                      required=True, metavar='DIR_OR_GS_PREFIX',
                       help='holds dt=YYYY-MM-DD/*.jsonl[.gz] folders of '
                       'scraped pages')
   add_output_arguments(parser)
