@@ -61,6 +61,17 @@ def test_dataflow_dry_run_builds_the_job_offline(offline, tmp_path,
   assert offline == []
 
 
+def test_backfill_dry_run_builds_the_job_offline(offline, tmp_path,
+                                                monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  days = backfill.run(DATAFLOW_ARGS + [
+      '--start', '2022-04-01', '--end', '2022-04-03',
+      '--input-root', 'gs://newsbeam-test/raw',
+      '--output', 'gs://newsbeam-test/clean', '--format', 'parquet'])
+  assert len(days) == 3
+  assert offline == []
+
+
 def test_dry_run_job_holds_every_stage_and_output(offline, config):
   options = PipelineOptions(DATAFLOW_ARGS)
   pipeline = beam.Pipeline(options=options)
