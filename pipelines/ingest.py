@@ -15,11 +15,14 @@ On your own inputs, with both cores:
   python -m pipelines.ingest --feeds 'feeds/*.xml' --scraped 'pages/*.jsonl.gz' \\
       --output out --direct_num_workers=2 --direct_running_mode=multi_processing
 
-On Dataflow:
+On Dataflow (add --dry_run=True --no_auth --sdk_location container to only
+build the job graph, offline), in Parquet:
 
   python -m pipelines.ingest --runner DataflowRunner --project P --region R \\
       --temp_location gs://B/tmp --setup_file ./setup.py \\
-      --scraped 'gs://B/raw/*.jsonl.gz' --output gs://B/clean
+      --scraped 'gs://B/raw/*.jsonl.gz' --output gs://B/clean --format parquet
+
+Date-partitioned backfills: pipelines/backfill.py.
 """
 
 import argparse

@@ -23,6 +23,7 @@ from collections import defaultdict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 
 from transforms import schema
@@ -91,7 +92,6 @@ def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]
 
 def arrow_type(field_type: Any):
   """The Arrow type of a field type of ``schema.FIELD_TYPES``."""
-  import pyarrow as pa
   if isinstance(field_type, list):
     return pa.list_(arrow_type(field_type[0]))
   if isinstance(field_type, dict):
@@ -103,7 +103,6 @@ def arrow_type(field_type: Any):
 
 def arrow_schema(output: str):
   """The declared Parquet schema of one output's records."""
-  import pyarrow as pa
   return pa.schema([(name, arrow_type(field_type)) for name, field_type
                     in schema.record_fields(output).items()])
 
