@@ -33,6 +33,7 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import TestOptions
 
@@ -167,8 +168,10 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
                    file_format)
-  if options.view_as(TestOptions).dry_run:
-    # Only the job graph was built: there is nothing to read, and reading
+  if (options.view_as(TestOptions).dry_run or
+      options.view_as(GoogleCloudOptions).template_location):
+    # Only the job was built (a dry run, or a template that a Flex Template
+    # launcher submits): no summary of this run exists to read, and reading
     # gs:// would look up credentials and reach the network.
     return None
   summary = read_summary(known.output)
