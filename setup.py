@@ -28,6 +28,7 @@ setuptools.setup(
         'PyYAML>=6.0,<7',
         'requests>=2.31,<3',
         'numpy>=1.24',
+        'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
     ],
     extras_require={
         'test': [

@@ -20,12 +20,14 @@ GET (the feeds' ETag/Last-Modified kept in --fetch-state between runs):
 
   python -m pipelines.ingest --feeds https://news.example/rss --fetch-articles \\
       --fetch-state state/fetch_state.json --output out/run-0001
-
-On Dataflow:
+On Dataflow (add --dry_run=True --no_auth --sdk_location container to only
+build the job graph, offline), in Parquet:
 
   python -m pipelines.ingest --runner DataflowRunner --project P --region R \\
       --temp_location gs://B/tmp --setup_file ./setup.py \\
-      --scraped 'gs://B/raw/*.jsonl.gz' --output gs://B/clean
+      --scraped 'gs://B/raw/*.jsonl.gz' --output gs://B/clean --format parquet
+
+Date-partitioned backfills: pipelines/backfill.py.
 """
 
 import argparse
@@ -36,7 +38,9 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import GoogleCloudOptions
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import TestOptions
 
 from transforms import schema
 from transforms.classify import ClassifyTopics
@@ -47,9 +51,25 @@ from transforms.extract import ExtractArticles
 from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
-from transforms.sinks import SUMMARY_FILE, WriteOutputs, output_path
 from transforms.security import redact_logs
+from transforms.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs
+from transforms.sinks import output_path
 from transforms.sources import ReadInputs, SaveFetchState
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+  """The flags ingest and backfill share: where and how to write, config."""
+  parser.add_argument('--config', help='YAML file merged over the defaults')
+  parser.add_argument('--output', required=True, metavar='DIR_OR_GS_PREFIX',
+                      help='folder or gs:// prefix for the outputs')
+  # --min_words too: Flex Template parameter names cannot hold a hyphen.
+  parser.add_argument('--min-words', '--min_words', dest='min_words',
+                      type=int, default=None, metavar='N',
+                      help='bodies shorter than N words are rejected '
+                      '(default: the config\'s filter.min_words)')
+  parser.add_argument('--format', choices=FORMATS, default=None,
+                      help='part file format: JSON Lines, or Parquet with a '
+                      'declared schema (default: the config\'s output.format)')
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
       prog='python -m pipelines.ingest',
       description='Turn feeds and scraped pages into clean article records. '
       'Flags not listed here are Beam pipeline options (--runner, ...).')
-  parser.add_argument('--config', help='YAML file merged over the defaults')
   parser.add_argument('--feeds', action='append', default=[],
                       metavar='URL_OR_PATH',
                       help='feed URL, or local/gs:// path or glob of feed '
@@ -66,11 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar='GLOB',
                       help='local or gs:// glob of JSON Lines files of scraped '
                       'pages (optionally .gz); repeatable')
-  parser.add_argument('--output', required=True, metavar='DIR_OR_GS_PREFIX',
-                      help='folder or gs:// prefix for the outputs')
-  parser.add_argument('--min-words', type=int, default=None, metavar='N',
-                      help='bodies shorter than N words are rejected '
-                      '(default: the config\'s filter.min_words)')
+  add_output_arguments(parser)
   parser.add_argument('--fetch-articles', action='store_true',
                       help='fetch the page each feed entry links to and '
                       'extract its main text')
@@ -85,32 +100,59 @@ def build_parser() -> argparse.ArgumentParser:
   return parser
 
 
+def resolve_settings(known: argparse.Namespace):
+  """(config, min_words, file_format) from the flags and the config; a bad
+  value is a clear error, not a traceback."""
+  try:
+    config = load_config(known.config)
+  except ConfigError as e:
+    raise SystemExit('newsbeam: %s' % e)
+  min_words = (known.min_words if known.min_words is not None
+               else config['filter']['min_words'])
+  if min_words < 0:
+    raise SystemExit('newsbeam: --min-words must be 0 or more')
+  return config, min_words, known.format or config['output']['format']
+
+
+def prepare_articles(root, config: Dict[str, Any], read: ReadInputs,
+                     min_words: int, prefix: str = ''):
+  """Read, extract, clean, language, filter: -> (articles to deduplicate,
+  [rejected PCollections], [dead letter PCollections]). `prefix` keeps the
+  labels unique when a pipeline holds several of these (backfill days)."""
+  pages, read_errors = root | prefix + 'Read' >> read
+  extracted = pages | prefix + 'Extract' >> ExtractArticles(config['extract'])
+  cleaned = extracted.articles | prefix + 'Clean' >> CleanArticles(
+      config['clean'])
+  labelled = cleaned.articles | prefix + 'Language' >> DetectLanguage(
+      config['language'])
+  kept = labelled.articles | prefix + 'Filter' >> FilterArticles(min_words)
+  return (kept.articles, [extracted.rejected, kept.rejected],
+          [read_errors, extracted.dead_letter, cleaned.dead_letter,
+           labelled.dead_letter])
+
+
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
-                   min_words: int, fetch: FetchOptions) -> None:
+                   min_words: int, fetch: Optional[FetchOptions] = None,
+                   file_format: str = JSONL) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup,
   classify, write; then saves the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  pages, read_errors = pipeline | 'Read' >> read
-  extracted = pages | 'Extract' >> ExtractArticles(config['extract'])
-  cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
-  labelled = cleaned.articles | 'Language' >> DetectLanguage(config['language'])
-  kept = labelled.articles | 'Filter' >> FilterArticles(min_words)
-  unique, duplicates = kept.articles | 'Dedup' >> Deduplicate(config['dedup'])
+  articles, rejected, dead_letters = prepare_articles(
+      pipeline, config, read, min_words)
+  unique, duplicates = articles | 'Dedup' >> Deduplicate(config['dedup'])
   classified = unique | 'Classify' >> ClassifyTopics(
       config['classify'], config['taxonomy'])
   outputs = {
       schema.ARTICLES: classified.articles,
       schema.DUPLICATES: duplicates,
-      schema.REJECTED: (extracted.rejected, kept.rejected)
-                       | 'AllRejected' >> beam.Flatten(),
-      schema.DEAD_LETTER: (read_errors, extracted.dead_letter,
-                           cleaned.dead_letter, labelled.dead_letter,
-                           classified.dead_letter)
+      schema.REJECTED: rejected | 'AllRejected' >> beam.Flatten(),
+      schema.DEAD_LETTER: (dead_letters + [classified.dead_letter])
                           | 'AllDeadLetters' >> beam.Flatten(),
   }
   written = outputs | 'Write' >> WriteOutputs(
-      output, config['output']['compress'], config['taxonomy'])
+      output, config['output']['compress'], file_format,
+      taxonomy=config['taxonomy'])
   if read.fetch_state is not None:
     read.fetch_state | 'SaveFetchState' >> SaveFetchState(
         fetch.state_path, after=written)
@@ -142,18 +184,11 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   known, beam_args = build_parser().parse_known_args(argv)
   # Feed URLs may carry tokens: no log line of this process shows them.
   redact_logs()
-  try:
-    config = load_config(known.config)
-  except ConfigError as e:
-    raise SystemExit('newsbeam: %s' % e)
+  config, min_words, file_format = resolve_settings(known)
   feeds, scraped = known.feeds, known.scraped
   if not feeds and not scraped:
     inputs = resolve_inputs(config)
     feeds, scraped = inputs['feeds'], inputs['scraped']
-  min_words = (known.min_words if known.min_words is not None
-               else config['filter']['min_words'])
-  if min_words < 0:
-    raise SystemExit('newsbeam: --min-words must be 0 or more')
   fetch = FetchOptions(
       config['fetch'], allow_private_hosts=known.allow_private_hosts,
       fetch_articles=known.fetch_articles,
@@ -161,7 +196,13 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
-                   fetch)
+                   fetch, file_format)
+  if (options.view_as(TestOptions).dry_run or
+      options.view_as(GoogleCloudOptions).template_location):
+    # Only the job was built (a dry run, or a template that a Flex Template
+    # launcher submits): no summary of this run exists to read, and reading
+    # gs:// would look up credentials and reach the network.
+    return None
   summary = read_summary(known.output)
   if summary is not None:
     print(format_summary(summary, known.output))

@@ -76,6 +76,21 @@ def default_config_path() -> str:
   return str(resources.files('configs').joinpath(DEFAULT_CONFIG))
 
 
+def _read_text(path: str) -> str:
+  """A local or gs:// config file (a Flex Template reads it from a bucket)."""
+  if '://' not in path:
+    if not os.path.exists(path):
+      raise ConfigError('config file not found: %s' % path)
+    with open(path, encoding='utf-8') as f:
+      return f.read()
+  from apache_beam.io.filesystems import FileSystems
+  try:
+    with FileSystems.open(path) as f:
+      return f.read().decode('utf-8')
+  except Exception as e:  # a missing object or bucket: the user's to fix
+    raise ConfigError('config file could not be read: %s: %s' % (path, e))
+
+
 def load_config(path: Optional[str] = None) -> Dict[str, Any]:
   """The default configuration, with the file at `path` merged over it."""
   default_path = default_config_path()
@@ -83,17 +98,15 @@ def load_config(path: Optional[str] = None) -> Dict[str, Any]:
     config = _read_yaml(f.read(), default_path)
   config['_base_dir'] = os.path.dirname(os.path.abspath(default_path))
   if path:
-    if not os.path.exists(path):
-      raise ConfigError('config file not found: %s' % path)
-    with open(path, encoding='utf-8') as f:
-      user = _read_yaml(f.read(), path)
+    user = _read_yaml(_read_text(path), path)
     unknown = sorted(set(user) - set(config))
     if unknown:
       raise ConfigError('%s: unknown section(s) %s; known: %s' % (
           path, unknown, sorted(k for k in config if not k.startswith('_'))))
     config = _merge(config, user)
     if 'inputs' in user:
-      config['_base_dir'] = os.path.dirname(os.path.abspath(path))
+      config['_base_dir'] = (path.rsplit('/', 1)[0] if '://' in path
+                             else os.path.dirname(os.path.abspath(path)))
   validate(config)
   return config
 
@@ -152,6 +165,8 @@ def validate(config: Dict[str, Any]) -> None:
          'dedup.num_perm must be a multiple of dedup.bands')
   _number(config, 'dedup', 'threshold', low=0, high=1)
   _number(config, 'dedup', 'max_bucket', low=2, integer=True)
+  _check(config['output'].get('format') in ('jsonl', 'parquet'),
+         'output.format must be jsonl or parquet')
   _number(config, 'classify', 'min_score', low=0, high=1)
   _number(config, 'classify', 'max_topics', low=1, integer=True)
   _number(config, 'classify', 'min_hits', low=1, integer=True)

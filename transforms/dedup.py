@@ -80,22 +80,23 @@ def band_keys(signature: np.ndarray, bands: int) -> List[str]:
           for i in range(bands)]
 
 
-def pick_kept(group: Iterable[Dict[str, Any]]):
+def pick_kept(group: Iterable[Dict[str, Any]], rank=keep_rank):
   """The kept record of an exact-duplicate group, and the others."""
-  ranked = sorted(group, key=keep_rank)
+  ranked = sorted(group, key=rank)
   return ranked[0], ranked[1:]
 
 
 class _ExactGroupFn(beam.DoFn):
   """Keeps the best record of each group; the rest are duplicates."""
 
-  def __init__(self, rule: str):
+  def __init__(self, rule: str, rank):
     self._rule = rule
+    self._rank = rank
     self._dupes = Metrics.counter(STAGE, 'exact_%s' % rule)
 
   def process(self, keyed):
     _, group = keyed
-    kept, others = pick_kept(group)
+    kept, others = pick_kept(group, self._rank)
     size = kept.get('cluster_size') or 1
     for other in others:
       size += other.get('cluster_size') or 1
@@ -109,23 +110,26 @@ class _ExactGroupFn(beam.DoFn):
 class ExactDuplicates(beam.PTransform):
   """One record per key; the others go to `duplicates`."""
 
-  def __init__(self, rule: str, key_fn):
+  def __init__(self, rule: str, key_fn, rank=keep_rank):
     super().__init__()
     self._rule = rule
     self._key_fn = key_fn
+    self._rank = rank
 
   def expand(self, articles):
     return (articles
             | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
             | 'Group' >> beam.GroupByKey()
-            | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(
+            | 'Keep' >> beam.ParDo(_ExactGroupFn(
+                self._rule, self._rank)).with_outputs(
                 DUPLICATES, main='articles'))
 
 
 class _SignFn(beam.DoFn):
 
-  def __init__(self, config):
+  def __init__(self, config, rank):
     self._config = config
+    self._rank = rank
 
   def setup(self):
     self._hasher = MinHasher(self._config['num_perm'],
@@ -133,7 +137,7 @@ class _SignFn(beam.DoFn):
 
   def process(self, article):
     signature = self._hasher.signature(article['body'])
-    member = (article['id'], keep_rank(article), signature)
+    member = (article['id'], self._rank(article), signature)
     for key in band_keys(signature, self._config['bands']):
       yield key, member
 
@@ -179,14 +183,15 @@ def resolve_roots(best_match: Dict[str, Tuple[Any, str, float]]
 class NearDuplicates(beam.PTransform):
   """MinHash LSH: records -> kept records (main) and `duplicates`."""
 
-  def __init__(self, config: Dict[str, Any]):
+  def __init__(self, config: Dict[str, Any], rank=keep_rank):
     super().__init__()
     self._config = config
+    self._rank = rank
 
   def expand(self, articles):
     config = self._config
     matches = (articles
-               | 'Sign' >> beam.ParDo(_SignFn(config))
+               | 'Sign' >> beam.ParDo(_SignFn(config, self._rank))
                | 'GroupBands' >> beam.GroupByKey()
                | 'Verify' >> beam.ParDo(_VerifyBucketFn(
                    config['threshold'], config['max_bucket']))
@@ -225,18 +230,21 @@ class _AddClusterSizes(beam.DoFn):
 
 class Deduplicate(beam.PTransform):
   """Articles -> (kept articles, duplicates): exact body, canonical URL and
-  part, then near-duplicate bodies."""
+  part, then near-duplicate bodies. `rank` orders a group, the record to
+  keep first (default: ``keep_rank``)."""
 
-  def __init__(self, dedup_config: Dict[str, Any]):
+  def __init__(self, dedup_config: Dict[str, Any], rank=keep_rank):
     super().__init__()
     self._config = dedup_config
+    self._rank = rank
 
   def expand(self, articles):
     by_body = articles | 'ExactBody' >> ExactDuplicates(
-        'exact_body', lambda a: body_fingerprint(a['body']))
+        'exact_body', lambda a: body_fingerprint(a['body']), self._rank)
     by_url = by_body.articles | 'ExactUrl' >> ExactDuplicates(
-        'canonical_url', lambda a: '%s#%d' % (a['canonical_url'], a['part']))
-    near = by_url.articles | 'Near' >> NearDuplicates(self._config)
+        'canonical_url', lambda a: '%s#%d' % (a['canonical_url'], a['part']),
+        self._rank)
+    near = by_url.articles | 'Near' >> NearDuplicates(self._config, self._rank)
     absorbed = (near[DUPLICATES]
                 | 'AbsorbedSize' >> beam.Map(
                     lambda d: (d['duplicate_of'], d.get('cluster_size') or 1)))

@@ -44,7 +44,46 @@ EXTRA_FIELDS = (
     'reason',          # rejected: why a rule filtered the record out
     'fetch_error',     # --fetch-articles: why the entry's page could not be
                        # fetched (the feed's own text was kept); else None
+    'duplicate_rule',  # duplicates: exact_body, canonical_url or near
 )
+
+# The type of every field above, for writers with a declared schema (Parquet):
+# a scalar type name, [type] for a list, {name: type} for a struct. Every
+# value may be null.
+_REMOVED_FRAGMENT = {'text': 'string', 'reason': 'string',
+                     'language': 'string', 'rule': 'string'}
+_TOPIC = {'code': 'string', 'label': 'string', 'score': 'float'}
+FIELD_TYPES = {
+    'id': 'string',
+    'url': 'string',
+    'canonical_url': 'string',
+    'feed_url': 'string',
+    'domain': 'string',
+    'title': 'string',
+    'body': 'string',
+    'summary': 'string',
+    'authors': ['string'],
+    'published_at': 'string',
+    'fetched_at': 'string',
+    'language': 'string',
+    'language_score': 'float',
+    'removed': [_REMOVED_FRAGMENT],
+    'topics': [_TOPIC],
+    'part': 'int',
+    'source': 'string',
+    'warnings': ['string'],
+    'cluster_size': 'int',
+    'duplicate_of': 'string',
+    'similarity': 'float',
+    'reason': 'string',
+    'duplicate_rule': 'string',
+    'fetch_error': 'string',
+}
+
+# Dead letters: what failed, where, and the input as read (`raw`, written as
+# text by typed writers: JSON when it is not a string).
+DEAD_LETTER_FIELDS = ('url', 'feed_url', 'stage', 'error', 'raw')
+DEAD_LETTER_TYPES = {name: 'string' for name in DEAD_LETTER_FIELDS}
 
 # Output folders under --output, one per place an input can end.
 ARTICLES = 'articles'
@@ -114,6 +153,13 @@ def dead_letter(stage: str, error: str, raw: Any, url: Optional[str] = None,
       'error': redact_url(error),
       'raw': raw,
   }
+
+
+def record_fields(output: str) -> Dict[str, Any]:
+  """{field: type} of the records written to `output`, in write order."""
+  if output == DEAD_LETTER:
+    return dict(DEAD_LETTER_TYPES)
+  return {name: FIELD_TYPES[name] for name in ARTICLE_FIELDS + EXTRA_FIELDS}
 
 
 _LONE_SURROGATE = re.compile('[\ud800-\udfff]')
