@@ -115,6 +115,7 @@ def validate(config: Dict[str, Any]) -> None:
   _check(config['dedup']['num_perm'] % config['dedup']['bands'] == 0,
          'dedup.num_perm must be a multiple of dedup.bands')
   _number(config, 'dedup', 'threshold', low=0, high=1)
+  _number(config, 'dedup', 'containment', low=0, high=1)
   _number(config, 'dedup', 'max_bucket', low=2, integer=True)
   _number(config, 'classify', 'min_score', low=0, high=1)
   _number(config, 'classify', 'max_topics', low=1, integer=True)
