@@ -37,6 +37,7 @@ from transforms.classify import ClassifyTopics
 from transforms.clean import CleanArticles
 from transforms.config import ConfigError, load_config, resolve_inputs
 from transforms.dedup import Deduplicate
+from transforms.dedup_index import DeduplicateAcrossRuns, default_index_path
 from transforms.extract import ExtractArticles
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
@@ -63,12 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
   parser.add_argument('--min-words', type=int, default=None, metavar='N',
                       help='bodies shorter than N words are rejected '
                       '(default: the config\'s filter.min_words)')
+  parser.add_argument('--index', metavar='DIR_OR_GS_PREFIX',
+                      help='index of the records earlier runs published: '
+                      'they go to duplicates/ instead of being published '
+                      'again (default: dedup.index, else OUTPUT/_index)')
+  parser.add_argument('--no-index', action='store_true',
+                      help='deduplicate within this run only')
   return parser
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
-                   min_words: int) -> None:
+                   min_words: int, index: Optional[str] = None) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup,
   classify, write."""
   pages, read_errors = pipeline | 'Read' >> ReadInputs(
@@ -77,7 +84,9 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
   cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
   labelled = cleaned.articles | 'Language' >> DetectLanguage(config['language'])
   kept = labelled.articles | 'Filter' >> FilterArticles(min_words)
-  unique, duplicates = kept.articles | 'Dedup' >> Deduplicate(config['dedup'])
+  dedup = (DeduplicateAcrossRuns(config['dedup'], index) if index
+           else Deduplicate(config['dedup']))
+  unique, duplicates = kept.articles | 'Dedup' >> dedup
   classified = unique | 'Classify' >> ClassifyTopics(
       config['classify'], config['taxonomy'])
   outputs = {
@@ -129,9 +138,13 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
                else config['filter']['min_words'])
   if min_words < 0:
     raise SystemExit('newsbeam: --min-words must be 0 or more')
+  index = None if known.no_index else (
+      known.index or config['dedup']['index'] or
+      default_index_path(known.output))
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
-    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words)
+    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
+                   index)
   summary = read_summary(known.output)
   if summary is not None:
     print(format_summary(summary, known.output))
