@@ -121,6 +121,7 @@ def validate(config: Dict[str, Any]) -> None:
          isinstance(config['dedup']['index'], str),
          'dedup.index must be a folder or gs:// prefix, or null')
   _number(config, 'dedup', 'index_shards', low=1, integer=True)
+  _number(config, 'dedup', 'stream_horizon_days', low=0)
   _number(config, 'classify', 'min_score', low=0, high=1)
   _number(config, 'classify', 'max_topics', low=1, integer=True)
   _number(config, 'classify', 'min_hits', low=1, integer=True)
