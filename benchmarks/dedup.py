@@ -300,11 +300,15 @@ def measure_scale(data: str, size: int) -> Dict[str, Any]:
   records = [r for r, _, _ in docs]
   config = load_config()
   with tempfile.TemporaryDirectory() as workdir:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     outcome = run_dedup(records, config, workdir)
     seconds = time.perf_counter() - start
   found = quality(docs, outcome)
+  usage = resource.getrusage(resource.RUSAGE_SELF)
   return {'size': size, 'seconds': seconds,
+          'cpu_seconds': usage.ru_utime + usage.ru_stime - cpu_before,
           'peak_rss_mb': peak_memory_mb(),
           'precision': found['precision'], 'recall': found['recall']}
 
@@ -337,14 +341,16 @@ def print_quality(q: Dict[str, Any]) -> None:
 def print_scaling(results: List[Dict[str, Any]]) -> None:
   base = results[0]
   print('Scaling (Clean + Deduplicate, DirectRunner in-memory, one process per size)')
-  print('| documents | seconds | time ratio | size ratio | docs/s | peak RSS MB '
-        '| precision | recall |')
-  print('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  print('| documents | size ratio | wall s | CPU s | CPU ratio | CPU ms/doc '
+        '| peak RSS MB | RSS ratio | precision | recall |')
+  print('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for r in results:
-    print('| %d | %.1f | %.2f | %.1f | %.0f | %.0f | %.4f | %.4f |' % (
-        r['size'], r['seconds'], r['seconds'] / base['seconds'],
-        r['size'] / base['size'], r['size'] / r['seconds'], r['peak_rss_mb'],
-        r['precision'], r['recall']))
+    print('| %d | %.0f | %.1f | %.1f | %.2f | %.2f | %.0f | %.2f | %.4f | %.4f |'
+          % (r['size'], r['size'] / base['size'], r['seconds'],
+             r['cpu_seconds'], r['cpu_seconds'] / base['cpu_seconds'],
+             1000 * r['cpu_seconds'] / r['size'], r['peak_rss_mb'],
+             r['peak_rss_mb'] / base['peak_rss_mb'], r['precision'],
+             r['recall']))
 
 
 def main(argv=None) -> None:

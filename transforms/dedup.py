@@ -282,6 +282,7 @@ class ExactDuplicates(beam.PTransform):
 
 
 class _SignFn(beam.DoFn):
+  """article -> (id, Sketch)."""
 
   def __init__(self, config):
     self._config = config
@@ -292,45 +293,75 @@ class _SignFn(beam.DoFn):
 
   def process(self, article):
     signature, count = self._hasher.sketch(article['body'])
-    sketch = Sketch(sketch_order(article), article['id'], signature.tobytes(),
-                    count)
-    for key in band_keys(signature, self._config['bands']):
-      yield key, sketch
+    yield article['id'], Sketch(sketch_order(article), article['id'],
+                                signature.tobytes(), count)
 
 
-class _VerifyBucketFn(beam.DoFn):
-  """Candidate pairs in one band bucket -> (duplicate id, (kept order, kept
-  id, similarity, rule))."""
+def band_members(keyed_sketch, bands: int):
+  """(id, Sketch) -> (band key, (order, id)) per band: buckets carry ids,
+  not signatures, so the shuffle stays small."""
+  _, sketch = keyed_sketch
+  return [(key, (sketch.order, sketch.id))
+          for key in band_keys(sketch.values(), bands)]
+
+
+class _BucketPairsFn(beam.DoFn):
+  """A band bucket -> its candidate pairs ((candidate id, kept id), kept
+  order): each record with every better-ranked record of the bucket."""
+
+  def __init__(self, max_bucket: int):
+    self._max_bucket = max_bucket
+    self._pairs = Metrics.counter(STAGE, 'candidate_pairs')
+
+  def process(self, keyed):
+    _, members = keyed
+    members = sorted(set(members))[:self._max_bucket]
+    for i, (order, candidate_id) in enumerate(members):
+      if order[0] == 0:  # published by an earlier run: never a duplicate
+        continue
+      for kept_order, kept_id in members[:i]:
+        self._pairs.inc()
+        yield (candidate_id, kept_id), kept_order
+
+
+def _with_candidate_sketch(joined):
+  """(candidate id, {sketch, pairs}) -> (kept id, (candidate, kept order))."""
+  _, grouped = joined
+  for sketch in grouped['sketch']:
+    if sketch.published_earlier:
+      continue
+    for kept_id, kept_order in grouped['pairs']:
+      yield kept_id, (sketch, kept_order)
+
+
+class _VerifyFn(beam.DoFn):
+  """(kept id, {sketch, candidates}) -> (candidate id, (kept order, kept id,
+  similarity, rule)) for each candidate that passes the test."""
 
   def __init__(self, config: Dict[str, Any]):
     self._config = config
-    self._pairs = Metrics.counter(STAGE, 'candidate_pairs')
 
   def setup(self):
     self._is_duplicate = NearDuplicateTest(self._config['threshold'],
                                            self._config['containment'])
 
-  def process(self, keyed):
-    _, members = keyed
-    members = sorted({m.id: m for m in members}.values(),
-                     key=lambda m: (m.order, m.id))
-    if len(members) < 2:
-      return
-    members = members[:self._config['max_bucket']]
-    for i, candidate in enumerate(members):
-      if candidate.published_earlier:
-        continue
-      for kept in members[:i]:
-        self._pairs.inc()
+  def process(self, joined):
+    kept_id, grouped = joined
+    for kept in grouped['sketch']:
+      for candidate, kept_order in grouped['candidates']:
         verdict = self._is_duplicate(candidate, kept)
         if verdict:
-          yield candidate.id, (kept.order, kept.id, verdict[1], verdict[0])
+          yield candidate.id, (kept_order, kept_id, verdict[1], verdict[0])
 
 
 class NearDuplicateLinks(beam.PTransform):
   """MinHash LSH: records -> (duplicate id, (kept order, kept id, similarity,
   rule)), the best-ranked match of each duplicate. `published`: Sketches of
-  records earlier runs published."""
+  records earlier runs published.
+
+  Band keys group ids; each distinct candidate pair is then joined with the
+  two sketches and verified, so a signature travels twice, not once per band.
+  """
 
   def __init__(self, config: Dict[str, Any], published=None):
     super().__init__()
@@ -338,15 +369,26 @@ class NearDuplicateLinks(beam.PTransform):
     self._published = published
 
   def expand(self, articles):
-    banded = articles | 'Sign' >> beam.ParDo(_SignFn(self._config))
+    sketches = articles | 'Sign' >> beam.ParDo(_SignFn(self._config))
     if self._published is not None:
-      published = self._published | 'BandPublished' >> beam.FlatMap(
-          lambda s, bands: [(k, s) for k in band_keys(s.values(), bands)],
-          self._config['bands'])
-      banded = (banded, published) | 'WithPublished' >> beam.Flatten()
-    return (banded
-            | 'GroupBands' >> beam.GroupByKey()
-            | 'Verify' >> beam.ParDo(_VerifyBucketFn(self._config))
+      published = self._published | 'KeyPublished' >> beam.Map(
+          lambda s: (s.id, s))
+      sketches = (sketches, published) | 'WithPublished' >> beam.Flatten()
+    pairs = (sketches
+             | 'BandMembers' >> beam.FlatMap(band_members,
+                                             self._config['bands'])
+             | 'GroupBands' >> beam.GroupByKey()
+             | 'BucketPairs' >> beam.ParDo(
+                 _BucketPairsFn(self._config['max_bucket']))
+             | 'DistinctPairs' >> beam.CombinePerKey(min)
+             | 'ByCandidate' >> beam.Map(
+                 lambda pair: (pair[0][0], (pair[0][1], pair[1]))))
+    candidates = ({'sketch': sketches, 'pairs': pairs}
+                  | 'JoinCandidates' >> beam.CoGroupByKey()
+                  | 'ByKept' >> beam.FlatMap(_with_candidate_sketch))
+    return ({'sketch': sketches, 'candidates': candidates}
+            | 'JoinKept' >> beam.CoGroupByKey()
+            | 'Verify' >> beam.ParDo(_VerifyFn(self._config))
             | 'BestMatch' >> beam.CombinePerKey(min))
 
 
