@@ -125,3 +125,15 @@ def test_run_key_depends_on_the_ids_only():
     assert_that(((keys[0], other) | 'Both' >> beam.Flatten() | 'D2' >> beam.Distinct()
                  | 'C2' >> beam.combiners.Count.Globally()), equal_to([2]),
                 label='other_ids')
+
+
+def test_index_lives_under_the_output_unless_turned_off(tmp_path):
+  scraped = _write_scraped(str(tmp_path / 'in'), 'pages.jsonl', [
+      ('https://port.example/ferries', HARBOUR)])
+  ingest.run(['--scraped', scraped, '--output', str(tmp_path / 'with')])
+  entries = glob.glob(str(tmp_path / 'with' / '_index' / 'run-*.jsonl'))
+  assert [json.loads(line)['url_key'] for path in entries
+          for line in open(path, encoding='utf-8')] == ['port.example/ferries#0']
+  ingest.run(['--scraped', scraped, '--output', str(tmp_path / 'without'),
+              '--no-index'])
+  assert not os.path.exists(tmp_path / 'without' / '_index')
