@@ -122,9 +122,16 @@ class Vocabulary:
 
 
 def substitute(text: str, mapping: Dict[str, str]) -> str:
+  """Each word replaced by its mapping, capitals kept (sentences still
+  start with one)."""
   if not mapping:
     return text
-  return WORD.sub(lambda m: mapping.get(m.group(0).lower(), m.group(0)), text)
+
+  def replace(match):
+    word = match.group(0)
+    new = mapping.get(word.lower(), word)
+    return new.capitalize() if word[0].isupper() else new
+  return WORD.sub(replace, text)
 
 
 def edit_words(paragraphs: List[str], vocabulary: List[str],
