@@ -47,6 +47,7 @@ from transforms.classify import ClassifyTopics
 from transforms.clean import CleanArticles
 from transforms.config import ConfigError, load_config, resolve_inputs
 from transforms.dedup import Deduplicate
+from transforms.dedup_index import DeduplicateAcrossRuns, default_index_path
 from transforms.extract import ExtractArticles
 from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
                       'Last-Modified, kept between runs so that unchanged '
                       'feeds are not refetched (default: the config\'s '
                       'fetch.state_path; none: every run fetches everything)')
+  parser.add_argument('--index', metavar='DIR_OR_GS_PREFIX',
+                      help='index of the records earlier runs published: '
+                      'they go to duplicates/ instead of being published '
+                      'again (default: dedup.index, else OUTPUT/_index)')
+  parser.add_argument('--no-index', action='store_true',
+                      help='deduplicate within this run only')
   return parser
 
 
@@ -134,13 +141,17 @@ def prepare_articles(root, config: Dict[str, Any], read: ReadInputs,
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
                    min_words: int, fetch: Optional[FetchOptions] = None,
-                   file_format: str = JSONL) -> None:
-  """Wires the stages: read, extract, clean, language, filter, dedup,
-  classify, write; then saves the feeds' fetch state."""
+                   file_format: str = JSONL, index: Optional[str] = None
+                   ) -> None:
+  """Wires the stages: read, extract, clean, language, filter, dedup
+  (against the index of earlier runs when given), classify, write; then
+  saves the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
   articles, rejected, dead_letters = prepare_articles(
       pipeline, config, read, min_words)
-  unique, duplicates = articles | 'Dedup' >> Deduplicate(config['dedup'])
+  dedup = (DeduplicateAcrossRuns(config['dedup'], index) if index
+           else Deduplicate(config['dedup']))
+  unique, duplicates = articles | 'Dedup' >> dedup
   classified = unique | 'Classify' >> ClassifyTopics(
       config['classify'], config['taxonomy'])
   outputs = {
@@ -193,10 +204,13 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
       config['fetch'], allow_private_hosts=known.allow_private_hosts,
       fetch_articles=known.fetch_articles,
       state_path=known.fetch_state or config['fetch']['state_path'])
+  index = None if known.no_index else (
+      known.index or config['dedup']['index'] or
+      default_index_path(known.output))
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
-                   fetch, file_format)
+                   fetch, file_format, index)
   if (options.view_as(TestOptions).dry_run or
       options.view_as(GoogleCloudOptions).template_location):
     # Only the job was built (a dry run, or a template that a Flex Template

@@ -77,6 +77,8 @@ def _read_bucket(bucket, prefix):
       out['summary'] = json.loads(blob.download_as_bytes())
     elif relative == 'report.html':
       out['report'] = blob.download_as_bytes().decode('utf-8')
+    elif relative.startswith('_index/'):
+      out.setdefault('index', []).append(relative)
     else:
       folder, name = relative.split('/', 1)
       assert name.startswith('part-'), blob.name
@@ -108,7 +110,9 @@ def test_gcs_round_trip_gives_the_records_of_a_local_run(gcs_bucket,
   remote = _read_bucket(gcs_bucket, 'clean')
   assert not stale.exists()
   assert all(blob.name.endswith(('.jsonl.gz', 'summary.json', 'report.html'))
+             or blob.name.startswith('clean/_index/run-')
              for blob in gcs_bucket.list_blobs(prefix='clean/'))
+  assert remote['index']  # the published-records index is on gs:// too
   assert '<html' in remote['report']
   assert summary == remote['summary'] == local['summary']
   assert remote['summary']['outputs'] == {
