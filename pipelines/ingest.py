@@ -43,6 +43,7 @@ from transforms.classify import ClassifyTopics
 from transforms.clean import CleanArticles
 from transforms.config import ConfigError, load_config, resolve_inputs
 from transforms.dedup import Deduplicate
+from transforms.dedup_index import DeduplicateAcrossRuns, default_index_path
 from transforms.extract import ExtractArticles
 from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
@@ -81,12 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
                       'Last-Modified, kept between runs so that unchanged '
                       'feeds are not refetched (default: the config\'s '
                       'fetch.state_path; none: every run fetches everything)')
+  parser.add_argument('--index', metavar='DIR_OR_GS_PREFIX',
+                      help='index of the records earlier runs published: '
+                      'they go to duplicates/ instead of being published '
+                      'again (default: dedup.index, else OUTPUT/_index)')
+  parser.add_argument('--no-index', action='store_true',
+                      help='deduplicate within this run only')
   return parser
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
-                   min_words: int, fetch: FetchOptions) -> None:
+                   min_words: int, fetch: FetchOptions,
+                   index: Optional[str] = None) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup,
   classify, write; then saves the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
@@ -95,7 +103,9 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
   cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
   labelled = cleaned.articles | 'Language' >> DetectLanguage(config['language'])
   kept = labelled.articles | 'Filter' >> FilterArticles(min_words)
-  unique, duplicates = kept.articles | 'Dedup' >> Deduplicate(config['dedup'])
+  dedup = (DeduplicateAcrossRuns(config['dedup'], index) if index
+           else Deduplicate(config['dedup']))
+  unique, duplicates = kept.articles | 'Dedup' >> dedup
   classified = unique | 'Classify' >> ClassifyTopics(
       config['classify'], config['taxonomy'])
   outputs = {
@@ -155,10 +165,13 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
       config['fetch'], allow_private_hosts=known.allow_private_hosts,
       fetch_articles=known.fetch_articles,
       state_path=known.fetch_state or config['fetch']['state_path'])
+  index = None if known.no_index else (
+      known.index or config['dedup']['index'] or
+      default_index_path(known.output))
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
-                   fetch)
+                   fetch, index)
   summary = read_summary(known.output)
   if summary is not None:
     print(format_summary(summary, known.output))

@@ -27,8 +27,8 @@ def test_minhash_similarity_tracks_jaccard(config):
 
 
 def test_resolve_roots_follows_chains():
-  matches = {'c': ((1,), 'b', 0.9), 'b': ((0,), 'a', 0.95)}
-  assert resolve_roots(matches) == {'c': ('a', 0.9), 'b': ('a', 0.95)}
+  matches = {'c': ((1,), 'b', 0.9, 'near'), 'b': ((0,), 'a', 0.95, 'near')}
+  assert resolve_roots(matches) == {'c': ('a', 0.9, 'near'), 'b': ('a', 0.95, 'near')}
 
 
 def test_dedup_keeps_earliest_and_marks_the_rest(config):

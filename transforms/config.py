@@ -115,7 +115,13 @@ def validate(config: Dict[str, Any]) -> None:
   _check(config['dedup']['num_perm'] % config['dedup']['bands'] == 0,
          'dedup.num_perm must be a multiple of dedup.bands')
   _number(config, 'dedup', 'threshold', low=0, high=1)
+  _number(config, 'dedup', 'containment', low=0, high=1)
   _number(config, 'dedup', 'max_bucket', low=2, integer=True)
+  _check(config['dedup'].get('index') is None or
+         isinstance(config['dedup']['index'], str),
+         'dedup.index must be a folder or gs:// prefix, or null')
+  _number(config, 'dedup', 'index_shards', low=1, integer=True)
+  _number(config, 'dedup', 'stream_horizon_days', low=0)
   _number(config, 'classify', 'min_score', low=0, high=1)
   _number(config, 'classify', 'max_topics', low=1, integer=True)
   _number(config, 'classify', 'min_hits', low=1, integer=True)

@@ -12,9 +12,11 @@ band, records sharing a band bucket are candidates, and candidates are
 verified by their estimated Jaccard similarity.
 """
 
+import base64
 import hashlib
+import re
 import zlib
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 import numpy as np
 
@@ -28,6 +30,13 @@ DUPLICATES = 'duplicates'
 STAGE = 'dedup'
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX_HASH = np.uint64((1 << 32) - 1)
+SIGNATURE_DTYPE = np.dtype('<u4')
+_SENTENCE_END = re.compile(r'[.!?\u2026]["\'\u201d\u2019\u00bb)\]]*\s*$')
+# duplicate_rule values.
+EXACT_BODY = 'exact_body'
+CANONICAL_URL = 'canonical_url'
+NEAR = 'near'
+CONTAINED = 'contained'
 
 
 def keep_rank(article: Dict[str, Any]) -> Tuple[str, int, str]:
@@ -41,11 +50,43 @@ def body_fingerprint(body: str) -> str:
   return hashlib.sha1(comparable(body).encode('utf-8')).hexdigest()
 
 
-def shingles(body: str, size: int) -> List[str]:
-  words = comparable(body).split()
-  if len(words) <= size:
-    return [' '.join(words)] if words else []
-  return [' '.join(words[i:i + size]) for i in range(len(words) - size + 1)]
+def url_key(article: Dict[str, Any]) -> str:
+  """The canonical URL and part as dedup compares them: http and https, a
+  leading www. and a trailing slash do not make another page."""
+  url = article.get('canonical_url') or article.get('url') or ''
+  scheme, sep, rest = url.partition('://')
+  if sep and scheme.lower() in ('http', 'https'):
+    host, slash, path = rest.partition('/')
+    host = host[4:] if host.startswith('www.') else host
+    url = '%s/%s' % (host, path.rstrip('/')) if slash else host
+  return '%s#%d' % (url, article.get('part') or 0)
+
+
+def running_text(body: str) -> List[str]:
+  """The body's paragraphs that end like a sentence; all of them if none do.
+
+  Site menus, link lists, datelines and credits that cleaning left in a body
+  do not end like sentences: left out of the fingerprint, they neither make
+  two stories of one site look alike nor one story on two sites look
+  different.
+  """
+  paragraphs = schema.paragraphs(body)
+  sentences = [p for p in paragraphs if _SENTENCE_END.search(p)]
+  return sentences or paragraphs
+
+
+def shingles(body: str, size: int) -> Set[str]:
+  """Word n-grams of the body's running text, within paragraphs."""
+  grams = set()
+  for paragraph in running_text(body):
+    words = comparable(paragraph).split()
+    if len(words) <= size:
+      if words:
+        grams.add(' '.join(words))
+      continue
+    grams.update(' '.join(words[i:i + size])
+                 for i in range(len(words) - size + 1))
+  return grams
 
 
 class MinHasher:
@@ -58,19 +99,59 @@ class MinHasher:
     self._shingle_words = shingle_words
     self.num_perm = num_perm
 
-  def signature(self, body: str) -> np.ndarray:
+  def sketch(self, body: str) -> Tuple[np.ndarray, int]:
+    """The body's signature and its number of distinct shingles."""
     grams = shingles(body, self._shingle_words)
     if not grams:
-      return np.full(self.num_perm, _MAX_HASH, dtype=np.uint64)
-    hashes = np.fromiter((zlib.crc32(g.encode('utf-8')) for g in set(grams)),
-                         dtype=np.uint64)
+      return np.full(self.num_perm, _MAX_HASH, dtype=SIGNATURE_DTYPE), 0
+    hashes = np.fromiter((zlib.crc32(g.encode('utf-8')) for g in grams),
+                         dtype=np.uint64, count=len(grams))
     permuted = (np.outer(self._a, hashes) + self._b[:, None]) % _MERSENNE
-    return (permuted & _MAX_HASH).min(axis=1)
+    # 32-bit values: half the bytes to shuffle, the same estimate.
+    return ((permuted & _MAX_HASH).min(axis=1).astype(SIGNATURE_DTYPE),
+            len(grams))
+
+  def signature(self, body: str) -> np.ndarray:
+    return self.sketch(body)[0]
 
 
 def similarity(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
   """Estimated Jaccard similarity of two signatures."""
   return float(np.mean(sig_a == sig_b))
+
+
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+  """Estimated share of the smaller shingle set found in the larger one:
+  |A & B| = J / (1 + J) * (|A| + |B|)."""
+  if not size_a or not size_b:
+    return 0.0
+  shared = jaccard / (1 + jaccard) * (size_a + size_b)
+  return min(1.0, shared / min(size_a, size_b))
+
+
+class NearDuplicateTest:
+  """Whether two sketches are near-duplicates, by which rule, how similar.
+
+  `near`: estimated Jaccard >= threshold (copy edits, other sites' leftovers).
+  `contained`: the shorter text lies at least `containment` inside the longer
+  (a story cut short has a Jaccard of about the share kept, but is whole
+  inside the original).
+  """
+
+  def __init__(self, threshold: float, min_containment: float):
+    self._threshold = threshold
+    self._min_containment = min_containment
+
+  def __call__(self, sketch_a: 'Sketch', sketch_b: 'Sketch'
+               ) -> Optional[Tuple[str, float]]:
+    jaccard = similarity(sketch_a.values(), sketch_b.values())
+    if jaccard >= self._threshold:
+      return NEAR, jaccard
+    contained = containment(jaccard, sketch_a.shingle_count,
+                            sketch_b.shingle_count)
+    if contained >= self._min_containment:
+      return CONTAINED, contained
+    return None
 
 
 def band_keys(signature: np.ndarray, bands: int) -> List[str]:
@@ -80,49 +161,128 @@ def band_keys(signature: np.ndarray, bands: int) -> List[str]:
           for i in range(bands)]
 
 
+class Sketch(NamedTuple):
+  """What near-dedup needs of a record: `order` sorts the record to keep
+  first (records published by earlier runs before all others)."""
+  order: Tuple
+  id: str
+  signature: bytes
+  shingle_count: int
+
+  def values(self) -> np.ndarray:
+    return np.frombuffer(self.signature, dtype=SIGNATURE_DTYPE)
+
+  @property
+  def published_earlier(self) -> bool:
+    return self.order[0] == 0
+
+
+def sketch_order(article: Dict[str, Any], published_earlier: bool = False):
+  return (0 if published_earlier else 1,) + tuple(keep_rank(article))
+
+
+def index_entry(article: Dict[str, Any], run: str,
+                hasher: MinHasher) -> Dict[str, Any]:
+  """What a later run needs to recognise a published record: its exact keys,
+  its sketch and its rank, and the run that published it."""
+  signature, count = hasher.sketch(article['body'])
+  return {
+      'id': article['id'],
+      'run': run,
+      'fingerprint': body_fingerprint(article['body']),
+      'url_key': url_key(article),
+      'rank': list(keep_rank(article)),
+      'shingles': count,
+      'signature': base64.b64encode(signature.tobytes()).decode('ascii'),
+  }
+
+
+def entry_sketch(entry: Dict[str, Any]) -> Sketch:
+  return Sketch((0,) + tuple(entry['rank']), entry['id'],
+                base64.b64decode(entry['signature']),
+                entry['shingles'])
+
+
 def pick_kept(group: Iterable[Dict[str, Any]]):
   """The kept record of an exact-duplicate group, and the others."""
   ranked = sorted(group, key=keep_rank)
   return ranked[0], ranked[1:]
 
 
+def resolve_roots(links: Dict[str, Tuple[Any, str, float, str]]
+                  ) -> Dict[str, Tuple[str, float, str]]:
+  """Follows duplicate -> kept chains to the record finally kept.
+
+  `links` maps a duplicate's id to (kept order, kept id, similarity, rule).
+  Every link points to a record that ranks strictly better, so chains end.
+  """
+  roots = {}
+  for dup_id, (_, kept_id, sim, rule) in links.items():
+    root, seen = kept_id, {dup_id}
+    while root in links and root not in seen:
+      seen.add(root)
+      root = links[root][1]
+    roots[dup_id] = (root, sim, rule)
+  return roots
+
+
+def as_duplicate(article: Dict[str, Any], kept_id: str, sim: float,
+                 rule: str) -> Dict[str, Any]:
+  return dict(article, duplicate_of=kept_id, similarity=round(sim, 4),
+              duplicate_rule=rule, cluster_size=None)
+
+
 class _ExactGroupFn(beam.DoFn):
-  """Keeps the best record of each group; the rest are duplicates."""
+  """Keeps the best record of each group; the rest are duplicates. A group
+  holding a record published by an earlier run keeps none of its own."""
 
   def __init__(self, rule: str):
     self._rule = rule
     self._dupes = Metrics.counter(STAGE, 'exact_%s' % rule)
 
   def process(self, keyed):
-    _, group = keyed
-    kept, others = pick_kept(group)
-    size = kept.get('cluster_size') or 1
+    _, grouped = keyed
+    articles = list(grouped['articles'])
+    if not articles:
+      return
+    published = sorted(grouped['published'], key=lambda e: e['rank'])
+    if published:
+      kept, others, kept_id = None, articles, published[0]['id']
+    else:
+      kept, others = pick_kept(articles)
+      kept_id = kept['id']
     for other in others:
-      size += other.get('cluster_size') or 1
       self._dupes.inc()
-      yield beam.pvalue.TaggedOutput(DUPLICATES, dict(
-          other, duplicate_of=kept['id'], similarity=1.0,
-          duplicate_rule=self._rule, cluster_size=None))
-    yield dict(kept, cluster_size=size)
+      yield beam.pvalue.TaggedOutput(
+          DUPLICATES, as_duplicate(other, kept_id, 1.0, self._rule))
+    if kept:
+      yield dict(kept, cluster_size=sum(
+          a.get('cluster_size') or 1 for a in articles))
 
 
 class ExactDuplicates(beam.PTransform):
-  """One record per key; the others go to `duplicates`."""
+  """One record per key; the others go to `duplicates`. `published`:
+  (key, index entry) pairs of records earlier runs published."""
 
-  def __init__(self, rule: str, key_fn):
+  def __init__(self, rule: str, key_fn, published=None):
     super().__init__()
     self._rule = rule
     self._key_fn = key_fn
+    self._published = published
 
   def expand(self, articles):
-    return (articles
-            | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
-            | 'Group' >> beam.GroupByKey()
+    keyed = articles | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
+    published = self._published
+    if published is None:
+      published = articles.pipeline | 'NoPublished' >> beam.Create([])
+    return ({'articles': keyed, 'published': published}
+            | 'Group' >> beam.CoGroupByKey()
             | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(
                 DUPLICATES, main='articles'))
 
 
 class _SignFn(beam.DoFn):
+  """article -> (id, Sketch)."""
 
   def __init__(self, config):
     self._config = config
@@ -132,86 +292,126 @@ class _SignFn(beam.DoFn):
                              self._config['shingle_words'])
 
   def process(self, article):
-    signature = self._hasher.signature(article['body'])
-    member = (article['id'], keep_rank(article), signature)
-    for key in band_keys(signature, self._config['bands']):
-      yield key, member
+    signature, count = self._hasher.sketch(article['body'])
+    yield article['id'], Sketch(sketch_order(article), article['id'],
+                                signature.tobytes(), count)
 
 
-class _VerifyBucketFn(beam.DoFn):
-  """Candidate pairs in one band bucket -> (duplicate, (kept, similarity))."""
+def band_members(keyed_sketch, bands: int):
+  """(id, Sketch) -> (band key, (order, id)) per band: buckets carry ids,
+  not signatures, so the shuffle stays small."""
+  _, sketch = keyed_sketch
+  return [(key, (sketch.order, sketch.id))
+          for key in band_keys(sketch.values(), bands)]
 
-  def __init__(self, threshold: float, max_bucket: int):
-    self._threshold = threshold
+
+class _BucketPairsFn(beam.DoFn):
+  """A band bucket -> its candidate pairs ((candidate id, kept id), kept
+  order): each record with every better-ranked record of the bucket."""
+
+  def __init__(self, max_bucket: int):
     self._max_bucket = max_bucket
     self._pairs = Metrics.counter(STAGE, 'candidate_pairs')
 
   def process(self, keyed):
     _, members = keyed
-    members = sorted({m[0]: m for m in members}.values(), key=lambda m: m[1])
-    if len(members) < 2:
-      return
-    members = members[:self._max_bucket]
-    for i, (dup_id, _, dup_sig) in enumerate(members):
-      for kept_id, kept_rank, kept_sig in members[:i]:
+    members = sorted(set(members))[:self._max_bucket]
+    for i, (order, candidate_id) in enumerate(members):
+      if order[0] == 0:  # published by an earlier run: never a duplicate
+        continue
+      for kept_order, kept_id in members[:i]:
         self._pairs.inc()
-        sim = similarity(dup_sig, kept_sig)
-        if sim >= self._threshold:
-          yield dup_id, (kept_rank, kept_id, sim)
+        yield (candidate_id, kept_id), kept_order
 
 
-def resolve_roots(best_match: Dict[str, Tuple[Any, str, float]]
-                  ) -> Dict[str, Tuple[str, float]]:
-  """Follows duplicate -> kept chains to the record finally kept.
-
-  Every link points to a record that ranks strictly better, so chains end.
-  """
-  roots = {}
-  for dup_id, (_, kept_id, sim) in best_match.items():
-    root, seen = kept_id, {dup_id}
-    while root in best_match and root not in seen:
-      seen.add(root)
-      root = best_match[root][1]
-    roots[dup_id] = (root, sim)
-  return roots
+def _with_candidate_sketch(joined):
+  """(candidate id, {sketch, pairs}) -> (kept id, (candidate, kept order))."""
+  _, grouped = joined
+  for sketch in grouped['sketch']:
+    if sketch.published_earlier:
+      continue
+    for kept_id, kept_order in grouped['pairs']:
+      yield kept_id, (sketch, kept_order)
 
 
-class NearDuplicates(beam.PTransform):
-  """MinHash LSH: records -> kept records (main) and `duplicates`."""
+class _VerifyFn(beam.DoFn):
+  """(kept id, {sketch, candidates}) -> (candidate id, (kept order, kept id,
+  similarity, rule)) for each candidate that passes the test."""
 
   def __init__(self, config: Dict[str, Any]):
-    super().__init__()
     self._config = config
 
+  def setup(self):
+    self._is_duplicate = NearDuplicateTest(self._config['threshold'],
+                                           self._config['containment'])
+
+  def process(self, joined):
+    kept_id, grouped = joined
+    for kept in grouped['sketch']:
+      for candidate, kept_order in grouped['candidates']:
+        verdict = self._is_duplicate(candidate, kept)
+        if verdict:
+          yield candidate.id, (kept_order, kept_id, verdict[1], verdict[0])
+
+
+class NearDuplicateLinks(beam.PTransform):
+  """MinHash LSH: records -> (duplicate id, (kept order, kept id, similarity,
+  rule)), the best-ranked match of each duplicate. `published`: Sketches of
+  records earlier runs published.
+
+  Band keys group ids; each distinct candidate pair is then joined with the
+  two sketches and verified, so a signature travels twice, not once per band.
+  """
+
+  def __init__(self, config: Dict[str, Any], published=None):
+    super().__init__()
+    self._config = config
+    self._published = published
+
   def expand(self, articles):
-    config = self._config
-    matches = (articles
-               | 'Sign' >> beam.ParDo(_SignFn(config))
-               | 'GroupBands' >> beam.GroupByKey()
-               | 'Verify' >> beam.ParDo(_VerifyBucketFn(
-                   config['threshold'], config['max_bucket']))
-               | 'BestMatch' >> beam.CombinePerKey(min)
-               | 'AllMatches' >> beam.combiners.ToDict())
-    roots = matches | 'ResolveRoots' >> beam.Map(resolve_roots)
-    return articles | 'Assign' >> beam.ParDo(
-        _AssignFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
-            DUPLICATES, main='articles')
+    sketches = articles | 'Sign' >> beam.ParDo(_SignFn(self._config))
+    if self._published is not None:
+      published = self._published | 'KeyPublished' >> beam.Map(
+          lambda s: (s.id, s))
+      sketches = (sketches, published) | 'WithPublished' >> beam.Flatten()
+    pairs = (sketches
+             | 'BandMembers' >> beam.FlatMap(band_members,
+                                             self._config['bands'])
+             | 'GroupBands' >> beam.GroupByKey()
+             | 'BucketPairs' >> beam.ParDo(
+                 _BucketPairsFn(self._config['max_bucket']))
+             | 'DistinctPairs' >> beam.CombinePerKey(min)
+             | 'ByCandidate' >> beam.Map(
+                 lambda pair: (pair[0][0], (pair[0][1], pair[1]))))
+    candidates = ({'sketch': sketches, 'pairs': pairs}
+                  | 'JoinCandidates' >> beam.CoGroupByKey()
+                  | 'ByKept' >> beam.FlatMap(_with_candidate_sketch))
+    return ({'sketch': sketches, 'candidates': candidates}
+            | 'JoinKept' >> beam.CoGroupByKey()
+            | 'Verify' >> beam.ParDo(_VerifyFn(self._config))
+            | 'BestMatch' >> beam.CombinePerKey(min))
 
 
 class _AssignFn(beam.DoFn):
-  """Marks near-duplicates; adds their cluster sizes to the kept record."""
+  """Marks near-duplicates (their cluster_size, still the count they stood
+  for, is added to the kept record's afterwards)."""
 
   def process(self, article, roots):
     if article['id'] in roots:
-      root, sim = roots[article['id']]
+      root, sim, rule = roots[article['id']]
       Metrics.counter(STAGE, 'near_duplicates').inc()
-      # cluster_size is still the count this record stood for; it is added
-      # to the kept record's, then cleared.
       yield beam.pvalue.TaggedOutput(DUPLICATES, dict(
           article, duplicate_of=root, similarity=round(sim, 4),
-          duplicate_rule='near'))
+          duplicate_rule=rule))
     else:
       yield article
+
+
+def repoint(duplicate: Dict[str, Any], roots) -> Dict[str, Any]:
+  """An exact duplicate whose kept record later proved a duplicate itself
+  points to the record finally kept."""
+  target = roots.get(duplicate['duplicate_of'])
+  return dict(duplicate, duplicate_of=target[0]) if target else duplicate
 
 
 class _AddClusterSizes(beam.DoFn):
@@ -225,18 +425,46 @@ class _AddClusterSizes(beam.DoFn):
 
 class Deduplicate(beam.PTransform):
   """Articles -> (kept articles, duplicates): exact body, canonical URL and
-  part, then near-duplicate bodies."""
+  part, then near-duplicate bodies.
 
-  def __init__(self, dedup_config: Dict[str, Any]):
+  `published` (optional): index entries of records earlier runs published
+  (see transforms/dedup_index.py); a record matching one is a duplicate of
+  it, whatever its rank.
+  """
+
+  def __init__(self, dedup_config: Dict[str, Any], published=None):
     super().__init__()
     self._config = dedup_config
+    self._published = published
+
+  def _published_by(self, name, key_fn):
+    if self._published is None:
+      return None
+    return self._published | 'Published%s' % name >> beam.Map(
+        lambda e, f=key_fn: (f(e), e))
 
   def expand(self, articles):
     by_body = articles | 'ExactBody' >> ExactDuplicates(
-        'exact_body', lambda a: body_fingerprint(a['body']))
+        EXACT_BODY, lambda a: body_fingerprint(a['body']),
+        self._published_by('Body', lambda e: e['fingerprint']))
     by_url = by_body.articles | 'ExactUrl' >> ExactDuplicates(
-        'canonical_url', lambda a: '%s#%d' % (a['canonical_url'], a['part']))
-    near = by_url.articles | 'Near' >> NearDuplicates(self._config)
+        CANONICAL_URL, url_key,
+        self._published_by('Url', lambda e: e['url_key']))
+    published_sketches = None
+    if self._published is not None:
+      published_sketches = self._published | 'PublishedSketches' >> beam.Map(
+          entry_sketch)
+    near_links = by_url.articles | 'Near' >> NearDuplicateLinks(
+        self._config, published_sketches)
+    url_links = by_url[DUPLICATES] | 'UrlLinks' >> beam.Map(
+        lambda d: (d['id'], ((), d['duplicate_of'], 1.0, CANONICAL_URL)))
+    roots = ((near_links, url_links)
+             | 'AllLinks' >> beam.Flatten()
+             | 'ToDict' >> beam.combiners.ToDict()
+             | 'ResolveRoots' >> beam.Map(resolve_roots))
+    near = by_url.articles | 'Assign' >> beam.ParDo(
+        _AssignFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
+            DUPLICATES, main='articles')
     absorbed = (near[DUPLICATES]
                 | 'AbsorbedSize' >> beam.Map(
                     lambda d: (d['duplicate_of'], d.get('cluster_size') or 1)))
@@ -246,6 +474,10 @@ class Deduplicate(beam.PTransform):
             | 'AddSizes' >> beam.ParDo(_AddClusterSizes()))
     near_duplicates = near[DUPLICATES] | 'ClearSizes' >> beam.Map(
         lambda d: dict(d, cluster_size=None))
-    duplicates = ((by_body[DUPLICATES], by_url[DUPLICATES], near_duplicates)
+    exact_duplicates = ((by_body[DUPLICATES], by_url[DUPLICATES])
+                        | 'ExactDuplicates' >> beam.Flatten()
+                        | 'Repoint' >> beam.Map(
+                            repoint, beam.pvalue.AsSingleton(roots)))
+    duplicates = ((exact_duplicates, near_duplicates)
                   | 'AllDuplicates' >> beam.Flatten())
     return kept, duplicates

@@ -1,0 +1,168 @@
+"""The published-records index: deduplication across runs.
+
+Every run that publishes records writes one index entry per published
+record (``dedup.index_entry``: body fingerprint, canonical URL key, MinHash
+signature and shingle count, keep rank, id) into the index folder
+(``<output>/_index`` unless another is given; local or gs://, through Beam's
+FileSystems), as ``run-<run key>-SSSSS-of-NNNNN.jsonl``. A later run (the
+next poll, the next day's backfill) reads the entries of the *other* runs
+and sends the records matching one of them, exactly or as near-duplicates,
+to duplicates/ with ``duplicate_of`` set to the id published earlier.
+
+The run key is a digest of the ids of the records the run deduplicates
+(ids are stable: canonical URL, part, body). Rerunning the same input gives
+the same run key, so the run ignores the entries it wrote the first time,
+publishes the same records again and rewrites the same index files: a rerun
+is idempotent. Runs sharing an index are expected to run one after another.
+"""
+
+import hashlib
+import json
+import logging
+from typing import Any, Dict, Iterable, List
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from transforms.dedup import STAGE, Deduplicate, MinHasher, index_entry
+
+INDEX_FOLDER = '_index'
+INDEX_GLOB = 'run-*.jsonl'
+_HASH_SPACE = 1 << 64
+
+
+def default_index_path(output: str) -> str:
+  return FileSystems.join(output.rstrip('/'), INDEX_FOLDER)
+
+
+def index_file(index: str, run: str, shard: int, shards: int) -> str:
+  return FileSystems.join(index.rstrip('/'),
+                          'run-%s-%05d-of-%05d.jsonl' % (run, shard, shards))
+
+
+class RunKeyFn(beam.CombineFn):
+  """Ids -> the run key: the same set of ids (with repeats) gives the same
+  key on every runner, whatever the order and bundling."""
+
+  def create_accumulator(self):
+    return 0, 0
+
+  def add_input(self, accumulator, record_id):
+    total, count = accumulator
+    digest = hashlib.sha256(record_id.encode('utf-8')).digest()[:8]
+    return (total + int.from_bytes(digest, 'big')) % _HASH_SPACE, count + 1
+
+  def merge_accumulators(self, accumulators):
+    totals, counts = zip(*accumulators)
+    return sum(totals) % _HASH_SPACE, sum(counts)
+
+  def extract_output(self, accumulator):
+    return hashlib.sha256(('%d:%d' % accumulator).encode('ascii')
+                          ).hexdigest()[:16]
+
+
+def parse_entries(readable) -> Iterable[Dict[str, Any]]:
+  """The entries of one index file; unreadable lines are counted and left
+  out (an index line is never worth failing a run)."""
+  unreadable = Metrics.counter(STAGE, 'index_unreadable_lines')
+  with readable.open() as f:
+    for line in f:
+      try:
+        entry = json.loads(line)
+        if {'id', 'run', 'fingerprint', 'url_key', 'rank', 'signature',
+            'shingles'} <= set(entry):
+          yield entry
+          continue
+      except ValueError:
+        pass
+      unreadable.inc()
+      logging.warning('unreadable index line in %s', readable.metadata.path)
+
+
+class ReadPublished(beam.PTransform):
+  """Every entry of the index (none if it does not exist yet)."""
+
+  def __init__(self, index: str):
+    super().__init__()
+    self._pattern = FileSystems.join(index.rstrip('/'), INDEX_GLOB)
+
+  def expand(self, pipeline):
+    return (pipeline
+            | 'Pattern' >> beam.Create([self._pattern])
+            | 'Match' >> fileio.MatchAll(
+                empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+            | 'Open' >> fileio.ReadMatches(
+                compression=CompressionTypes.UNCOMPRESSED)
+            | 'Parse' >> beam.FlatMap(parse_entries))
+
+
+def write_index_shard(keyed, index: str, shards: int) -> str:
+  """Writes one shard of a run's entries, sorted by id (same input, same
+  bytes); a rerun overwrites the file it wrote before."""
+  shard, entries = keyed
+  entries: List[Dict[str, Any]] = sorted(entries, key=lambda e: e['id'])
+  path = index_file(index, entries[0]['run'], shard, shards)
+  with FileSystems.create(path, mime_type='application/x-ndjson') as f:
+    for entry in entries:
+      f.write((json.dumps(entry, sort_keys=True) + '\n').encode('utf-8'))
+  return path
+
+
+class _IndexEntryFn(beam.DoFn):
+
+  def __init__(self, config: Dict[str, Any]):
+    self._config = config
+
+  def setup(self):
+    self._hasher = MinHasher(self._config['num_perm'],
+                             self._config['shingle_words'])
+
+  def process(self, article, run):
+    yield index_entry(article, run, self._hasher)
+
+
+class WritePublished(beam.PTransform):
+  """Published records -> this run's index files."""
+
+  def __init__(self, config: Dict[str, Any], index: str, run):
+    super().__init__()
+    self._config = config
+    self._index = index
+    self._run = run
+
+  def expand(self, articles):
+    shards = self._config['index_shards']
+    return (articles
+            | 'Entries' >> beam.ParDo(_IndexEntryFn(self._config),
+                                      beam.pvalue.AsSingleton(self._run))
+            | 'Shard' >> beam.Map(
+                lambda e: (int(e['id'][:8], 16) % shards, e))
+            | 'GroupShards' >> beam.GroupByKey()
+            | 'Write' >> beam.Map(write_index_shard, self._index, shards))
+
+
+class DeduplicateAcrossRuns(beam.PTransform):
+  """Deduplicate against this run and the records earlier runs published
+  (read from `index`), then add this run's published records to it."""
+
+  def __init__(self, dedup_config: Dict[str, Any], index: str):
+    super().__init__()
+    self._config = dedup_config
+    self._index = index
+
+  def expand(self, articles):
+    run = (articles
+           | 'Ids' >> beam.Map(lambda a: a['id'])
+           | 'RunKey' >> beam.CombineGlobally(RunKeyFn()))
+    published = (articles.pipeline
+                 | 'ReadIndex' >> ReadPublished(self._index)
+                 | 'OtherRuns' >> beam.Filter(
+                     lambda e, own: e['run'] != own,
+                     beam.pvalue.AsSingleton(run)))
+    kept, duplicates = articles | 'Deduplicate' >> Deduplicate(
+        self._config, published)
+    kept | 'WriteIndex' >> WritePublished(self._config, self._index, run)
+    return kept, duplicates
