@@ -41,6 +41,7 @@ EXTRA_FIELDS = (
     'reason',          # rejected: why a rule filtered the record out
     'fetch_error',     # --fetch-articles: why the entry's page could not be
                        # fetched (the feed's own text was kept); else None
+    'first_seen_at',   # pipelines.stream: when a poll first saw the item's URL
 )
 
 # Output folders under --output, one per place an input can end.
