@@ -37,9 +37,8 @@ import time
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import (GoogleCloudOptions,
-                                                  PipelineOptions,
-                                                  StandardOptions)
+from apache_beam.options.pipeline_options import (PipelineOptions,
+                                                  StandardOptions, TestOptions)
 from apache_beam.runners.runner import PipelineState
 
 from pipelines import ingest
@@ -141,6 +140,13 @@ def build_streaming(pipeline: beam.Pipeline, config: Dict[str, Any],
 
 def run_streaming(known, config, feeds, scraped, min_words, fetch, interval,
                   options: PipelineOptions) -> None:
+  if known.subscription:
+    from apache_beam.io.gcp.pubsub import parse_subscription
+    try:
+      parse_subscription(known.subscription)
+    except ValueError as e:
+      raise SystemExit('newsbeam: --subscription: %s (expected '
+                       'projects/PROJECT/subscriptions/NAME)' % e)
   for spec in feeds:
     if not is_url(spec) and any(c in spec for c in '*?['):
       raise SystemExit('newsbeam: --feeds %s: a glob of feed files is read '
@@ -149,7 +155,7 @@ def run_streaming(known, config, feeds, scraped, min_words, fetch, interval,
   build_streaming(pipeline, config, feeds, scraped, known.subscription,
                   known.watch, known.output, min_words, fetch, interval)
   result = pipeline.run()
-  if options.view_as(GoogleCloudOptions).dry_run:
+  if options.view_as(TestOptions).dry_run:
     return
   if known.duration is not None:
     result.wait_until_finish(duration=int(known.duration * 1000))
@@ -351,6 +357,10 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   if 'Dataflow' in (standard.runner or '') and not standard.streaming:
     raise SystemExit('newsbeam: on Dataflow, pipelines.stream runs the '
                      'streaming graph: add --streaming')
+  if standard.streaming and 'Dataflow' not in (standard.runner or ''):
+    raise SystemExit('newsbeam: the DirectRunner cannot run the streaming '
+                     'graph (PeriodicImpulse fails there): drop --streaming '
+                     'to run polls, or run on Dataflow')
   if standard.streaming:
     run_streaming(known, config, feeds, scraped, min_words, fetch, interval,
                   options)
