@@ -424,7 +424,9 @@ class RememberFirstSeen(beam.PTransform):
 
 
 class StampEventTime(beam.PTransform):
-  """Articles get their event time (see ``event_time``)."""
+  """Articles get their event time (see ``event_time``); their arrival is
+  the timestamp they came with (the poll's tick, the Pub/Sub publish time,
+  the file match)."""
 
   def __init__(self, lateness_seconds: float):
     super().__init__()
@@ -432,8 +434,8 @@ class StampEventTime(beam.PTransform):
 
   def expand(self, articles):
     return articles | 'EventTime' >> beam.Map(
-        lambda a, lateness: window.TimestampedValue(a, event_time(
-            a, epoch_of(a.get('first_seen_at')) or time.time(), lateness)),
+        lambda a, lateness, arrived=beam.DoFn.TimestampParam:
+        window.TimestampedValue(a, event_time(a, float(arrived), lateness)),
         self._lateness)
 
 
