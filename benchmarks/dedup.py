@@ -2,7 +2,8 @@
 cut-short copies of the BBC news set, and how time and memory grow with the
 number of documents.
 
-  .venv/bin/python -m benchmarks.dedup [--data ../shared/data] [--scales 1000,10000,50000]
+  .venv/bin/python -m benchmarks.dedup [--data ../shared/data]
+      [--scales 1000,10000,50000] [--skip-quality]
 
 Corpus (built in memory from topics/bbc/bbc_news.csv, never written out):
 each BBC row is an original story published on one of five sites, one
@@ -25,8 +26,11 @@ Scaling: corpora of N documents; beyond the 2,225 real stories, new distinct
 stories are made by a fixed word-for-word substitution of the vocabulary
 (the same lengths and word statistics, other shingles), each with the same
 three copies, so the mix of duplicates is the same at every size. Each size
-runs in a fresh process; its wall time and peak resident memory (ru_maxrss)
-are reported, with ratios to the smallest size.
+runs in a fresh process; its wall time, CPU time (the machine is shared, so
+CPU time is the figure to compare) and peak resident memory (VmHWM) are
+reported, with ratios to the smallest size. The DirectRunner keeps every
+PCollection in memory and spends most of its time moving elements between
+transforms: the figures show how the work grows, not what a cluster does.
 """
 
 import argparse
@@ -118,9 +122,16 @@ class Vocabulary:
 
 
 def substitute(text: str, mapping: Dict[str, str]) -> str:
+  """Each word replaced by its mapping, capitals kept (sentences still
+  start with one)."""
   if not mapping:
     return text
-  return WORD.sub(lambda m: mapping.get(m.group(0).lower(), m.group(0)), text)
+
+  def replace(match):
+    word = match.group(0)
+    new = mapping.get(word.lower(), word)
+    return new.capitalize() if word[0].isupper() else new
+  return WORD.sub(replace, text)
 
 
 def edit_words(paragraphs: List[str], vocabulary: List[str],
@@ -211,7 +222,8 @@ def run_dedup(records: List[Dict[str, Any]], config: Dict[str, Any],
 
 def clusters_of(outcome: Dict[str, Any]) -> Dict[str, str]:
   """url -> the id of the record finally kept for it (chains followed)."""
-  link = {o['id']: o['duplicate_of'] for o in outcome.values() if o['duplicate_of']}
+  link = {o['id']: o['duplicate_of'] for o in outcome.values()
+          if o['duplicate_of']}
 
   def root(rid):
     while rid in link:
@@ -275,8 +287,10 @@ def quality(docs, outcome) -> Dict[str, Any]:
       'recall_by_kind': {k: v[0] / v[1] for k, v in sorted(found.items())},
       'same_site_false_pairs': same_site_merged,
       'rules': dict(rules),
-      'boilerplate_cut_per_doc': sum(o['removed'] for o in outcome.values()) / len(outcome),
-      'boilerplate_per_doc': sum(len(h) + len(f) for h, f in SITES.values()) / len(SITES),
+      'boilerplate_cut_per_doc':
+          sum(o['removed'] for o in outcome.values()) / len(outcome),
+      'boilerplate_per_doc':
+          sum(len(h) + len(f) for h, f in SITES.values()) / len(SITES),
   }
 
 
@@ -326,7 +340,7 @@ def print_quality(q: Dict[str, Any]) -> None:
   print('| pairwise recall | %.4f |' % q['recall'])
   for kind, value in q['recall_by_kind'].items():
     print('| recall, %s copies | %.4f |' % (kind.replace('_', ' '), value))
-  print('| of which pairs on one site (sharing its menus) | %d |'
+  print('| false pairs between stories of one site (sharing its menus) | %d |'
         % q['same_site_false_pairs'])
   print('| duplicates by rule | %s |' % ', '.join(
       '%s %d' % kv for kv in sorted(q['rules'].items())))

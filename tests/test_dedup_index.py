@@ -10,7 +10,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import ingest
 from transforms.dedup import MinHasher, entry_sketch, index_entry
-from transforms.dedup_index import RunKeyFn
+from transforms.dedup_index import ReadPublished, RunKeyFn
 
 HARBOUR = ' '.join(
     'The harbour authority said on Monday that ferry number %d would resume '
@@ -137,3 +137,14 @@ def test_index_lives_under_the_output_unless_turned_off(tmp_path):
   ingest.run(['--scraped', scraped, '--output', str(tmp_path / 'without'),
               '--no-index'])
   assert not os.path.exists(tmp_path / 'without' / '_index')
+
+
+def test_unreadable_index_lines_are_skipped(tmp_path, config):
+  hasher = MinHasher(config['dedup']['num_perm'], config['dedup']['shingle_words'])
+  entry = index_entry({'id': 'a1', 'canonical_url': 'https://x.example/a',
+                       'part': 0, 'body': HARBOUR}, 'run1', hasher)
+  (tmp_path / 'run-run1-00000-of-00001.jsonl').write_text(
+      '{"id": "truncated\n' + json.dumps(entry) + '\n["not", "an", "entry"]\n5\n')
+  with TestPipeline() as p:
+    entries = p | ReadPublished(str(tmp_path))
+    assert_that(entries | beam.Map(lambda e: e['id']), equal_to(['a1']))

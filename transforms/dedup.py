@@ -1,15 +1,20 @@
 """Deduplication: exact (body hash, canonical URL) and near-duplicate
-(MinHash over word shingles with LSH banding), within a run.
+(MinHash over word shingles of the running text, with LSH banding).
 
 Which record of a group is kept is decided by ``keep_rank``: the earliest
 published, then the longest body, then the smallest id, so the same input
 keeps the same record on every run and runner. Duplicates carry
-`duplicate_of` (the kept record's id) and `similarity`; kept records carry
-`cluster_size`, the number of inputs they stand for.
+`duplicate_of` (the record finally kept: chains across the rules are
+followed) and `similarity`; kept records carry `cluster_size`, the number of
+inputs they stand for.
 
 Near-duplicates never compare all pairs: each record emits one key per LSH
-band, records sharing a band bucket are candidates, and candidates are
-verified by their estimated Jaccard similarity.
+band, records sharing a band bucket are candidates, and each distinct
+candidate pair is verified by ``NearDuplicateTest`` (estimated Jaccard, or
+containment for a story cut short).
+
+Records published by earlier runs (index entries, see dedup_index.py) can
+join every stage; they rank before all others and are never duplicates.
 """
 
 import base64
@@ -177,8 +182,8 @@ class Sketch(NamedTuple):
     return self.order[0] == 0
 
 
-def sketch_order(article: Dict[str, Any], published_earlier: bool = False):
-  return (0 if published_earlier else 1,) + tuple(keep_rank(article))
+def sketch_order(rank: Iterable, published_earlier: bool = False) -> Tuple:
+  return (0 if published_earlier else 1,) + tuple(rank)
 
 
 def index_entry(article: Dict[str, Any], run: str,
@@ -198,8 +203,8 @@ def index_entry(article: Dict[str, Any], run: str,
 
 
 def entry_sketch(entry: Dict[str, Any]) -> Sketch:
-  return Sketch((0,) + tuple(entry['rank']), entry['id'],
-                base64.b64decode(entry['signature']),
+  return Sketch(sketch_order(entry['rank'], published_earlier=True),
+                entry['id'], base64.b64decode(entry['signature']),
                 entry['shingles'])
 
 
@@ -293,7 +298,7 @@ class _SignFn(beam.DoFn):
 
   def process(self, article):
     signature, count = self._hasher.sketch(article['body'])
-    yield article['id'], Sketch(sketch_order(article), article['id'],
+    yield article['id'], Sketch(sketch_order(keep_rank(article)), article['id'],
                                 signature.tobytes(), count)
 
 

@@ -32,6 +32,8 @@ from transforms.dedup import STAGE, Deduplicate, MinHasher, index_entry
 INDEX_FOLDER = '_index'
 INDEX_GLOB = 'run-*.jsonl'
 _HASH_SPACE = 1 << 64
+ENTRY_FIELDS = frozenset(('id', 'run', 'fingerprint', 'url_key', 'rank',
+                          'signature', 'shingles'))
 
 
 def default_index_path(output: str) -> str:
@@ -72,8 +74,7 @@ def parse_entries(readable) -> Iterable[Dict[str, Any]]:
     for line in f:
       try:
         entry = json.loads(line)
-        if {'id', 'run', 'fingerprint', 'url_key', 'rank', 'signature',
-            'shingles'} <= set(entry):
+        if isinstance(entry, dict) and ENTRY_FIELDS <= set(entry):
           yield entry
           continue
       except ValueError:
