@@ -23,9 +23,10 @@ On Dataflow, the streaming graph (PeriodicImpulse, Pub/Sub, Beam state and
 timers, fixed windows):
 
   python -m pipelines.stream --runner DataflowRunner --streaming \\
-      --project P --region R --temp_location gs://B/tmp --setup_file ./setup.py \\
-      --feeds https://news.example/rss --subscription projects/P/subscriptions/S \\
-      --watch gs://B/incoming/ --output gs://B/stream
+      --project P --region R --temp_location gs://B/tmp \\
+      --setup_file ./setup.py --feeds https://news.example/rss \\
+      --subscription projects/P/subscriptions/S --watch gs://B/incoming/ \\
+      --output gs://B/stream
 """
 
 import dataclasses
@@ -37,6 +38,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (PipelineOptions,
                                                   StandardOptions, TestOptions)
 from apache_beam.runners.runner import PipelineState
@@ -49,7 +51,8 @@ from transforms.dedup import Deduplicate
 from transforms.dedup_index import (ReadPublished, WritePublished,
                                     default_index_path)
 from transforms.fetch import FetchOptions
-from transforms.sinks import build_summary, output_path, summary_keys
+from transforms.sinks import (PART_PREFIX, build_summary, output_path,
+                              summary_keys)
 from transforms.sources import ReadInputs, SaveFetchState, is_url
 from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                SUMMARY_FOLDER, WATCHED_FILE, PollFeeds,
@@ -223,9 +226,8 @@ def _count(key_lists):
 
 
 def run_poll(known, config, feeds, scraped, min_words, fetch, index,
-             options: PipelineOptions) -> Dict[str, Any]:
+             options: PipelineOptions, started: float) -> Dict[str, Any]:
   output = known.output
-  started = time.time()
   partition = poll_partition(started)
   horizon = config['dedup']['stream_horizon_days'] * 24 * 60 * 60
   watched_path = state_path(output, WATCHED_FILE)
@@ -269,22 +271,40 @@ def format_poll(summary: Dict[str, Any]) -> str:
 
 class _Stop:
   """Set by SIGTERM or Ctrl-C: the poll under way finishes, then the loop
-  ends (a poll cut short would leave a partition half written)."""
+  ends (a poll cut short would leave a partition half written). A second
+  Ctrl-C interrupts at once."""
 
   def __init__(self):
     self.event = threading.Event()
     self._previous = {}
 
+  def _handle(self, *_):
+    if self.event.is_set():
+      raise KeyboardInterrupt
+    self.event.set()
+
   def __enter__(self):
     if threading.current_thread() is threading.main_thread():
       for sig in (signal.SIGINT, signal.SIGTERM):
-        self._previous[sig] = signal.signal(
-            sig, lambda *_: self.event.set())
+        self._previous[sig] = signal.signal(sig, self._handle)
     return self
 
   def __exit__(self, *_):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
+
+
+def forget_poll(output: str, index: str, partition: str) -> None:
+  """Removes what a failed poll wrote, index entries and part files: the
+  next poll (which fetches the feeds again, their state not having been
+  saved) must be free to publish those records whole."""
+  patterns = [FileSystems.join(index.rstrip('/'), 'run-%s-*' % partition)]
+  patterns += [output_path(output, name, partition, PART_PREFIX + '*')
+               for name in schema.OUTPUTS]
+  written = [m.path for result in FileSystems.match(patterns)
+             for m in result.metadata_list]
+  if written:
+    FileSystems.delete(written)
 
 
 def run_polls(known, config, feeds, scraped, min_words, fetch, interval,
@@ -305,8 +325,12 @@ def run_polls(known, config, feeds, scraped, min_words, fetch, interval,
   with _Stop() as stop:
     while not stop.event.is_set():
       started = time.time()
-      polls.append(run_poll(known, config, feeds, scraped, min_words, fetch,
-                            index, options))
+      try:
+        polls.append(run_poll(known, config, feeds, scraped, min_words,
+                              fetch, index, options, started))
+      except Exception:  # a stream outlives a failed poll: the next retries
+        logging.exception('poll failed; the next poll fetches again')
+        forget_poll(known.output, index, poll_partition(started))
       if known.polls is not None and len(polls) >= known.polls:
         break
       next_start = max(started + interval, time.time())

@@ -4,10 +4,11 @@ graph built offline, and windows, late data and dedup with TestStream."""
 import glob
 import json
 import os
+import socket
+import time
 
 import google.auth
 import pytest
-import socket
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -258,7 +259,6 @@ def _article(slug, published_at=None, body=None):
 
 
 def _iso(seconds):
-  import time
   return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(seconds))
 
 
@@ -382,3 +382,20 @@ def test_pubsub_messages_are_feed_urls_or_scraped_records():
   assert kind == 'page' and page['url'] == 'https://a.example/x'
   kind, dead = parse_message(b'{not json', 1000)
   assert kind == 'dead_letter' and dead['stage'] == 'read_scraped'
+
+
+def test_a_failed_poll_leaves_nothing_the_next_poll_would_miss(tmp_path):
+  output, index = str(tmp_path / 'out'), str(tmp_path / 'out' / '_index')
+  failed, kept = 'poll=20261124T120000Z', 'poll=20261124T115900Z'
+  for poll in (failed, kept):
+    part = tmp_path / 'out' / 'articles' / poll / 'part-00000-of-00001.jsonl'
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_text('{}\n')
+    entry = tmp_path / 'out' / '_index' / ('run-%s-00000-of-00004.jsonl' % poll)
+    entry.parent.mkdir(exist_ok=True)
+    entry.write_text('{}\n')
+  stream_pipeline.forget_poll(output, index, failed)
+  left = sorted(os.path.relpath(p, output) for p in glob.glob(
+      os.path.join(output, '**', '*.jsonl'), recursive=True))
+  assert left == ['_index/run-%s-00000-of-00004.jsonl' % kept,
+                  'articles/%s/part-00000-of-00001.jsonl' % kept]

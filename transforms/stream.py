@@ -45,9 +45,8 @@ from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
 from transforms.sinks import PART_PREFIX, WriteRecords, output_path
-from transforms.sources import (DEAD_LETTER, FETCH_STATE, STAGE_READ_SCRAPED,
-                                ReadFeedDocuments, ReadScrapedFiles, is_url,
-                                parse_scraped_line)
+from transforms.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
+                                ReadScrapedFiles, is_url, parse_scraped_line)
 
 STAGE = 'stream'
 STATE_FOLDER = '_stream'
