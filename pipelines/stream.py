@@ -61,8 +61,9 @@ from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                StampFirstSeen, WatchFiles, WritePoll,
                                WriteWindows, epoch_of, is_scraped_file, iso_of,
                                latency_figures, load_json, new_watched_files,
-                               poll_partition, read_poll, record_sightings,
-                               remove_empty_partition, save_json, state_path)
+                               poll_partition, prune_index, read_poll,
+                               record_sightings, remove_empty_partition,
+                               save_json, state_path)
 from transforms.stream_dedup import StreamDeduplicate, horizon_of
 
 
@@ -249,6 +250,7 @@ def run_poll(known, config, feeds, scraped, min_words, fetch, index,
   seen = [r.get('url') for name in schema.OUTPUTS for r in records[name]]
   save_json(first_seen_path, record_sightings(
       first_seen, seen, iso_of(started), written, horizon))
+  prune_index(index, written, horizon)
   watched.update(new_files)
   save_json(watched_path, watched)
   remove_empty_partition(output, partition)

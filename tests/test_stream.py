@@ -23,7 +23,7 @@ from transforms import schema
 from transforms.extract import canonicalize_url
 from transforms.stream import (OutputWindows, RememberFirstSeen,
                                StampEventTime, epoch_of, event_time,
-                               latency_figures, parse_message,
+                               latency_figures, parse_message, prune_index,
                                record_sightings)
 from transforms.stream_dedup import StreamDeduplicate
 
@@ -399,3 +399,16 @@ def test_a_failed_poll_leaves_nothing_the_next_poll_would_miss(tmp_path):
       os.path.join(output, '**', '*.jsonl'), recursive=True))
   assert left == ['_index/run-%s-00000-of-00004.jsonl' % kept,
                   'articles/%s/part-00000-of-00001.jsonl' % kept]
+
+
+def test_polls_forget_published_stories_after_the_horizon(tmp_path):
+  index = tmp_path / '_index'
+  index.mkdir()
+  names = ['run-poll=20261110T000000Z-00000-of-00004.jsonl',   # 14 days old
+           'run-poll=20261123T120000Z-00001-of-00004.jsonl',   # 1 day old
+           'run-0123456789abcdef-00000-of-00004.jsonl']        # a batch run
+  for name in names:
+    (index / name).write_text('{}\n')
+  assert prune_index(str(index), epoch_of('2026-11-24T12:00:00Z'),
+                     7 * DAY) == 1
+  assert sorted(os.listdir(index)) == sorted(names[1:])

@@ -23,6 +23,7 @@ import calendar
 import json
 import logging
 import math
+import re
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -36,7 +37,7 @@ from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (ReadModifyWriteStateSpec,
                                               TimerSpec, on_timer)
-from apache_beam.utils.timestamp import Duration
+from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms import schema
 from transforms.clean import CleanArticles
@@ -57,6 +58,9 @@ FETCH_STATE_FILE = 'fetch_state.json'
 # Watched files with these endings are scraped page records; others feeds.
 SCRAPED_ENDINGS = ('.jsonl', '.jsonl.gz', '.ndjson', '.ndjson.gz')
 _ISO = '%Y-%m-%dT%H:%M:%SZ'
+_POLL_FORMAT = 'poll=%Y%m%dT%H%M%SZ'
+# Index files of polls: run-<poll name>-SSSSS-of-NNNNN.jsonl
+_POLL_INDEX_FILE = re.compile(r'run-(poll=\d{8}T\d{6}Z)-\d+-of-\d+\.jsonl$')
 
 
 # --- Times -----------------------------------------------------------------
@@ -80,7 +84,15 @@ def epoch_of(iso: Optional[str]) -> Optional[float]:
 
 def poll_partition(epoch: float) -> str:
   """The folder name of a poll's outputs, sortable by time."""
-  return time.strftime('poll=%Y%m%dT%H%M%SZ', time.gmtime(epoch))
+  return time.strftime(_POLL_FORMAT, time.gmtime(epoch))
+
+
+def poll_time(partition: str) -> Optional[float]:
+  """When a poll started, from its name; None if not a poll's name."""
+  try:
+    return calendar.timegm(time.strptime(partition, _POLL_FORMAT))
+  except ValueError:
+    return None
 
 
 def event_time(record: Dict[str, Any], arrived: float,
@@ -147,6 +159,24 @@ def record_sightings(first_seen: Dict[str, str], urls: Iterable[str],
     if url:
       kept.setdefault(url, seen_at)
   return kept
+
+
+def prune_index(index: str, now: float, horizon: float) -> int:
+  """Deletes the index files of polls older than the horizon, so polls
+  forget published stories as the streaming graph's timers do (and the
+  index read by each poll stops growing). Other runs' files are kept."""
+  pattern = FileSystems.join(index.rstrip('/'), 'run-poll=*')
+  try:
+    files = FileSystems.match([pattern])[0].metadata_list
+  except Exception:  # no index yet
+    return 0
+  old = [m.path for m in files
+         if (_POLL_INDEX_FILE.search(m.path) and
+             poll_time(_POLL_INDEX_FILE.search(m.path).group(1)) + horizon
+             <= now)]
+  if old:
+    FileSystems.delete(old)
+  return len(old)
 
 
 def is_scraped_file(path: str) -> bool:
@@ -301,7 +331,9 @@ class PollFeeds(beam.PTransform):
   def expand(self, pbegin):
     feeds = self._feeds
     polled = (pbegin
-              | 'Every' >> PeriodicImpulse(fire_interval=self._interval)
+              # Start now, not when Beam was imported (its default).
+              | 'Every' >> PeriodicImpulse(start_timestamp=Timestamp.now(),
+                                           fire_interval=self._interval)
               | 'FeedUrls' >> beam.FlatMap(
                   lambda tick: [(url, tick) for url in feeds])
               | 'Spread' >> beam.Reshuffle()
@@ -369,7 +401,8 @@ class WatchFiles(beam.PTransform):
   def expand(self, pbegin):
     paths = (pbegin
              | 'Match' >> fileio.MatchContinuously(
-                 watch_pattern(self._prefix), interval=self._interval)
+                 watch_pattern(self._prefix), interval=self._interval,
+                 start_timestamp=Timestamp.now())
              | 'Path' >> beam.Map(lambda m: m.path)
              | 'ByKind' >> beam.Partition(
                  lambda p, _: 0 if is_scraped_file(p) else 1, 2))
