@@ -22,7 +22,8 @@ from pipelines import stream as stream_pipeline
 from transforms import schema
 from transforms.extract import canonicalize_url
 from transforms.stream import (OutputWindows, RememberFirstSeen,
-                               StampEventTime, epoch_of, event_time,
+                               StampEventTime, WriteWindows, epoch_of,
+                               event_time,
                                latency_figures, parse_message, prune_index,
                                record_sightings)
 from transforms.stream_dedup import StreamDeduplicate
@@ -344,6 +345,41 @@ def test_a_story_seen_again_after_the_horizon_is_published_again(config):
     assert_that(windowed, equal_to_per_window({
         _window(config, base): ['orchard'],
         _window(config, base + 3 * DAY): ['orchard']}))
+
+
+def test_window_files_hold_every_pane_a_late_one_in_its_own_file(
+    config, tmp_path):
+  base = 100 * DAY
+  size = config['stream']['window_minutes'] * MINUTE
+  on_time = [dict(_article('harbour'), first_seen_at=None)]
+  next_window = [dict(_article('tram'), first_seen_at=None)]
+  late = [dict(_article('orchard'), first_seen_at=None)]
+  stream = (TestStream()
+            .advance_watermark_to(base)
+            .add_elements([window.TimestampedValue(on_time[0], base + MINUTE)])
+            .advance_watermark_to(base + size + 2 * MINUTE)
+            .add_elements([
+                window.TimestampedValue(next_window[0], base + size + MINUTE),
+                window.TimestampedValue(late[0], base + 2 * MINUTE)])
+            .advance_watermark_to_infinity())
+  output = str(tmp_path / 'out')
+  with TestPipeline(options=PipelineOptions(streaming=True)) as p:
+    outputs = {name: p | 'No_%s' % name >> beam.Create([])
+               for name in schema.OUTPUTS}
+    outputs[schema.ARTICLES] = p | stream
+    outputs | WriteWindows(output, config['stream'])
+  files = {}
+  for path in glob.glob(os.path.join(output, 'articles', 'part-*')):
+    with open(path, encoding='utf-8') as f:
+      files[os.path.basename(path)] = [
+          json.loads(l)['url'].rsplit('/', 1)[1] for l in f]
+  first = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(base))
+  second = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(base + size))
+  third = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(base + 2 * size))
+  assert files == {
+      'part-%s-%s-pane000-00000-of-00001.jsonl' % (first, second): ['harbour'],
+      'part-%s-%s-pane001-00000-of-00001.jsonl' % (first, second): ['orchard'],
+      'part-%s-%s-pane000-00000-of-00001.jsonl' % (second, third): ['tram']}
 
 
 # --- Plain functions ----------------------------------------------------------

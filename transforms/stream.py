@@ -7,7 +7,7 @@ Two ways to run the same stages (``ProcessArticles``, dedup, classify):
   a Pub/Sub subscription of scraped page records or feed URLs, new files
   under a watched prefix (``fileio.MatchContinuously``); dedup with state
   and timers (``transforms/stream_dedup.py``); fixed event-time windows
-  written with ``fileio.WriteToFiles``;
+  written one file per window, pane and shard;
 * polls (the DirectRunner): each poll is one bounded pipeline over the
   feeds and the new watched files, with conditional GET through a fetch
   state file and dedup against the published-records index that all polls
@@ -25,6 +25,7 @@ import logging
 import math
 import re
 import time
+import zlib
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
@@ -513,9 +514,38 @@ class OutputWindows(beam.PTransform):
         accumulation_mode=trigger.AccumulationMode.DISCARDING)
 
 
+def window_file_name(start: float, end: float, pane: int, shard: int,
+                     shards: int) -> str:
+  """A file of one pane of one window: a late pane gets its own file
+  instead of replacing the on-time one (fileio.WriteToFiles names files by
+  window only), and a retried pane rewrites the same file."""
+  return '%s-%s-%s-pane%03d-%05d-of-%05d.jsonl' % (
+      PART_PREFIX, time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(start)),
+      time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(end)), pane, shard, shards)
+
+
+class _WritePaneFn(beam.DoFn):
+  """(shard, JSON lines of one pane) -> the file written."""
+
+  def __init__(self, folder: str, shards: int):
+    self._folder = folder
+    self._shards = shards
+
+  def process(self, keyed, win=beam.DoFn.WindowParam,
+              pane=beam.DoFn.PaneInfoParam):
+    shard, lines = keyed
+    path = FileSystems.join(self._folder, window_file_name(
+        float(win.start), float(win.end), pane.index, shard, self._shards))
+    with FileSystems.create(path, mime_type='application/x-ndjson') as f:
+      for line in sorted(lines):
+        f.write((line + '\n').encode('utf-8'))
+    yield path
+
+
 class WriteWindows(beam.PTransform):
-  """{output name: records} -> JSON Lines files under ``<output>/<name>/``
-  named by window (``part-<start>-<end>-SSSSS-of-NNNNN.jsonl``)."""
+  """{output name: records} -> JSON Lines files under ``<output>/<name>/``,
+  one per window, pane and shard (see ``window_file_name``); returns the
+  paths written."""
 
   def __init__(self, output: str, stream_config: Dict[str, Any]):
     super().__init__()
@@ -523,15 +553,20 @@ class WriteWindows(beam.PTransform):
     self._config = stream_config
 
   def expand(self, outputs):
+    shards = self._config['shards_per_window']
+    written = []
     for name in schema.OUTPUTS:
       records = outputs[name]
       if name == schema.ARTICLES:
         records = records | 'Latency' >> beam.ParDo(_LatencyFn())
-      (records
-       | 'Windows_%s' % name >> OutputWindows(self._config)
-       | 'ToJson_%s' % name >> beam.Map(schema.to_json_line)
-       | 'Write_%s' % name >> fileio.WriteToFiles(
-           path=output_path(self._output, name),
-           file_naming=fileio.default_file_naming(PART_PREFIX, '.jsonl'),
-           shards=1))
-    return beam.pvalue.PDone(outputs[schema.ARTICLES].pipeline)
+      written.append(
+          records
+          | 'Windows_%s' % name >> OutputWindows(self._config)
+          | 'ToJson_%s' % name >> beam.Map(schema.to_json_line)
+          | 'Shard_%s' % name >> beam.Map(
+              lambda line, n: (zlib.crc32(line.encode('utf-8')) % n, line),
+              shards)
+          | 'Panes_%s' % name >> beam.GroupByKey()
+          | 'Write_%s' % name >> beam.ParDo(_WritePaneFn(
+              output_path(self._output, name), shards)))
+    return written | 'Written' >> beam.Flatten()
