@@ -53,7 +53,8 @@ from transforms.dedup_index import (ReadPublished, WritePublished,
 from transforms.fetch import FetchOptions
 from transforms.sinks import (PART_PREFIX, build_summary, output_path,
                               summary_keys)
-from transforms.sources import ReadInputs, SaveFetchState, is_url
+from transforms.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
+                                SaveFetchState, is_url)
 from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                SUMMARY_FOLDER, WATCHED_FILE, PollFeeds,
                                ProcessArticles, ReadMessages,
@@ -122,9 +123,16 @@ def build_streaming(pipeline: beam.Pipeline, config: Dict[str, Any],
         watch, interval, config['read'], fetch)
     pages.append(watched)
     dead.append(watched_dead)
-  articles, rejected, stage_dead = (
-      pages | 'AllPages' >> beam.Flatten()
-      | 'Process' >> ProcessArticles(config, min_words))
+  pages = pages | 'AllPages' >> beam.Flatten()
+  if fetch.fetch_articles:  # scraped pages pass through untouched
+    fetched = (pages
+               | 'SpreadEntries' >> beam.Reshuffle()
+               | 'FetchArticles' >> beam.ParDo(FetchArticlePages(
+                   fetch)).with_outputs(DEAD_LETTER, main='pages'))
+    pages = fetched.pages
+    dead.append(fetched[DEAD_LETTER])
+  articles, rejected, stage_dead = pages | 'Process' >> ProcessArticles(
+      config, min_words)
   timed = (articles
            | 'FirstSeen' >> RememberFirstSeen(horizon_of(config['dedup']))
            | 'EventTime' >> StampEventTime(

@@ -217,7 +217,7 @@ def test_dataflow_streaming_dry_run_builds_offline(offline, tmp_path,
 
 def test_streaming_job_holds_every_source_and_stage(offline, config):
   pipeline = beam.Pipeline(options=PipelineOptions(DATAFLOW_ARGS))
-  fetch = stream_pipeline.FetchOptions(config['fetch'])
+  fetch = stream_pipeline.FetchOptions(config['fetch'], fetch_articles=True)
   stream_pipeline.build_streaming(
       pipeline, config, ['https://news.example/rss'],
       ['gs://newsbeam-test/raw/*.jsonl.gz'],
@@ -227,7 +227,8 @@ def test_streaming_job_holds_every_source_and_stage(offline, config):
   result = pipeline.run()
   names = {t.unique_name for t in
            result.job.proto_pipeline.components.transforms.values()}
-  for stage in ('PollFeeds', 'ReadScraped', 'PubSub', 'Watch', 'Process',
+  for stage in ('PollFeeds', 'ReadScraped', 'PubSub', 'Watch',
+                'FetchArticles', 'Process',
                 'FirstSeen', 'EventTime', 'Dedup', 'Classify', 'Write'):
     assert stage in names
   for output in schema.OUTPUTS:
