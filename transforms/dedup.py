@@ -286,15 +286,20 @@ class ExactDuplicates(beam.PTransform):
                 DUPLICATES, main='articles'))
 
 
-class _SignFn(beam.DoFn):
-  """article -> (id, Sketch)."""
+class SketchingDoFn(beam.DoFn):
+  """A DoFn with the MinHasher of the `dedup` config, built once per
+  worker."""
 
-  def __init__(self, config):
+  def __init__(self, config: Dict[str, Any]):
     self._config = config
 
   def setup(self):
     self._hasher = MinHasher(self._config['num_perm'],
                              self._config['shingle_words'])
+
+
+class _SignFn(SketchingDoFn):
+  """article -> (id, Sketch)."""
 
   def process(self, article):
     signature, count = self._hasher.sketch(article['body'])

@@ -27,7 +27,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.dedup import STAGE, Deduplicate, MinHasher, index_entry
+from transforms.dedup import STAGE, Deduplicate, SketchingDoFn, index_entry
 
 INDEX_FOLDER = '_index'
 INDEX_GLOB = 'run-*.jsonl'
@@ -112,14 +112,7 @@ def write_index_shard(keyed, index: str, shards: int) -> str:
   return path
 
 
-class _IndexEntryFn(beam.DoFn):
-
-  def __init__(self, config: Dict[str, Any]):
-    self._config = config
-
-  def setup(self):
-    self._hasher = MinHasher(self._config['num_perm'],
-                             self._config['shingle_words'])
+class _IndexEntryFn(SketchingDoFn):
 
   def process(self, article, run):
     yield index_entry(article, run, self._hasher)

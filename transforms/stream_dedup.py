@@ -42,7 +42,7 @@ from apache_beam.transforms.userstate import (BagStateSpec,
 from apache_beam.utils.timestamp import Duration
 
 from transforms.dedup import (CANONICAL_URL, DUPLICATES, EXACT_BODY, STAGE,
-                              MinHasher, NearDuplicateTest, Sketch,
+                              NearDuplicateTest, Sketch, SketchingDoFn,
                               as_duplicate, band_keys, body_fingerprint,
                               url_key)
 
@@ -100,15 +100,8 @@ class StreamExactDuplicates(beam.PTransform):
                     DUPLICATES, main='articles'))
 
 
-class _SignFn(beam.DoFn):
+class _SignFn(SketchingDoFn):
   """article -> (band key, (sketch, seen at)) for each band."""
-
-  def __init__(self, config):
-    self._config = config
-
-  def setup(self):
-    self._hasher = MinHasher(self._config['num_perm'],
-                             self._config['shingle_words'])
 
   def process(self, article, timestamp=beam.DoFn.TimestampParam):
     signature, count = self._hasher.sketch(article['body'])
