@@ -38,7 +38,6 @@ import time
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (PipelineOptions,
                                                   StandardOptions, TestOptions)
 from apache_beam.runners.runner import PipelineState
@@ -51,8 +50,7 @@ from transforms.dedup import Deduplicate
 from transforms.dedup_index import (ReadPublished, WritePublished,
                                     default_index_path)
 from transforms.fetch import FetchOptions
-from transforms.sinks import (PART_PREFIX, build_summary, output_path,
-                              summary_keys)
+from transforms.sinks import output_path
 from transforms.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
                                 SaveFetchState, is_url)
 from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
@@ -60,11 +58,12 @@ from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                ProcessArticles, ReadMessages,
                                RememberFirstSeen, StampEventTime,
                                StampFirstSeen, WatchFiles, WritePoll,
-                               WriteWindows, epoch_of, is_scraped_file, iso_of,
-                               latency_figures, load_json, new_watched_files,
-                               poll_partition, prune_index, read_poll,
-                               record_sightings, remove_empty_partition,
-                               save_json, state_path)
+                               WriteWindows, forget_poll, format_poll,
+                               is_scraped_file, iso_of, load_json,
+                               new_watched_files, poll_partition, poll_summary,
+                               prune_index, read_poll, record_sightings,
+                               remove_empty_partition, run_summary, save_json,
+                               state_path)
 from transforms.stream_dedup import StreamDeduplicate, horizon_of
 
 
@@ -210,30 +209,6 @@ def build_poll(pipeline: beam.Pipeline, config: Dict[str, Any],
         fetch.state_path, after=written)
 
 
-def poll_summary(records: Dict[str, List[Dict[str, Any]]], partition: str,
-                 started: float, written: float) -> Dict[str, Any]:
-  """The poll's counts (as summary.json has them) and latencies: from the
-  poll that first saw each article's URL to the poll's files written."""
-  summary = build_summary(
-      _count(summary_keys(name, r) for name in schema.OUTPUTS
-             for r in records[name]))
-  latencies = [written - epoch_of(a.get('first_seen_at'))
-               for a in records[schema.ARTICLES]
-               if epoch_of(a.get('first_seen_at')) is not None]
-  summary.update(poll=partition, started_at=iso_of(started),
-                 written_at=iso_of(written),
-                 latency_seconds=latency_figures(latencies))
-  return summary
-
-
-def _count(key_lists):
-  counts: Dict[Any, int] = {}
-  for keys in key_lists:
-    for key in keys:
-      counts[key] = counts.get(key, 0) + 1
-  return counts.items()
-
-
 def run_poll(known, config, feeds, scraped, min_words, fetch, index,
              options: PipelineOptions, started: float) -> Dict[str, Any]:
   output = known.output
@@ -269,16 +244,6 @@ def run_poll(known, config, feeds, scraped, min_words, fetch, index,
   return summary
 
 
-def format_poll(summary: Dict[str, Any]) -> str:
-  latency = summary['latency_seconds']
-  line = '%s: %s' % (summary['poll'], '  '.join(
-      '%s %d' % kv for kv in summary['outputs'].items()))
-  if latency['count']:
-    line += '  latency p50 %.1f s, max %.1f s' % (latency['p50'],
-                                                   latency['max'])
-  return line
-
-
 class _Stop:
   """Set by SIGTERM or Ctrl-C: the poll under way finishes, then the loop
   ends (a poll cut short would leave a partition half written). A second
@@ -302,19 +267,6 @@ class _Stop:
   def __exit__(self, *_):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
-
-
-def forget_poll(output: str, index: str, partition: str) -> None:
-  """Removes what a failed poll wrote, index entries and part files: the
-  next poll (which fetches the feeds again, their state not having been
-  saved) must be free to publish those records whole."""
-  patterns = [FileSystems.join(index.rstrip('/'), 'run-%s-*' % partition)]
-  patterns += [output_path(output, name, partition, PART_PREFIX + '*')
-               for name in schema.OUTPUTS]
-  written = [m.path for result in FileSystems.match(patterns)
-             for m in result.metadata_list]
-  if written:
-    FileSystems.delete(written)
 
 
 def run_polls(known, config, feeds, scraped, min_words, fetch, interval,
@@ -350,14 +302,6 @@ def run_polls(known, config, feeds, scraped, min_words, fetch, interval,
   summary = run_summary(polls)
   save_json(output_path(known.output, 'summary.json'), summary)
   return summary
-
-
-def run_summary(polls: List[Dict[str, Any]]) -> Dict[str, Any]:
-  """This run's totals over its polls, with the polls' summaries."""
-  outputs = {name: sum(p['outputs'][name] for p in polls)
-             for name in schema.OUTPUTS}
-  return {'outputs': outputs, 'total': sum(outputs.values()),
-          'polls': polls}
 
 
 def run(argv=None) -> Optional[Dict[str, Any]]:

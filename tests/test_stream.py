@@ -23,7 +23,7 @@ from transforms import schema
 from transforms.extract import canonicalize_url
 from transforms.stream import (OutputWindows, RememberFirstSeen,
                                StampEventTime, WriteWindows, epoch_of,
-                               event_time,
+                               event_time, forget_poll,
                                latency_figures, parse_message, prune_index,
                                record_sightings)
 from transforms.stream_dedup import StreamDeduplicate
@@ -431,7 +431,7 @@ def test_a_failed_poll_leaves_nothing_the_next_poll_would_miss(tmp_path):
     entry = tmp_path / 'out' / '_index' / ('run-%s-00000-of-00004.jsonl' % poll)
     entry.parent.mkdir(exist_ok=True)
     entry.write_text('{}\n')
-  stream_pipeline.forget_poll(output, index, failed)
+  forget_poll(output, index, failed)
   left = sorted(os.path.relpath(p, output) for p in glob.glob(
       os.path.join(output, '**', '*.jsonl'), recursive=True))
   assert left == ['_index/run-%s-00000-of-00004.jsonl' % kept,

@@ -20,6 +20,7 @@ the latency reported.
 """
 
 import calendar
+import collections
 import json
 import logging
 import math
@@ -46,7 +47,8 @@ from transforms.extract import ExtractArticles
 from transforms.fetch import FetchOptions
 from transforms.filters import FilterArticles
 from transforms.language import DetectLanguage
-from transforms.sinks import PART_PREFIX, WriteRecords, output_path
+from transforms.sinks import (PART_PREFIX, WriteRecords, build_summary,
+                              output_path, summary_keys)
 from transforms.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
                                 ReadScrapedFiles, is_url, parse_scraped_line)
 
@@ -268,6 +270,53 @@ class WritePoll(beam.PTransform):
     return [outputs[name] | 'Write_%s' % name >> WriteRecords(
         output_path(self._output, name), self._partition, self._compress)
             for name in schema.OUTPUTS] | 'Written' >> beam.Flatten()
+
+
+def poll_summary(records: Dict[str, List[Dict[str, Any]]], partition: str,
+                 started: float, written: float) -> Dict[str, Any]:
+  """The poll's counts (as summary.json has them) and latencies: from the
+  poll that first saw each article's URL to the poll's files written."""
+  summary = build_summary(collections.Counter(
+      key for name in schema.OUTPUTS for record in records[name]
+      for key in summary_keys(name, record)).items())
+  latencies = [written - epoch_of(a.get('first_seen_at'))
+               for a in records[schema.ARTICLES]
+               if epoch_of(a.get('first_seen_at')) is not None]
+  summary.update(poll=partition, started_at=iso_of(started),
+                 written_at=iso_of(written),
+                 latency_seconds=latency_figures(latencies))
+  return summary
+
+
+def run_summary(polls: List[Dict[str, Any]]) -> Dict[str, Any]:
+  """This run's totals over its polls, with the polls' summaries."""
+  outputs = {name: sum(p['outputs'][name] for p in polls)
+             for name in schema.OUTPUTS}
+  return {'outputs': outputs, 'total': sum(outputs.values()),
+          'polls': polls}
+
+
+def format_poll(summary: Dict[str, Any]) -> str:
+  latency = summary['latency_seconds']
+  line = '%s: %s' % (summary['poll'], '  '.join(
+      '%s %d' % kv for kv in summary['outputs'].items()))
+  if latency['count']:
+    line += '  latency p50 %.1f s, max %.1f s' % (latency['p50'],
+                                                   latency['max'])
+  return line
+
+
+def forget_poll(output: str, index: str, partition: str) -> None:
+  """Removes what a failed poll wrote, index entries and part files: the
+  next poll (which fetches the feeds again, their state not having been
+  saved) must be free to publish those records whole."""
+  patterns = [FileSystems.join(index.rstrip('/'), 'run-%s-*' % partition)]
+  patterns += [output_path(output, name, partition, PART_PREFIX + '*')
+               for name in schema.OUTPUTS]
+  written = [m.path for result in FileSystems.match(patterns)
+             for m in result.metadata_list]
+  if written:
+    FileSystems.delete(written)
 
 
 def read_poll(output: str, partition: str
@@ -570,3 +619,5 @@ class WriteWindows(beam.PTransform):
           | 'Write_%s' % name >> beam.ParDo(_WritePaneFn(
               output_path(self._output, name), shards)))
     return written | 'Written' >> beam.Flatten()
+
+
