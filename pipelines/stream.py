@@ -98,13 +98,14 @@ def build_streaming(pipeline: beam.Pipeline, config: Dict[str, Any],
                     feeds: List[str], scraped: List[str],
                     subscription: Optional[str], watch: Optional[str],
                     output: str, min_words: int, fetch: FetchOptions,
-                    interval: float) -> None:
+                    interval: float, polls: Optional[int] = None) -> None:
   """Sources -> the batch stages -> first seen, event time -> dedup with
-  state and timers -> classify -> fixed windows of output files."""
+  state and timers -> classify -> fixed windows of output files. With
+  `polls`, the feeds are polled that many times (a bounded source)."""
   pages, dead = [], []
   if feeds:
     polled, polled_dead = pipeline | 'PollFeeds' >> PollFeeds(
-        feeds, interval, config['read'], fetch)
+        feeds, interval, config['read'], fetch, polls)
     pages.append(polled)
     dead.append(polled_dead)
   if scraped:  # read once, when the job starts

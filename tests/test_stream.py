@@ -236,6 +236,36 @@ def test_streaming_job_holds_every_source_and_stage(offline, config):
   assert offline == []
 
 
+def test_streaming_graph_runs_bounded_with_conditional_get_in_beam_state(
+    http_server, config, tmp_path):
+  # What of the streaming graph runs locally: with a bounded PeriodicImpulse
+  # and no processing-time trigger, in batch mode on the DirectRunner.
+  http_server.routes['/town.rss'] = _growing_feed('https://town.example')
+  config = dict(config, stream=dict(config['stream'], early_firing_seconds=0))
+  fetch = stream_pipeline.FetchOptions(config['fetch'],
+                                       allow_private_hosts=True)
+  output = str(tmp_path / 'out')
+  pipeline = beam.Pipeline(options=PipelineOptions([]))
+  stream_pipeline.build_streaming(
+      pipeline, config, [http_server.url('/town.rss')], [], None, None,
+      output, 20, fetch, 1, polls=3)
+  pipeline.run().wait_until_finish()
+  assert http_server.count('/town.rss') == 3
+  # The validators of one poll are sent by the next (Beam state per URL);
+  # the third poll gets 304.
+  assert [h.get('If-None-Match') for _, h in http_server.requests] == [
+      None, '"v0"', '"v1"']
+
+  def slugs(name):
+    found = []
+    for path in glob.glob(os.path.join(output, name, 'part-*')):
+      with open(path, encoding='utf-8') as f:
+        found += [json.loads(l)['url'].rsplit('/', 1)[1] for l in f]
+    return sorted(found)
+  assert slugs('articles') == ['harbour', 'library', 'orchard']
+  assert slugs('duplicates') == ['harbour', 'library']
+
+
 def test_polls_refuse_what_needs_the_streaming_graph(tmp_path):
   with pytest.raises(SystemExit, match='--subscription needs'):
     stream_pipeline.run(['--subscription', 'projects/p/subscriptions/s',

@@ -142,7 +142,7 @@ def _validate_stream(config: Dict[str, Any]) -> None:
          'config section \'stream\' is missing or not a mapping')
   _number(config, 'stream', 'poll_interval', low=1)
   _number(config, 'stream', 'window_minutes', low=1, integer=True)
-  _number(config, 'stream', 'early_firing_seconds', low=1)
+  _number(config, 'stream', 'early_firing_seconds', low=0)
   _number(config, 'stream', 'allowed_lateness_minutes', low=0, integer=True)
   _number(config, 'stream', 'shards_per_window', low=1, integer=True)
 

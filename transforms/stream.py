@@ -39,7 +39,7 @@ from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (ReadModifyWriteStateSpec,
                                               TimerSpec, on_timer)
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 
 from transforms import schema
 from transforms.clean import CleanArticles
@@ -371,18 +371,26 @@ class PollFeeds(beam.PTransform):
   """Feed URLs fetched every ``interval`` seconds -> (pages, dead letters)."""
 
   def __init__(self, feeds: List[str], interval: float,
-               read_config: Dict[str, Any], fetch: FetchOptions):
+               read_config: Dict[str, Any], fetch: FetchOptions,
+               polls: Optional[int] = None):
     super().__init__()
     self._feeds = list(feeds)
     self._interval = interval
     self._read_config = read_config
     self._fetch = fetch
+    self._polls = polls
 
   def expand(self, pbegin):
     feeds = self._feeds
+    # Start now, not when Beam was imported (its default); with a number of
+    # polls the source is bounded (it then runs on the DirectRunner in
+    # batch mode).
+    start = Timestamp.now()
+    stop = (MAX_TIMESTAMP if self._polls is None
+            else start + self._polls * self._interval)
     polled = (pbegin
-              # Start now, not when Beam was imported (its default).
-              | 'Every' >> PeriodicImpulse(start_timestamp=Timestamp.now(),
+              | 'Every' >> PeriodicImpulse(start_timestamp=start,
+                                           stop_timestamp=stop,
                                            fire_interval=self._interval)
               | 'FeedUrls' >> beam.FlatMap(
                   lambda tick: [(url, tick) for url in feeds])
@@ -543,7 +551,7 @@ class OutputWindows(beam.PTransform):
 
   Trigger: a window's records are emitted ``early_firing_seconds`` after
   the first arrives (early panes, so a record waits seconds, not the
-  window), again when the watermark passes the window's end, then once for
+  window; 0: no early panes, as batch mode on the DirectRunner needs), again when the watermark passes the window's end, then once for
   each late record within the allowed lateness; later ones are dropped.
   Panes discard what they emitted, so each record is written once.
   """
@@ -554,11 +562,12 @@ class OutputWindows(beam.PTransform):
 
   def expand(self, records):
     config = self._config
+    early = (trigger.AfterProcessingTime(config['early_firing_seconds'])
+             if config['early_firing_seconds'] else None)
     return records | 'Window' >> beam.WindowInto(
         window.FixedWindows(config['window_minutes'] * 60),
-        trigger=trigger.AfterWatermark(
-            early=trigger.AfterProcessingTime(config['early_firing_seconds']),
-            late=trigger.AfterCount(1)),
+        trigger=trigger.AfterWatermark(early=early,
+                                       late=trigger.AfterCount(1)),
         allowed_lateness=config['allowed_lateness_minutes'] * 60,
         accumulation_mode=trigger.AccumulationMode.DISCARDING)
 
@@ -583,10 +592,13 @@ class _WritePaneFn(beam.DoFn):
   def process(self, keyed, win=beam.DoFn.WindowParam,
               pane=beam.DoFn.PaneInfoParam):
     shard, lines = keyed
+    lines = sorted(lines)
+    if not lines:  # an on-time pane fires even when empty
+      return
     path = FileSystems.join(self._folder, window_file_name(
         float(win.start), float(win.end), pane.index, shard, self._shards))
     with FileSystems.create(path, mime_type='application/x-ndjson') as f:
-      for line in sorted(lines):
+      for line in lines:
         f.write((line + '\n').encode('utf-8'))
     yield path
 
