@@ -179,11 +179,16 @@ class Sketch(NamedTuple):
 
   @property
   def published_earlier(self) -> bool:
-    return self.order[0] == 0
+    return published_earlier(self.order)
 
 
-def sketch_order(rank: Iterable, published_earlier: bool = False) -> Tuple:
-  return (0 if published_earlier else 1,) + tuple(rank)
+def sketch_order(rank: Iterable, earlier_run: bool = False) -> Tuple:
+  return (0 if earlier_run else 1,) + tuple(rank)
+
+
+def published_earlier(order: Tuple) -> bool:
+  """Whether a sketch order is that of a record an earlier run published."""
+  return order[0] == 0
 
 
 def index_entry(article: Dict[str, Any], run: str,
@@ -203,7 +208,7 @@ def index_entry(article: Dict[str, Any], run: str,
 
 
 def entry_sketch(entry: Dict[str, Any]) -> Sketch:
-  return Sketch(sketch_order(entry['rank'], published_earlier=True),
+  return Sketch(sketch_order(entry['rank'], earlier_run=True),
                 entry['id'], base64.b64decode(entry['signature']),
                 entry['shingles'])
 
@@ -303,8 +308,8 @@ class _SignFn(SketchingDoFn):
 
   def process(self, article):
     signature, count = self._hasher.sketch(article['body'])
-    yield article['id'], Sketch(sketch_order(keep_rank(article)), article['id'],
-                                signature.tobytes(), count)
+    yield article['id'], Sketch(sketch_order(keep_rank(article)),
+                                article['id'], signature.tobytes(), count)
 
 
 def band_members(keyed_sketch, bands: int):
@@ -327,7 +332,7 @@ class _BucketPairsFn(beam.DoFn):
     _, members = keyed
     members = sorted(set(members))[:self._max_bucket]
     for i, (order, candidate_id) in enumerate(members):
-      if order[0] == 0:  # published by an earlier run: never a duplicate
+      if published_earlier(order):  # never a duplicate
         continue
       for kept_order, kept_id in members[:i]:
         self._pairs.inc()
