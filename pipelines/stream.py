@@ -50,7 +50,7 @@ from transforms.dedup import Deduplicate
 from transforms.dedup_index import (ReadPublished, WritePublished,
                                     default_index_path)
 from transforms.fetch import FetchOptions
-from transforms.sinks import output_path
+from transforms.sinks import SUMMARY_FILE, output_path
 from transforms.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
                                 SaveFetchState, is_url)
 from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
@@ -240,7 +240,8 @@ def run_poll(known, config, feeds, scraped, min_words, fetch, index,
   remove_empty_partition(output, partition)
   summary = poll_summary(records, partition, started, written)
   summary['new_files'] = [p for p, _ in new_files]
-  save_json(output_path(output, SUMMARY_FOLDER, partition + '.json'), summary)
+  save_json(output_path(output, SUMMARY_FOLDER, partition, SUMMARY_FILE),
+            summary)
   print(format_poll(summary))
   return summary
 
@@ -301,7 +302,7 @@ def run_polls(known, config, feeds, scraped, min_words, fetch, interval,
         break
       stop.event.wait(next_start - time.time())
   summary = run_summary(polls)
-  save_json(output_path(known.output, 'summary.json'), summary)
+  save_json(output_path(known.output, SUMMARY_FILE), summary)
   return summary
 
 

@@ -141,6 +141,9 @@ def test_polls_write_each_new_item_once_in_the_poll_that_first_sees_it(
           poll_summary['started_at'])
   with open(os.path.join(output, 'summary.json'), encoding='utf-8') as f:
     assert json.load(f)['outputs']['articles'] == 4
+  with open(os.path.join(output, 'summary', polls[1], 'summary.json'),
+            encoding='utf-8') as f:
+    assert json.load(f)['latency_seconds']['count'] == 1
 
 
 def test_duration_stops_the_polls(tmp_path):

@@ -54,7 +54,8 @@ from transforms.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
 
 STAGE = 'stream'
 STATE_FOLDER = '_stream'
-SUMMARY_FOLDER = 'summaries'
+# A poll's summary: summary/<poll>/summary.json (as a backfill's day).
+SUMMARY_FOLDER = 'summary'
 FIRST_SEEN_FILE = 'first_seen.json'
 WATCHED_FILE = 'watched.json'
 FETCH_STATE_FILE = 'fetch_state.json'
