@@ -11,6 +11,7 @@ import google.auth
 import pytest
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
@@ -19,6 +20,7 @@ from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Duration
 
 from pipelines import stream as stream_pipeline
+from tests.test_dedup_index import gcs_bucket  # noqa: F401 (a fixture)
 from transforms import schema
 from transforms.extract import canonicalize_url
 from transforms.stream import (OutputWindows, RememberFirstSeen,
@@ -144,6 +146,22 @@ def test_polls_write_each_new_item_once_in_the_poll_that_first_sees_it(
   with open(os.path.join(output, 'summary', polls[1], 'summary.json'),
             encoding='utf-8') as f:
     assert json.load(f)['latency_seconds']['count'] == 1
+
+
+def test_polls_keep_outputs_and_state_on_cloud_storage(gcs_bucket, tmp_path):
+  feed = tmp_path / 'town.rss'
+  feed.write_bytes(_rss(['harbour', 'tram'], 'https://town.example'))
+  output = gcs_bucket + '/stream'
+  summary = stream_pipeline.run([
+      '--feeds', str(feed), '--output', output, '--poll-interval', '1',
+      '--polls', '2', '--min-words', '20'])
+  assert [(p['outputs']['articles'], p['outputs']['duplicates'])
+          for p in summary['polls']] == [(2, 0), (0, 2)]
+  written = FileSystems.match([output + '/articles/poll=*/part-*'])[0]
+  assert len(written.metadata_list) == 1
+  for state in ('_stream/first_seen.json', 'summary.json',
+                'summary/%s/summary.json' % summary['polls'][1]['poll']):
+    assert FileSystems.exists(output + '/' + state)
 
 
 def test_duration_stops_the_polls(tmp_path):

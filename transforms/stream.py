@@ -24,6 +24,7 @@ import collections
 import json
 import logging
 import math
+import os
 import re
 import time
 import zlib
@@ -340,7 +341,10 @@ def remove_empty_partition(output: str, partition: str) -> None:
     pattern = output_path(output, name, partition, PART_PREFIX + '*')
     parts = FileSystems.match([pattern])[0].metadata_list
     if parts and all(m.size_in_bytes == 0 for m in parts):
-      FileSystems.delete([output_path(output, name, partition)])
+      FileSystems.delete([m.path for m in parts])
+      folder = output_path(output, name, partition)
+      if '://' not in folder:  # object stores have no folders to remove
+        os.rmdir(folder)
 
 
 # --- The streaming graph ------------------------------------------------------
