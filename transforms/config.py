@@ -185,6 +185,17 @@ def validate(config: Dict[str, Any]) -> None:
     _check(str(code).startswith('medtop:') and isinstance(label, str),
            'taxonomy entries must map medtop:NNNNNNNN codes to labels, got %r'
            % code)
+  _validate_stream(config)
+
+
+def _validate_stream(config: Dict[str, Any]) -> None:
+  _check(isinstance(config.get('stream'), dict),
+         'config section \'stream\' is missing or not a mapping')
+  _number(config, 'stream', 'poll_interval', low=1)
+  _number(config, 'stream', 'window_minutes', low=1, integer=True)
+  _number(config, 'stream', 'early_firing_seconds', low=0)
+  _number(config, 'stream', 'allowed_lateness_minutes', low=0, integer=True)
+  _number(config, 'stream', 'shards_per_window', low=1, integer=True)
 
 
 def _validate_fetch(config: Dict[str, Any]) -> None:

@@ -44,7 +44,8 @@ EXTRA_FIELDS = (
     'reason',          # rejected: why a rule filtered the record out
     'fetch_error',     # --fetch-articles: why the entry's page could not be
                        # fetched (the feed's own text was kept); else None
-    'duplicate_rule',  # duplicates: exact_body, canonical_url or near
+    'duplicate_rule',  # duplicates: exact_body, canonical_url, near or contained
+    'first_seen_at',   # pipelines.stream: when a poll first saw the item's URL
 )
 
 # The type of every field above, for writers with a declared schema (Parquet):
@@ -78,6 +79,7 @@ FIELD_TYPES = {
     'reason': 'string',
     'duplicate_rule': 'string',
     'fetch_error': 'string',
+    'first_seen_at': 'string',
 }
 
 # Dead letters: what failed, where, and the input as read (`raw`, written as
