@@ -136,3 +136,27 @@ def test_long_same_script_foreign_paragraph_is_cut(detector):
   assert labelled['language'] == 'en'
   assert french not in labelled['body']
   assert labelled['removed'][-1]['language'] == 'fr'
+
+
+def test_table_rows_and_names_in_the_body_language_are_not_cut(detector):
+  rows = ['| 1 | Kyle Busch | 5040 | 5 | 1 | 17 | 27 |',
+          'Blade Runner The Final Cut Ultra HD Blu-Ray Steelbook Collector Edition',
+          '\u201eFemale founders must constantly consider how they are perceived '
+          'in business and in life,\u201c sagt sie.']
+  italian = ('Il consiglio comunale ha votato luned\u00ec il prolungamento della '
+             'linea del tram fino al nuovo ospedale, un progetto discusso da anni.')
+  body = '\n\n'.join([italian, rows[0], italian.replace('anni', 'mesi'),
+                      rows[1], rows[2]])
+  labelled = detector.label(schema.new_article(body=body))
+  assert labelled['language'] == 'it'
+  assert labelled['body'] == body and labelled['removed'] == []
+
+
+def test_latin_brand_name_in_a_japanese_sentence_is_not_a_foreign_script(detector):
+  japanese = ('\u4eca\u65e5\u306f\u6771\u4eac\u3067\u65b0\u3057\u3044\u96fb\u8eca'
+              '\u306e\u8def\u7dda\u304c\u958b\u901a\u3057\u307e\u3057\u305f\u3002')
+  brand = '\u203b\u300ciPhone\u300d\u306f\u3001Apple Inc.\u306e\u5546\u6a19\u3067\u3059\u3002'
+  labelled = detector.label(schema.new_article(
+      body='\n\n'.join([japanese, japanese, brand])))
+  assert labelled['language'] == 'ja'
+  assert brand in labelled['body']

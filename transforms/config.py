@@ -103,10 +103,16 @@ def validate(config: Dict[str, Any]) -> None:
   for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words'):
     _check(isinstance(config['clean'].get(key), list),
            'clean.%s must be a list' % key)
+  _check(config['language'].get('backend') in ('langdetect', 'lingua'),
+         'language.backend must be langdetect or lingua, got %r'
+         % config['language'].get('backend'))
+  _check(isinstance(config['language'].get('lingua_low_accuracy'), bool),
+         'language.lingua_low_accuracy must be true or false')
   _number(config, 'language', 'max_chars', low=50, integer=True)
   _number(config, 'language', 'seed', low=0, integer=True)
   _number(config, 'language', 'fragment_min_words', low=1, integer=True)
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
+  _number(config, 'language', 'fragment_max_capitalized_share', low=0, high=1)
   _number(config, 'language', 'foreign_script_share', low=0, high=1)
   _number(config, 'filter', 'min_words', low=0, integer=True)
   _number(config, 'dedup', 'shingle_words', low=1, integer=True)

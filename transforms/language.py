@@ -76,12 +76,24 @@ def char_script(char: str) -> Optional[str]:
   return _SCRIPT_NAMES.get(name.split(' ', 1)[0], 'Other')
 
 
+# Scripts written without spaces between words: each character counts as a
+# word when scripts are weighed against each other.
+_UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer',
+                               'Myanmar', 'Tibetan'))
+
+
 def script_shares(text: str) -> Counter:
+  """Words per script, as a reader sees them: a run of letters of a spaced
+  script is one word, each character of an unspaced script (Chinese,
+  Japanese, Thai, ...) one. Counting letters instead would let a Latin brand
+  name outweigh the Japanese sentence around it."""
   counts = Counter()
+  previous = None
   for char in text:
     script = char_script(char)
-    if script:
+    if script and (script != previous or script in _UNSPACED_SCRIPTS):
       counts[script] += 1
+    previous = script
   return counts
 
 
@@ -100,27 +112,33 @@ def _same_writing_system(a: Optional[str], b: Optional[str]) -> bool:
   return a == b or (a in cjk and b in cjk)
 
 
-class LanguageDetector:
-  """Seeded langdetect, with per-fragment checks.
+_QUOTATION_MARKS = frozenset('"\'«»‹›„‚“”‘’「『')
 
-  Args:
-    config: the `language` section of the configuration.
-  """
+
+def letter_words(text: str) -> List[str]:
+  """The words of a text that hold a letter (not numbers, bars or dashes)."""
+  return [w for w in text.split() if any(c.isalpha() for c in w)]
+
+
+def capitalized_share(words: List[str]) -> float:
+  """The share of words starting with a capital letter."""
+  if not words:
+    return 0.0
+  return sum(1 for w in words
+             if next((c for c in w if c.isalpha()), '').isupper()) / len(words)
+
+
+class _Langdetect:
+  """langdetect, seeded: the same text gives the same answer on every run."""
 
   def __init__(self, config: Dict[str, Any]):
     from langdetect import detector_factory
     detector_factory.init_factory()  # loads the language profiles, once
     self._factory = detector_factory._factory
     self._factory.seed = config['seed']
-    self._max_chars = config['max_chars']
-    self._fragment_min_words = config['fragment_min_words']
-    self._fragment_min_probability = config['fragment_min_probability']
-    self._foreign_share = config['foreign_script_share']
 
   def detect(self, text: str) -> Tuple[Optional[str], float]:
-    """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
     from langdetect.lang_detect_exception import LangDetectException
-    text = text[:self._max_chars]
     try:
       detector = self._factory.create()
       detector.append(text)
@@ -129,7 +147,62 @@ class LanguageDetector:
       return None, 0.0
     if not ranked:
       return None, 0.0
-    return iso_639_1(ranked[0].lang), round(ranked[0].prob, 4)
+    return iso_639_1(ranked[0].lang), ranked[0].prob
+
+
+class _Lingua:
+  """lingua-language-detector (75 languages, models in the wheel, no
+  randomness). Its confidence values are relative: they sum to 1 over the
+  languages it considers."""
+
+  def __init__(self, config: Dict[str, Any]):
+    from lingua import LanguageDetectorBuilder
+    builder = LanguageDetectorBuilder.from_all_languages()
+    if config['lingua_low_accuracy']:
+      builder = builder.with_low_accuracy_mode()
+    self._detector = builder.build()
+
+  def detect(self, text: str) -> Tuple[Optional[str], float]:
+    ranked = self._detector.compute_language_confidence_values(text)
+    if not ranked or ranked[0].value <= 0:
+      return None, 0.0
+    return ranked[0].language.iso_code_639_1.name.lower(), ranked[0].value
+
+
+BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
+
+
+class LanguageDetector:
+  """Language of documents and fragments, with per-fragment checks.
+
+  Args:
+    config: the `language` section of the configuration; `backend` chooses
+      the detector (langdetect or lingua).
+  """
+
+  def __init__(self, config: Dict[str, Any]):
+    self._backend = BACKENDS[config['backend']](config)
+    self._max_chars = config['max_chars']
+    self._fragment_min_words = config['fragment_min_words']
+    self._fragment_min_probability = config['fragment_min_probability']
+    self._fragment_max_capitalized = config['fragment_max_capitalized_share']
+    self._foreign_share = config['foreign_script_share']
+
+  def detect(self, text: str) -> Tuple[Optional[str], float]:
+    """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
+    code, score = self._backend.detect(text[:self._max_chars])
+    return code, round(score, 4)
+
+  def reads_as_text(self, block: str) -> bool:
+    """Whether a paragraph is running text in the article's own voice that a
+    detector can judge: not a quotation (reporters quote people in their own
+    language), enough words with letters, and not mostly capitalized words
+    (names, titles, table rows: the same in every language)."""
+    if block.lstrip()[:1] in _QUOTATION_MARKS:
+      return False
+    words = letter_words(block)
+    return (len(words) >= self._fragment_min_words
+            and capitalized_share(words) <= self._fragment_max_capitalized)
 
   def fragment_script(self, block: str, body_script: Optional[str]
                       ) -> Optional[str]:
@@ -166,7 +239,7 @@ class LanguageDetector:
     if language and len(kept) > 1:
       still = []
       for block in kept:
-        if len(block.split()) >= self._fragment_min_words:
+        if self.reads_as_text(block):
           code, prob = self.detect(block)
           if (code and code != language
               and prob >= self._fragment_min_probability):
