@@ -37,6 +37,70 @@ def looks_like_headline(block: str, max_words: int) -> bool:
   return not block.rstrip().endswith(('.', ':', ';', ','))
 
 
+# Separators between a headline and the site's name in a page title.
+_TITLE_SEPARATOR = re.compile(r'\s+(?:\||-|\u2013|\u2014|\u00b7|::|\u00bb)\s+')
+_PIPE = re.compile(r'\s+\|\s+')
+
+
+def site_names(domain: Optional[str]) -> List[str]:
+  """The names a domain gives its site, squashed: the labels of the host
+  that are not a top-level or second-level suffix (`co`, `com`, `uk`)."""
+  if not domain:
+    return []
+  labels = domain.lower().split('.')[:-1]
+  return [squashed(label) for label in labels
+          if len(label) > 3 or (len(label) == 3 and label not in
+                                ('com', 'net', 'org', 'gov', 'edu'))]
+
+
+def squashed(text: Optional[str]) -> str:
+  """Comparable text without spaces: 'Coast Watch' and coastwatch meet."""
+  return comparable(text).replace(' ', '')
+
+
+def names_the_site(segment: str, names: List[str]) -> bool:
+  key = squashed(segment)
+  return bool(key) and any(
+      key.startswith(name) or (len(key) >= 3 and name.startswith(key))
+      for name in names)
+
+
+def looks_like_site_name(segment: str, max_words: int) -> bool:
+  """Short, and every word capitalized or a domain (`Coast Watch`,
+  `NEWS.com`): how sites sign their titles, unlike the rest of a headline."""
+  words = [w for w in segment.split() if any(c.isalpha() for c in w)]
+  return (0 < len(words) <= max_words
+          and not segment.rstrip().endswith(('.', '?', '!', ':', ','))
+          and all(w[0].isupper() or w[0].isdigit() or '.' in w for w in words))
+
+
+def strip_site_name(title: Optional[str], domain: Optional[str],
+                    max_words: int) -> Optional[str]:
+  """The title without the site's name around it: ' | Site Name', ' - Site'
+  or ' \u2014 Site' at the end when the tail names the domain or looks like a
+  site name, and 'Site | ' at the start when it
+  names the domain. The headline itself always keeps two words or more."""
+  if not title:
+    return title
+  names = site_names(domain)
+  while True:
+    separators = list(_TITLE_SEPARATOR.finditer(title))
+    if not separators:
+      return title
+    last = separators[-1]
+    head, tail = title[:last.start()], title[last.end():]
+    if len(head.split()) >= 2 and (names_the_site(tail, names)
+                                   or looks_like_site_name(tail, max_words)):
+      title = head
+      continue
+    first = _PIPE.search(title)
+    if (first and names_the_site(title[:first.start()], names)
+        and len(title[first.end():].split()) >= 2):
+      title = title[first.end():]
+      continue
+    return title
+
+
 def headline_markers(blocks: List[str], max_words: int, min_story_words: int,
                      is_boilerplate=lambda block: False) -> List[int]:
   """Indexes where a story starts with its headline printed twice in a row
@@ -82,6 +146,8 @@ class ArticleCleaner:
 
   def __init__(self, config: Dict[str, Any]):
     self._max_headline_words = config['max_headline_words']
+    self._site_name_max_words = config['site_name_max_words']
+    self._headline_search = config['headline_search_paragraphs']
     self._min_story_words = config['min_story_words']
     self._boilerplate = [re.compile(r'^\W*(?:%s)\W*$' % pattern, re.I | re.U)
                          for pattern in config['boilerplate_lines']]
@@ -139,15 +205,32 @@ class ArticleCleaner:
       stories.append((blocks[start], blocks[start + 2:end], removed))
     return stories
 
-  def strip_repeated_headline(self, title: Optional[str], blocks: List[str]
+  def strip_repeated_headline(self, title: Optional[str], blocks: List[str],
+                              domain: Optional[str] = None
                               ) -> Tuple[List[str], List[Dict[str, Any]]]:
-    """Drops leading paragraphs that repeat the title."""
-    removed = []
+    """Drops the title where the body repeats it at its top: the first
+    paragraphs, or after a few short lines (kicker, byline, date), with or
+    without the site's name around it. Lines before it are kept."""
     key = comparable(title)
-    while key and blocks and comparable(blocks[0]) == key:
-      removed.append(schema.removed_fragment(blocks[0], schema.REPEATED_TITLE))
-      blocks = blocks[1:]
-    return blocks, removed
+    if not key:
+      return blocks, []
+    for start, block in enumerate(blocks[:self._headline_search]):
+      if self._repeats(block, key, domain):
+        break
+      if len(block.split()) > self._max_headline_words:
+        return blocks, []  # the story has begun
+    else:
+      return blocks, []
+    end = start
+    while end < len(blocks) and self._repeats(blocks[end], key, domain):
+      end += 1
+    removed = [schema.removed_fragment(b, schema.REPEATED_TITLE)
+               for b in blocks[start:end]]
+    return blocks[:start] + blocks[end:], removed
+
+  def _repeats(self, block: str, title_key: str, domain: Optional[str]) -> bool:
+    return title_key in (comparable(block), comparable(
+        strip_site_name(block, domain, self._site_name_max_words)))
 
   def drop_boilerplate(self, blocks: List[str]
                        ) -> Tuple[List[str], List[Dict[str, Any]]]:
@@ -163,14 +246,16 @@ class ArticleCleaner:
 
   def clean(self, article: Dict[str, Any]) -> List[Dict[str, Any]]:
     """One extracted record -> one cleaned record per story it holds."""
-    stories = self.split_stories(article.get('title'),
-                                 schema.paragraphs(article['body']))
+    page_title = strip_site_name(article.get('title'), article.get('domain'),
+                                 self._site_name_max_words)
+    stories = self.split_stories(page_title, schema.paragraphs(article['body']))
     out = []
     for part, (title, story, cut) in enumerate(stories):
       removed = list(article.get('removed') or []) + cut
       story, cut = self.drop_boilerplate(story)
       removed += cut
-      story, cut = self.strip_repeated_headline(title, story)
+      story, cut = self.strip_repeated_headline(title, story,
+                                                article.get('domain'))
       removed += cut
       # A page's summary describes its only story; feeds often repeat the
       # whole content as summary, so only its lead is kept.

@@ -98,6 +98,8 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'extract', 'min_extracted_chars', low=0, integer=True)
   _number(config, 'clean', 'max_headline_words', low=1, integer=True)
   _number(config, 'clean', 'min_story_words', low=0, integer=True)
+  _number(config, 'clean', 'site_name_max_words', low=1, integer=True)
+  _number(config, 'clean', 'headline_search_paragraphs', low=1, integer=True)
   _number(config, 'clean', 'share_row_min_share', low=0, high=1)
   _number(config, 'clean', 'share_row_max_words', low=1, integer=True)
   for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words'):
