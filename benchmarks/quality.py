@@ -8,7 +8,8 @@ Extraction, on two public sets (in the same run, same pages, same input):
   * extraction/trafilatura-eval-subset: the share of must-have snippets found
     in the text (`with`) and of must-not snippets absent from it (`without`).
 The baseline is trafilatura's bare_extraction with default settings; newsbeam
-is build_article -> ArticleCleaner.clean -> LanguageDetector.label, the bodies of a page's parts joined.
+is build_article -> ArticleCleaner.clean -> SiteBoilerplate (learned over the
+run's pages) -> LanguageDetector.label, the bodies of a page's parts joined.
 
 Language, on langid/labelled.tsv (75 languages; sentences, word pairs, single
 words):
@@ -38,6 +39,7 @@ if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
 from transforms import schema  # noqa: E402
+from transforms.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
 from transforms.clean import ArticleCleaner  # noqa: E402
 from transforms.config import load_config  # noqa: E402
 from transforms.extract import build_article  # noqa: E402
@@ -122,11 +124,22 @@ class Newsbeam:
 
   def texts(self, pages: List[Dict]) -> List[str]:
     extract = self.config['extract']
+    stories_per_page = [
+        self.cleaner.clean(build_article(page, extract['favor'],
+                                         extract['min_extracted_chars']))
+        for page in pages]
+    # Site boilerplate is learned over the run, as in the pipeline.
+    line_pages = collections.Counter()
+    domain_pages = collections.Counter()
+    for stories in stories_per_page:
+      for story in stories:
+        domain_pages[story['domain']] += 1
+        line_pages.update((story['domain'], line) for line in page_lines(story))
+    site = SiteBoilerplate.from_counts(line_pages, domain_pages,
+                                       self.config['boilerplate'])
     out = []
-    for page in pages:
-      stories = self.cleaner.clean(build_article(
-          page, extract['favor'], extract['min_extracted_chars']))
-      bodies = [self.detector.label(story)['body'] for story in stories]
+    for stories in stories_per_page:
+      bodies = [self.detector.label(site.cut(story))['body'] for story in stories]
       out.append(schema.join_paragraphs(bodies))
     return out
 

@@ -33,6 +33,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms import schema
+from transforms.boilerplate import CutSiteBoilerplate
 from transforms.classify import ClassifyTopics
 from transforms.clean import CleanArticles
 from transforms.config import ConfigError, load_config, resolve_inputs
@@ -69,13 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
                    min_words: int) -> None:
-  """Wires the stages: read, extract, clean, language, filter, dedup,
-  classify, write."""
+  """Wires the stages: read, extract, clean, site boilerplate, language,
+  filter, dedup, classify, write."""
   pages, read_errors = pipeline | 'Read' >> ReadInputs(
       feeds, scraped, config['read'])
   extracted = pages | 'Extract' >> ExtractArticles(config['extract'])
   cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
-  labelled = cleaned.articles | 'Language' >> DetectLanguage(config['language'])
+  templated = cleaned.articles | 'SiteBoilerplate' >> CutSiteBoilerplate(
+      config['boilerplate'])
+  labelled = templated.articles | 'Language' >> DetectLanguage(config['language'])
   kept = labelled.articles | 'Filter' >> FilterArticles(min_words)
   unique, duplicates = kept.articles | 'Dedup' >> Deduplicate(config['dedup'])
   classified = unique | 'Classify' >> ClassifyTopics(
@@ -86,7 +89,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
       schema.REJECTED: (extracted.rejected, kept.rejected)
                        | 'AllRejected' >> beam.Flatten(),
       schema.DEAD_LETTER: (read_errors, extracted.dead_letter,
-                           cleaned.dead_letter, labelled.dead_letter,
+                           cleaned.dead_letter, templated.dead_letter,
+                           labelled.dead_letter,
                            classified.dead_letter)
                           | 'AllDeadLetters' >> beam.Flatten(),
   }

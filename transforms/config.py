@@ -84,8 +84,9 @@ def _number(config, section, key, low=None, high=None, integer=False):
 
 def validate(config: Dict[str, Any]) -> None:
   """Raises ConfigError naming the first wrong key."""
-  for section in ('inputs', 'read', 'extract', 'clean', 'language', 'filter',
-                  'dedup', 'classify', 'output', 'taxonomy'):
+  for section in ('inputs', 'read', 'extract', 'clean', 'boilerplate',
+                  'language', 'filter', 'dedup', 'classify', 'output',
+                  'taxonomy'):
     _check(isinstance(config.get(section), dict),
            'config section %r is missing or not a mapping' % section)
   for key in ('feeds', 'scraped'):
@@ -105,6 +106,9 @@ def validate(config: Dict[str, Any]) -> None:
   for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words'):
     _check(isinstance(config['clean'].get(key), list),
            'clean.%s must be a list' % key)
+  _number(config, 'boilerplate', 'min_pages', low=1, integer=True)
+  _number(config, 'boilerplate', 'min_share', low=0, high=1)
+  _number(config, 'boilerplate', 'max_cut_share', low=0, high=1)
   _check(config['language'].get('backend') in ('langdetect', 'lingua'),
          'language.backend must be langdetect or lingua, got %r'
          % config['language'].get('backend'))
