@@ -160,3 +160,14 @@ def test_latin_brand_name_in_a_japanese_sentence_is_not_a_foreign_script(detecto
       body='\n\n'.join([japanese, japanese, brand])))
   assert labelled['language'] == 'ja'
   assert brand in labelled['body']
+
+
+def test_vowel_signs_count_with_their_script(detector):
+  # Hindi writes most vowels as combining signs: counted with their letters,
+  # the body is Devanagari even beside a longer English line.
+  hindi = '\u0906\u091c \u0936\u0939\u0930 \u092e\u0947\u0902 \u092c\u093e\u0930\u093f\u0936 \u0939\u0941\u0908\u0964'
+  english = 'Subscribe to our channel today'
+  labelled = detector.label(schema.new_article(
+      body='\n\n'.join([hindi, hindi.replace('\u0906\u091c', '\u0915\u0932'), english])))
+  assert labelled['body'] == '\n\n'.join([hindi, hindi.replace('\u0906\u091c', '\u0915\u0932')])
+  assert labelled['removed'][0]['rule'] == 'script:Latin'

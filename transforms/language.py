@@ -76,20 +76,37 @@ def char_script(char: str) -> Optional[str]:
   return _SCRIPT_NAMES.get(name.split(' ', 1)[0], 'Other')
 
 
+def script_letters(text: str) -> Counter:
+  """Letters per script, with the vowel signs and accents written on them
+  (Indic scripts write many vowels as combining marks)."""
+  counts = Counter()
+  previous = None
+  for char in text:
+    script = char_script(char)
+    if script is None and previous and unicodedata.category(char).startswith('M'):
+      script = previous
+    if script:
+      counts[script] += 1
+    previous = script
+  return counts
+
+
 # Scripts written without spaces between words: each character counts as a
 # word when scripts are weighed against each other.
 _UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer',
                                'Myanmar', 'Tibetan'))
 
 
-def script_shares(text: str) -> Counter:
-  """Words per script, as a reader sees them: a run of letters of a spaced
-  script is one word, each character of an unspaced script (Chinese,
-  Japanese, Thai, ...) one. Counting letters instead would let a Latin brand
-  name outweigh the Japanese sentence around it."""
+def script_words(text: str) -> Counter:
+  """Words per script, as a reader sees them: a run of letters (and their
+  vowel signs and accents) of a spaced script is one word, each character of
+  an unspaced script (Chinese, Japanese, Thai, ...) one. Counting letters
+  would let a Latin brand name outweigh the Japanese sentence around it."""
   counts = Counter()
   previous = None
   for char in text:
+    if unicodedata.category(char).startswith('M'):
+      continue  # a combining mark belongs to the letter before it
     script = char_script(char)
     if script and (script != previous or script in _UNSPACED_SCRIPTS):
       counts[script] += 1
@@ -98,7 +115,8 @@ def script_shares(text: str) -> Counter:
 
 
 def dominant_script(text: str) -> Optional[str]:
-  counts = script_shares(text)
+  """The script most of a text's letters are in."""
+  counts = script_letters(text)
   if not counts:
     return None
   # Japanese mixes Kana and Han: one writing system for this purpose.
@@ -206,8 +224,9 @@ class LanguageDetector:
 
   def fragment_script(self, block: str, body_script: Optional[str]
                       ) -> Optional[str]:
-    """The foreign script a paragraph is mostly written in, if any."""
-    counts = script_shares(block)
+    """The foreign script a paragraph is mostly written in (by words), if
+    any."""
+    counts = script_words(block)
     total = sum(counts.values())
     if not total or body_script is None:
       return None
