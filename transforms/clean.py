@@ -8,6 +8,7 @@ sight. ``CleanArticles`` is the thin Beam wrapper.
 
 import re
 import unicodedata
+from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
@@ -29,12 +30,17 @@ def comparable(text: Optional[str]) -> str:
   return ' '.join(_NON_WORD.sub(' ', text).split())
 
 
+_LIST_ITEM_OR_LINK = re.compile(r'^\s*(?:[-*\u2022\u2013\u2014\u00b7]|\d+[.)])\s|://|\bwww\.')
+
+
 def looks_like_headline(block: str, max_words: int) -> bool:
-  """Short, one line, and not ending like a sentence of running text."""
+  """Short, one line, not ending like a sentence of running text, and not a
+  list item or a link."""
   words = block.split()
   if not 2 <= len(words) <= max_words or '\n' in block:
     return False
-  return not block.rstrip().endswith(('.', ':', ';', ','))
+  return (not block.rstrip().endswith(('.', ':', ';', ','))
+          and not _LIST_ITEM_OR_LINK.search(block))
 
 
 # Separators between a headline and the site's name in a page title.
@@ -101,28 +107,58 @@ def strip_site_name(title: Optional[str], domain: Optional[str],
     return title
 
 
-def headline_markers(blocks: List[str], max_words: int, min_story_words: int,
-                     is_boilerplate=lambda block: False) -> List[int]:
-  """Indexes where a story starts with its headline printed twice in a row
-  (the same headline as two consecutive paragraphs), followed by at least
-  `min_story_words` words of story before the next such headline. A doubled
-  boilerplate line ("AD News", "AD News") is not a headline."""
-  candidates = []
+def _doubled_headlines(blocks: List[str], max_words: int,
+                       is_boilerplate) -> List[int]:
+  """Indexes of headlines printed twice in a row (the same headline as two
+  consecutive paragraphs), and nowhere else on the page: a line printed over
+  and over ("Click to enlarge") or a doubled boilerplate line ("AD News",
+  "AD News") is not a headline."""
+  seen = Counter(comparable(b) for b in blocks)
+  found = []
   i = 0
   while i < len(blocks) - 1:
     if (looks_like_headline(blocks[i], max_words)
         and comparable(blocks[i]) == comparable(blocks[i + 1])
+        and seen[comparable(blocks[i])] == 2
         and not is_boilerplate(blocks[i])):
-      candidates.append(i)
+      found.append(i)
       i += 2
     else:
       i += 1
+  return found
+
+
+def _with_story(candidates: List[int], blocks: List[str],
+                min_story_words: int) -> List[int]:
+  """The candidates followed by at least `min_story_words` words of story
+  (after the headline and its repeat or byline) before the next candidate."""
   markers = []
   for n, start in enumerate(candidates):
     end = candidates[n + 1] if n + 1 < len(candidates) else len(blocks)
     if sum(len(b.split()) for b in blocks[start + 2:end]) >= min_story_words:
       markers.append(start)
   return markers
+
+
+def headline_markers(blocks: List[str], max_words: int, min_story_words: int,
+                     is_boilerplate=lambda block: False) -> List[int]:
+  """Indexes where a story starts with its headline printed twice in a row,
+  followed by at least `min_story_words` words of story before the next
+  such headline."""
+  return _with_story(_doubled_headlines(blocks, max_words, is_boilerplate),
+                     blocks, min_story_words)
+
+
+def byline_markers(blocks: List[str], max_words: int, min_story_words: int,
+                   is_byline, is_boilerplate=lambda block: False) -> List[int]:
+  """Indexes where a story starts with a headline followed by a byline or
+  date line ("By Mara Lindqvist", "Updated 4 April 2022"), followed by at
+  least `min_story_words` words of story before the next such headline."""
+  candidates = [i for i in range(len(blocks) - 1)
+                if looks_like_headline(blocks[i], max_words)
+                and not is_byline(blocks[i]) and is_byline(blocks[i + 1])
+                and not is_boilerplate(blocks[i])]
+  return _with_story(candidates, blocks, min_story_words)
 
 
 def lead(blocks: List[str], max_chars: int = 300) -> Optional[str]:
@@ -148,6 +184,9 @@ class ArticleCleaner:
     self._max_headline_words = config['max_headline_words']
     self._site_name_max_words = config['site_name_max_words']
     self._headline_search = config['headline_search_paragraphs']
+    self._bylines = [re.compile(r'^(?:%s)$' % pattern, re.I | re.U)
+                     for pattern in config['byline_lines']]
+    self._max_byline_words = config['max_byline_words']
     self._min_story_words = config['min_story_words']
     self._boilerplate = [re.compile(r'^\W*(?:%s)\W*$' % pattern, re.I | re.U)
                          for pattern in config['boilerplate_lines']]
@@ -177,17 +216,31 @@ class ArticleCleaner:
           return 'boilerplate_line'
     return None
 
+  def is_byline(self, block: str) -> bool:
+    """A short line naming the author or the date of a story."""
+    return (len(block.split()) <= self._max_byline_words
+            and any(p.match(block.strip()) for p in self._bylines))
+
   def split_stories(self, title: Optional[str], blocks: List[str]
                     ) -> List[Tuple[Optional[str], List[str],
                                     List[Dict[str, Any]]]]:
-    """Splits a page's paragraphs into stories at each doubled headline.
+    """Splits a page's paragraphs into stories: at each headline printed
+    twice, and, when the page holds two or more, at each headline followed
+    by a byline or date line (one such headline alone is the page's own
+    story under its headline).
 
     Returns [(title, paragraphs, removed)]: each story with what was cut from
-    it (its doubled headline; the first story also a short page header).
+    it (its repeated headline or its byline; the first story also a short
+    page header).
     """
-    markers = headline_markers(blocks, self._max_headline_words,
+    doubled = headline_markers(blocks, self._max_headline_words,
                                self._min_story_words, self.boilerplate_kind)
-    if not markers:
+    bylined = byline_markers(blocks, self._max_headline_words,
+                             self._min_story_words, self.is_byline,
+                             self.boilerplate_kind)
+    markers = _with_story(sorted(set(doubled) | set(bylined)), blocks,
+                          self._min_story_words)
+    if not markers or (len(markers) < 2 and not doubled):
       return [(title, blocks, [])]
     stories = []
     header, header_removed = blocks[:markers[0]], []
@@ -200,8 +253,12 @@ class ArticleCleaner:
     bounds = markers + [len(blocks)]
     for start, end in zip(bounds, bounds[1:]):
       removed = [] if stories else header_removed
-      removed.append(schema.removed_fragment(blocks[start + 1],
-                                             schema.REPEATED_TITLE))
+      second = blocks[start + 1]
+      if comparable(second) == comparable(blocks[start]):
+        removed.append(schema.removed_fragment(second, schema.REPEATED_TITLE))
+      else:
+        removed.append(schema.removed_fragment(second, schema.BOILERPLATE,
+                                               rule='byline'))
       stories.append((blocks[start], blocks[start + 2:end], removed))
     return stories
 

@@ -101,9 +101,11 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'clean', 'min_story_words', low=0, integer=True)
   _number(config, 'clean', 'site_name_max_words', low=1, integer=True)
   _number(config, 'clean', 'headline_search_paragraphs', low=1, integer=True)
+  _number(config, 'clean', 'max_byline_words', low=1, integer=True)
   _number(config, 'clean', 'share_row_min_share', low=0, high=1)
   _number(config, 'clean', 'share_row_max_words', low=1, integer=True)
-  for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words'):
+  for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words',
+              'byline_lines'):
     _check(isinstance(config['clean'].get(key), list),
            'clean.%s must be a list' % key)
   _number(config, 'boilerplate', 'min_pages', low=1, integer=True)
