@@ -8,7 +8,7 @@ Extraction, on two public sets (in the same run, same pages, same input):
   * extraction/trafilatura-eval-subset: the share of must-have snippets found
     in the text (`with`) and of must-not snippets absent from it (`without`).
 The baseline is trafilatura's bare_extraction with default settings; newsbeam
-is build_article -> ArticleCleaner.clean -> SiteBoilerplate (learned over the
+is build_articles -> ArticleCleaner.clean -> SiteBoilerplate (learned over the
 run's pages) -> LanguageDetector.label, the bodies of a page's parts joined.
 
 Language, on langid/labelled.tsv (75 languages; sentences, word pairs, single
@@ -42,7 +42,7 @@ from transforms import schema  # noqa: E402
 from transforms.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
 from transforms.clean import ArticleCleaner  # noqa: E402
 from transforms.config import load_config  # noqa: E402
-from transforms.extract import build_article  # noqa: E402
+from transforms.extract import build_articles  # noqa: E402
 from transforms.language import LanguageDetector  # noqa: E402
 
 _TOKEN = re.compile(r'\w+', re.U)
@@ -125,8 +125,8 @@ class Newsbeam:
   def texts(self, pages: List[Dict]) -> List[str]:
     extract = self.config['extract']
     stories_per_page = [
-        self.cleaner.clean(build_article(page, extract['favor'],
-                                         extract['min_extracted_chars']))
+        [story for article in build_articles(page, extract)
+         for story in self.cleaner.clean(article)]
         for page in pages]
     # Site boilerplate is learned over the run, as in the pipeline.
     line_pages = collections.Counter()

@@ -5,7 +5,7 @@ import pytest
 
 from transforms import schema
 from transforms.clean import ArticleCleaner
-from transforms.extract import build_article
+from transforms.extract import build_article, build_articles
 
 TRAM = ('The council voted on Monday to extend the tram line to the new '
         'hospital, a project that has been discussed for more than ten years '
@@ -73,3 +73,52 @@ def test_caption_printed_over_and_over_is_not_a_headline(cleaner):
   [story] = _clean(cleaner, [TRAM, caption, caption, TRAM, LIBRARY, caption,
                              BRIDGE, LIBRARY])
   assert story['part'] == 0 and story['body'].count(caption) == 3
+
+
+def _story_html(headline, *paragraphs):
+  return '<article><h2>%s</h2>%s</article>' % (
+      headline, ''.join('<p>%s</p>' % p for p in paragraphs))
+
+
+TEASERS = ''.join(
+    '<article><h3>%s</h3><p>%s</p></article>' % (h, p) for h, p in
+    (('Ferry timetable changes', TRAM), ('Market prices fall', LIBRARY)))
+
+
+def _page(*articles):
+  return ('<html><head><title>City news today | City News</title></head><body>'
+          '<nav><a href="/">Home</a> <a href="/sport">Sport</a></nav>%s'
+          '<footer>Contact us</footer></body></html>' % ''.join(articles))
+
+
+def test_page_with_several_article_elements_gives_one_record_per_story(config):
+  html = _page(_story_html('Tram line reaches the hospital', TRAM,
+                           TRAM.replace('Monday', 'Tuesday')),
+               _story_html('Bridge closed for repairs', BRIDGE,
+                           BRIDGE.replace('six', 'eight')),
+               TEASERS)
+  records = build_articles({'url': 'https://city.example/today', 'html': html},
+                           config['extract'])
+  assert [(r['title'], r['part']) for r in records] == [
+      ('Tram line reaches the hospital', 0), ('Bridge closed for repairs', 1)]
+  assert 'hospital' in records[0]['body'] and 'bridge' not in records[0]['body']
+  assert 'bridge' in records[1]['body'] and 'hospital' not in records[1]['body']
+  cleaned = [s for r in records for s in ArticleCleaner(config['clean']).clean(r)]
+  assert [s['part'] for s in cleaned] == [0, 1]
+
+
+def test_one_story_among_teasers_is_one_record(config):
+  html = _page(_story_html('Tram line reaches the hospital', TRAM,
+                           TRAM.replace('Monday', 'Tuesday')), TEASERS)
+  [record] = build_articles({'url': 'https://city.example/tram', 'html': html},
+                            config['extract'])
+  assert record['part'] == 0 and 'hospital' in record['body']
+
+
+def test_comments_in_article_elements_are_not_stories(config):
+  comment = '<article class="comment"><p>%s</p><p>%s</p></article>' % (LIBRARY, BRIDGE)
+  html = _page(_story_html('Tram line reaches the hospital', TRAM,
+                           TRAM.replace('Monday', 'Tuesday')), comment, comment)
+  [record] = build_articles({'url': 'https://city.example/tram', 'html': html},
+                            config['extract'])
+  assert record['part'] == 0

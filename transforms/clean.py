@@ -319,7 +319,8 @@ class ArticleCleaner:
       summary = article.get('summary') if len(stories) == 1 else None
       record = dict(article)
       record.update(title=title, body=schema.join_paragraphs(story),
-                    removed=removed, part=part if len(stories) > 1 else 0,
+                    removed=removed,
+                    part=part if len(stories) > 1 else article.get('part') or 0,
                     summary=lead(schema.paragraphs(summary) or story))
       out.append(record)
     return out

@@ -97,6 +97,8 @@ def validate(config: Dict[str, Any]) -> None:
   _check(config['extract'].get('favor') in ('precision', 'balanced', 'recall'),
          'extract.favor must be precision, balanced or recall')
   _number(config, 'extract', 'min_extracted_chars', low=0, integer=True)
+  _number(config, 'extract', 'story_min_paragraphs', low=1, integer=True)
+  _number(config, 'extract', 'story_min_words', low=0, integer=True)
   _number(config, 'clean', 'max_headline_words', low=1, integer=True)
   _number(config, 'clean', 'min_story_words', low=0, integer=True)
   _number(config, 'clean', 'site_name_max_words', low=1, integer=True)

@@ -10,7 +10,7 @@ separated by one blank line.
 import html as html_lib
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
@@ -223,6 +223,52 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   )
 
 
+def story_elements(page_html: str, min_words: int, min_paragraphs: int
+                   ) -> List[Tuple[str, str]]:
+  """[(headline, html)] of the page's outermost <article> elements when two
+  or more of them hold a story: a headline (h1-h3; comments, also <article>
+  elements, have none) and at least `min_paragraphs` paragraphs and
+  `min_words` words (teasers of related stories hold one); [] for a page of
+  one story."""
+  import lxml.html
+  try:
+    root = lxml.html.document_fromstring(page_html)
+  except Exception:  # unparseable here: trafilatura decides what it holds
+    return []
+  stories = []
+  for element in root.iter('article'):
+    if any(a.tag == 'article' for a in element.iterancestors()):
+      continue
+    heading = next(element.iter('h1', 'h2', 'h3'), None)
+    headline = normalize_text(heading.text_content()) if heading is not None else ''
+    paragraphs = [p.text_content() for p in element.iter('p')]
+    paragraphs = [p for p in paragraphs if p.strip()]
+    if (headline and len(paragraphs) >= min_paragraphs
+        and sum(len(p.split()) for p in paragraphs) >= min_words):
+      stories.append((headline, lxml.html.tostring(element, encoding='unicode')))
+  return stories if len(stories) >= 2 else []
+
+
+def build_articles(page: Dict[str, Any], config: Dict[str, Any]
+                   ) -> List[Dict[str, Any]]:
+  """A raw page record -> its article records: one, or one per story when
+  its HTML holds several stories in <article> elements (`part` 0, 1, ...)."""
+  favor, min_chars = config['favor'], config['min_extracted_chars']
+  article = build_article(page, favor, min_chars)
+  if not page.get('html'):
+    return [article]
+  stories = story_elements(page['html'], config['story_min_words'],
+                           config['story_min_paragraphs'])
+  parts = []
+  for headline, story_html in stories:
+    meta = extract_page('<html><body>%s</body></html>' % story_html,
+                        page.get('url'), favor, min_chars)
+    if meta['text']:
+      parts.append(dict(article, title=headline,
+                        body=meta['text'], summary=None, part=len(parts)))
+  return parts if len(parts) >= 2 else [article]
+
+
 class ExtractArticles(beam.PTransform):
   """Raw page records -> article records (main), with tagged outputs
   `rejected` (no text could be extracted) and `dead_letter` (errors)."""
@@ -239,25 +285,25 @@ class ExtractArticles(beam.PTransform):
 class _ExtractFn(beam.DoFn):
 
   def __init__(self, config):
-    self._favor = config['favor']
-    self._min_chars = config['min_extracted_chars']
+    self._config = config
     self._ok = Metrics.counter(STAGE, 'extracted')
     self._empty = Metrics.counter(STAGE, 'no_text')
     self._failed = Metrics.counter(STAGE, 'failed')
 
   def process(self, page):
     try:
-      article = build_article(page, self._favor, self._min_chars)
+      articles = build_articles(page, self._config)
     except Exception as e:
       self._failed.inc()
       yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE, '%s: %s' % (type(e).__name__, e), page.get('raw'),
           url=page.get('url'), feed_url=page.get('feed_url')))
       return
-    if not article['body']:
-      self._empty.inc()
-      article['reason'] = 'no_text'
-      yield beam.pvalue.TaggedOutput(REJECTED, article)
-      return
-    self._ok.inc()
-    yield article
+    for article in articles:
+      if not article['body']:
+        self._empty.inc()
+        article['reason'] = 'no_text'
+        yield beam.pvalue.TaggedOutput(REJECTED, article)
+        continue
+      self._ok.inc()
+      yield article
