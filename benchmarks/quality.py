@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import sys
 import time
@@ -306,7 +307,10 @@ def run(argv=None) -> None:
   if not args.data:
     parser.error('--data is required (no ../shared/data here)')
   config = load_config(args.config)
+  start = time.perf_counter()
   newsbeam = Newsbeam(config)
+  newsbeam.detector.detect('The council voted on Monday to extend the tram line.')
+  load_seconds = time.perf_counter() - start
   rows = []
 
   if 'scrapinghub' not in args.skip:
@@ -343,7 +347,10 @@ def run(argv=None) -> None:
     figures = language_figures(newsbeam.detector, texts, args.per_language,
                                args.sentences)
     comp, single = figures['composite'], figures['single']
-    backend = config['language'].get('backend', 'langdetect')
+    language = config['language']
+    backend = language['backend'] + (
+        ' (low accuracy mode)' if language['backend'] == 'lingua'
+        and language['lingua_low_accuracy'] else '')
     rows += [
         ('composite documents (%d): document language accuracy' % comp['documents'],
          comp['accuracy'], comp['alone']),
@@ -360,6 +367,10 @@ def run(argv=None) -> None:
     ]
     print('language backend: %s; baselines: trafilatura alone (extraction), '
         'langdetect alone on the whole text (language)' % backend)
+    print('newsbeam stages and detector loaded in %.1f s (first detection '
+          'included); peak memory of this process %.0f MB' % (
+              load_seconds,
+              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
   print(_row(('figure', 'newsbeam', 'baseline')))
   print(_row(('---', '---:', '---:')))

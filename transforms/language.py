@@ -1,14 +1,19 @@
 """Language: the document's language, and fragments in another one cut.
 
 Two checks per paragraph, before the document is labelled:
-  * script: a paragraph whose letters are mostly in another Unicode script
-    than the body's (an Arabic footer under an English story) is cut. This is
-    deterministic and needs no model.
-  * language: a paragraph in the body's script but another language is cut
-    only when it is long enough for langdetect to be reliable on it
-    (`fragment_min_words`) and langdetect is sure (`fragment_min_probability`).
-Then langdetect, seeded, labels what is left, from its first `max_chars`.
-Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become zh).
+  * script: a paragraph mostly (`foreign_script_share`, by words) in another
+    Unicode script than the body's (an Arabic footer under an English story)
+    is cut. This is deterministic and needs no model.
+  * language: a paragraph in the body's script is cut as another language
+    only when it reads as running text a detector can judge (at least
+    `fragment_min_words` words with letters, at most
+    `fragment_max_capitalized_share` of them capitalized, not a quotation),
+    and the detector is `fragment_min_probability` sure it is not in the
+    document's language.
+Then the detector labels what is left, from its first `max_chars`. The
+detector is `backend`: langdetect (seeded) or lingua (no randomness); both
+are deterministic. Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become
+zh; lingua's names map through its ISO codes).
 """
 
 import functools
@@ -155,17 +160,15 @@ class _Langdetect:
     self._factory = detector_factory._factory
     self._factory.seed = config['seed']
 
-  def detect(self, text: str) -> Tuple[Optional[str], float]:
+  def ranked(self, text: str) -> List[Tuple[str, float]]:
     from langdetect.lang_detect_exception import LangDetectException
     try:
       detector = self._factory.create()
       detector.append(text)
       ranked = detector.get_probabilities()
     except LangDetectException:
-      return None, 0.0
-    if not ranked:
-      return None, 0.0
-    return iso_639_1(ranked[0].lang), ranked[0].prob
+      return []
+    return [(iso_639_1(r.lang), r.prob) for r in ranked]
 
 
 class _Lingua:
@@ -180,18 +183,17 @@ class _Lingua:
       builder = builder.with_low_accuracy_mode()
     self._detector = builder.build()
 
-  def detect(self, text: str) -> Tuple[Optional[str], float]:
-    ranked = self._detector.compute_language_confidence_values(text)
-    if not ranked or ranked[0].value <= 0:
-      return None, 0.0
-    return ranked[0].language.iso_code_639_1.name.lower(), ranked[0].value
+  def ranked(self, text: str) -> List[Tuple[str, float]]:
+    return [(c.language.iso_code_639_1.name.lower(), c.value)
+            for c in self._detector.compute_language_confidence_values(text)
+            if c.value > 0]
 
 
 BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
 
 
 class LanguageDetector:
-  """Language of documents and fragments, with per-fragment checks.
+  """Language of documents, with per-fragment checks.
 
   Args:
     config: the `language` section of the configuration; `backend` chooses
@@ -199,6 +201,7 @@ class LanguageDetector:
   """
 
   def __init__(self, config: Dict[str, Any]):
+    self._backend_name = config['backend']
     self._backend = BACKENDS[config['backend']](config)
     self._max_chars = config['max_chars']
     self._fragment_min_words = config['fragment_min_words']
@@ -206,10 +209,14 @@ class LanguageDetector:
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
     self._foreign_share = config['foreign_script_share']
 
+  def ranked(self, text: str) -> List[Tuple[str, float]]:
+    """[(ISO 639-1 code, probability)], most likely first."""
+    return self._backend.ranked(text[:self._max_chars])
+
   def detect(self, text: str) -> Tuple[Optional[str], float]:
     """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
-    code, score = self._backend.detect(text[:self._max_chars])
-    return code, round(score, 4)
+    ranked = self.ranked(text)
+    return (ranked[0][0], round(ranked[0][1], 4)) if ranked else (None, 0.0)
 
   def reads_as_text(self, block: str) -> bool:
     """Whether a paragraph is running text in the article's own voice that a
@@ -259,11 +266,15 @@ class LanguageDetector:
       still = []
       for block in kept:
         if self.reads_as_text(block):
-          code, prob = self.detect(block)
-          if (code and code != language
-              and prob >= self._fragment_min_probability):
+          ranked = self.ranked(block)
+          # Cut only when the detector is sure the fragment is *not* in the
+          # document's language: a fragment split between close languages
+          # (Malay and Indonesian) that include it stays.
+          if ranked and (1 - dict(ranked).get(language, 0.0)
+                         >= self._fragment_min_probability):
             removed.append(schema.removed_fragment(
-                block, schema.FOREIGN_LANGUAGE, code, rule='langdetect'))
+                block, schema.FOREIGN_LANGUAGE, ranked[0][0],
+                rule=self._backend_name))
             continue
         still.append(block)
       if len(still) != len(kept):
