@@ -100,6 +100,13 @@ def test_headline_repeated_at_body_start_is_cut(cleaner, detector):
     'Share this article', 'Subscribe to our newsletter',
     'We use cookies to improve your experience. Accept',
     '\u00a9 2022 Coast Watch Media. All rights reserved.',
+    '- Order Reprints', '- Print Article', 'Like this story? Share it with a friend!',
+    'Also on coastwatch.example Ten places to see the storm from safely',
+    'Write to Mara Lindqvist at mara@coastwatch.example',
+    'Email Mara Lindqvist at mara@coastwatch.example or follow her @mara.',
+    'Tags',
+    'An error has occurred, please try again later.',
+    'This copy is for your personal, non-commercial use only.',
 ])
 def test_boilerplate_lines(cleaner, line):
   assert cleaner.boilerplate_kind(line)
@@ -108,6 +115,9 @@ def test_boilerplate_lines(cleaner, line):
 @pytest.mark.parametrize('line', [
     PARA, 'Share prices fell sharply on Monday after the bank reported losses.',
     'The advertisement industry is changing fast, analysts say, as budgets move online.',
+    'Email the council at info@city.example if you want to comment on the plan.',
+    'Also on Monday, the council voted to close the old bridge for repairs.',
+    'The reprints of the book sold out quickly, the publisher said on Monday.',
 ])
 def test_story_lines_are_not_boilerplate(cleaner, line):
   assert cleaner.boilerplate_kind(line) is None
@@ -146,7 +156,8 @@ def test_table_rows_and_names_in_the_body_language_are_not_cut(detector):
   italian = ('Il consiglio comunale ha votato luned\u00ec il prolungamento della '
              'linea del tram fino al nuovo ospedale, un progetto discusso da anni.')
   body = '\n\n'.join([italian, rows[0], italian.replace('anni', 'mesi'),
-                      rows[1], rows[2]])
+                      rows[1], italian.replace('tram', 'autobus'), rows[2],
+                      italian.replace('nuovo', 'vecchio')])
   labelled = detector.label(schema.new_article(body=body))
   assert labelled['language'] == 'it'
   assert labelled['body'] == body and labelled['removed'] == []
