@@ -242,6 +242,7 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
     except LangDetectException:
       return None
   right = close_right = alone_right = cross = cross_cut = same = same_cut = 0
+  body_sentences = body_cut = 0
   start = time.perf_counter()
   for lang, body, other, footer in docs:
     labelled = detector.label(schema.new_article(
@@ -251,7 +252,10 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
                     == CLOSE_LANGUAGES.get(lang, lang))
     alone_right += langdetect_alone(
         schema.join_paragraphs(body + [footer])) == lang
-    cut = footer not in schema.paragraphs(labelled['body'])
+    kept = schema.paragraphs(labelled['body'])
+    cut = footer not in kept
+    body_sentences += len(body)
+    body_cut += sum(1 for sentence in body if sentence not in kept)
     if LANGUAGE_SCRIPT.get(lang, 'Latin') != LANGUAGE_SCRIPT.get(other, 'Latin'):
       cross += 1
       cross_cut += cut
@@ -273,6 +277,7 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
       'composite': {'documents': len(docs), 'accuracy': right / len(docs),
                     'alone': alone_right / len(docs),
                     'close': close_right / len(docs),
+                    'body_cut': body_cut / body_sentences,
                     'cross_script': cross, 'cross_cut': cross_cut / max(cross, 1),
                     'same_script': same, 'same_cut': same_cut / max(same, 1),
                     'ms': composite_ms},
@@ -360,6 +365,7 @@ def run(argv=None) -> None:
          comp['cross_cut'], None),
         ('composite: same-script footers cut (%d)' % comp['same_script'],
          comp['same_cut'], None),
+        ('composite: body sentences wrongly cut', comp['body_cut'], None),
         ('composite: ms per document', comp['ms'], None),
         ('single sentences (%d): accuracy' % single['sentences'],
          single['ours'], single['alone']),
