@@ -47,3 +47,13 @@ def test_unknown_backend_is_a_clear_config_error(tmp_path):
   path.write_text(yaml.safe_dump({'language': {'backend': 'fasttext'}}))
   with pytest.raises(ConfigError, match='language.backend'):
     load_config(str(path))
+
+
+def test_fragments_judged_foreign_are_never_most_of_the_text(config):
+  body = '\n\n'.join([ENGLISH, ENGLISH.replace('ten', 'nine'), FRENCH])
+  # The French paragraph is a quarter of the words: an aside at the default
+  # share, too much of the text at a share of 0.2.
+  strict = LanguageDetector(dict(config['language'], fragment_max_cut_share=0.2))
+  assert strict.label(schema.new_article(body=body))['body'] == body
+  default = LanguageDetector(config['language'])
+  assert FRENCH not in default.label(schema.new_article(body=body))['body']

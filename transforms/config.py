@@ -123,6 +123,7 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'language', 'fragment_min_words', low=1, integer=True)
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
   _number(config, 'language', 'fragment_max_capitalized_share', low=0, high=1)
+  _number(config, 'language', 'fragment_max_cut_share', low=0, high=1)
   _number(config, 'language', 'foreign_script_share', low=0, high=1)
   _number(config, 'filter', 'min_words', low=0, integer=True)
   _number(config, 'dedup', 'shingle_words', low=1, integer=True)

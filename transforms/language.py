@@ -9,7 +9,8 @@ Two checks per paragraph, before the document is labelled:
     `fragment_min_words` words with letters, at most
     `fragment_max_capitalized_share` of them capitalized, not a quotation),
     and the detector is `fragment_min_probability` sure it is not in the
-    document's language.
+    document's language; unless such paragraphs would be more than
+    `fragment_max_cut_share` of the words (then the label is what is wrong).
 Then the detector labels what is left, from its first `max_chars`. The
 detector is `backend`: langdetect (seeded) or lingua (no randomness); both
 are deterministic. Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become
@@ -207,6 +208,7 @@ class LanguageDetector:
     self._fragment_min_words = config['fragment_min_words']
     self._fragment_min_probability = config['fragment_min_probability']
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
+    self._fragment_max_cut_share = config['fragment_max_cut_share']
     self._foreign_share = config['foreign_script_share']
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
@@ -244,6 +246,20 @@ class LanguageDetector:
       break
     return None
 
+  def foreign_fragments(self, blocks: List[str], language: str
+                        ) -> Dict[int, str]:
+    """{index: language} of the paragraphs the detector is sure are *not*
+    in the document's `language` (a paragraph split between close languages,
+    Malay and Indonesian, one of them the document's, stays)."""
+    foreign = {}
+    for i, block in enumerate(blocks):
+      if self.reads_as_text(block):
+        ranked = self.ranked(block)
+        if ranked and (1 - dict(ranked).get(language, 0.0)
+                       >= self._fragment_min_probability):
+          foreign[i] = ranked[0][0]
+    return foreign
+
   def label(self, article: Dict[str, Any]) -> Dict[str, Any]:
     """Sets `language` and `language_score`, cutting foreign fragments."""
     blocks = schema.paragraphs(article['body'])
@@ -263,22 +279,17 @@ class LanguageDetector:
         kept.append(block)
     language, score = self.detect('\n\n'.join(kept))
     if language and len(kept) > 1:
-      still = []
-      for block in kept:
-        if self.reads_as_text(block):
-          ranked = self.ranked(block)
-          # Cut only when the detector is sure the fragment is *not* in the
-          # document's language: a fragment split between close languages
-          # (Malay and Indonesian) that include it stays.
-          if ranked and (1 - dict(ranked).get(language, 0.0)
-                         >= self._fragment_min_probability):
-            removed.append(schema.removed_fragment(
-                block, schema.FOREIGN_LANGUAGE, ranked[0][0],
-                rule=self._backend_name))
-            continue
-        still.append(block)
-      if len(still) != len(kept):
-        kept = still
+      foreign = self.foreign_fragments(kept, language)
+      # A fragment in another language is an aside (a footer, a form
+      # prompt): when the fragments judged foreign would be most of the text,
+      # the document's label is what is wrong, and nothing is cut.
+      if foreign and (sum(len(kept[i].split()) for i in foreign)
+                      <= self._fragment_max_cut_share
+                      * sum(len(b.split()) for b in kept)):
+        removed += [schema.removed_fragment(kept[i], schema.FOREIGN_LANGUAGE,
+                                            code, rule=self._backend_name)
+                    for i, code in foreign.items()]
+        kept = [b for i, b in enumerate(kept) if i not in foreign]
         language, score = self.detect('\n\n'.join(kept))
     out = dict(article)
     out.update(body=schema.join_paragraphs(kept), removed=removed,
