@@ -30,7 +30,8 @@ def comparable(text: Optional[str]) -> str:
   return ' '.join(_NON_WORD.sub(' ', text).split())
 
 
-_LIST_ITEM_OR_LINK = re.compile(r'^\s*(?:[-*\u2022\u2013\u2014\u00b7]|\d+[.)])\s|://|\bwww\.')
+_LIST_ITEM_OR_LINK = re.compile(
+    r'^\s*(?:[-*\u2022\u2013\u2014\u00b7]|\d+[.)])\s|://|\bwww\.')
 
 
 def looks_like_headline(block: str, max_words: int) -> bool:
@@ -48,6 +49,11 @@ _TITLE_SEPARATOR = re.compile(r'\s+(?:\||-|\u2013|\u2014|\u00b7|::|\u00bb)\s+')
 _PIPE = re.compile(r'\s+\|\s+')
 
 
+def squashed(text: Optional[str]) -> str:
+  """Comparable text without spaces: 'Coast Watch' and coastwatch meet."""
+  return comparable(text).replace(' ', '')
+
+
 def site_names(domain: Optional[str]) -> List[str]:
   """The names a domain gives its site, squashed: the labels of the host
   that are not a top-level or second-level suffix (`co`, `com`, `uk`)."""
@@ -57,11 +63,6 @@ def site_names(domain: Optional[str]) -> List[str]:
   return [squashed(label) for label in labels
           if len(label) > 3 or (len(label) == 3 and label not in
                                 ('com', 'net', 'org', 'gov', 'edu'))]
-
-
-def squashed(text: Optional[str]) -> str:
-  """Comparable text without spaces: 'Coast Watch' and coastwatch meet."""
-  return comparable(text).replace(' ', '')
 
 
 def names_the_site(segment: str, names: List[str]) -> bool:
@@ -84,8 +85,8 @@ def strip_site_name(title: Optional[str], domain: Optional[str],
                     max_words: int) -> Optional[str]:
   """The title without the site's name around it: ' | Site Name', ' - Site'
   or ' \u2014 Site' at the end when the tail names the domain or looks like a
-  site name, and 'Site | ' at the start when it
-  names the domain. The headline itself always keeps two words or more."""
+  site name, and 'Site | ' at the start when it names the domain. The
+  headline itself always keeps two words or more."""
   if not title:
     return title
   names = site_names(domain)
