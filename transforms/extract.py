@@ -1,8 +1,9 @@
 """Extraction: main text and metadata from HTML, and text normalization.
 
 Whole pages go through trafilatura (the strongest open main-text extractor);
-feed entries' HTML content is already the article, so it is only converted to
-text. Every body leaves this stage normalized the same way: Unicode NFC, no
+a page holding several stories in <article> elements gives one record per
+story. Feed entries' HTML content is already the article, so it is only
+converted to text. Every body leaves this stage normalized the same way: Unicode NFC, no
 markup or entities, no control characters, single spaces, and paragraphs
 separated by one blank line.
 """
