@@ -57,3 +57,9 @@ def test_fragments_judged_foreign_are_never_most_of_the_text(config):
   assert strict.label(schema.new_article(body=body))['body'] == body
   default = LanguageDetector(config['language'])
   assert FRENCH not in default.label(schema.new_article(body=body))['body']
+
+
+def test_short_fragment_is_too_short_to_judge(detector):
+  short = 'Laissez un commentaire ci-dessous et abonnez-vous à notre lettre.'
+  body = '\n\n'.join([ENGLISH, ENGLISH.replace('ten', 'nine'), short])
+  assert detector.label(schema.new_article(body=body))['body'] == body

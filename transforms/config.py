@@ -121,6 +121,7 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'language', 'max_chars', low=50, integer=True)
   _number(config, 'language', 'seed', low=0, integer=True)
   _number(config, 'language', 'fragment_min_words', low=1, integer=True)
+  _number(config, 'language', 'fragment_min_chars', low=0, integer=True)
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
   _number(config, 'language', 'fragment_max_capitalized_share', low=0, high=1)
   _number(config, 'language', 'fragment_max_cut_share', low=0, high=1)

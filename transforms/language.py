@@ -6,8 +6,9 @@ Two checks per paragraph, before the document is labelled:
     is cut. This is deterministic and needs no model.
   * language: a paragraph in the body's script is cut as another language
     only when it reads as running text a detector can judge (at least
-    `fragment_min_words` words with letters, at most
-    `fragment_max_capitalized_share` of them capitalized, not a quotation),
+    `fragment_min_chars` characters and `fragment_min_words` words with
+    letters, at most `fragment_max_capitalized_share` of them capitalized,
+    not a quotation),
     and the detector is `fragment_min_probability` sure it is not in the
     document's language; unless such paragraphs would be more than
     `fragment_max_cut_share` of the words (then the label is what is wrong).
@@ -206,6 +207,7 @@ class LanguageDetector:
     self._backend = BACKENDS[config['backend']](config)
     self._max_chars = config['max_chars']
     self._fragment_min_words = config['fragment_min_words']
+    self._fragment_min_chars = config['fragment_min_chars']
     self._fragment_min_probability = config['fragment_min_probability']
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
     self._fragment_max_cut_share = config['fragment_max_cut_share']
@@ -223,9 +225,11 @@ class LanguageDetector:
   def reads_as_text(self, block: str) -> bool:
     """Whether a paragraph is running text in the article's own voice that a
     detector can judge: not a quotation (reporters quote people in their own
-    language), enough words with letters, and not mostly capitalized words
-    (names, titles, table rows: the same in every language)."""
-    if block.lstrip()[:1] in _QUOTATION_MARKS:
+    language), long enough (characters and words with letters), and not
+    mostly capitalized words (names, titles, table rows: the same in every
+    language)."""
+    if (block.lstrip()[:1] in _QUOTATION_MARKS
+        or len(block) < self._fragment_min_chars):
       return False
     words = letter_words(block)
     return (len(words) >= self._fragment_min_words
