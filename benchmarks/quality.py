@@ -33,7 +33,7 @@ import statistics
 import sys
 import time
 import unicodedata
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -228,7 +228,8 @@ def composite_documents(texts, languages: List[str], per_language: int,
 
 
 def language_figures(detector: LanguageDetector, texts, per_language: int,
-                     sentences: int) -> Dict[str, Dict[str, float]]:
+                     sentences: int, sentence_limit: Optional[int]
+                     ) -> Dict[str, Dict[str, float]]:
   from langdetect import DetectorFactory, detect_langs
   from langdetect.lang_detect_exception import LangDetectException
   from transforms.language import iso_639_1
@@ -265,7 +266,7 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
   composite_ms = 1000 * (time.perf_counter() - start) / len(docs)
 
   single = [(lang, text) for lang in languages
-            for text in texts[(lang, 'sentences')][:per_language * 5]]
+            for text in texts[(lang, 'sentences')][:sentence_limit]]
   start = time.perf_counter()
   ours = sum(detector.detect(text)[0] == lang for lang, text in single)
   ours_ms = 1000 * (time.perf_counter() - start) / len(single)
@@ -299,7 +300,8 @@ def run(argv=None) -> None:
   parser.add_argument('--data', default=default_data if os.path.isdir(
       default_data) else None, help='the shared data folder')
   parser.add_argument('--limit', type=int, default=None,
-                      help='at most this many pages per extraction set')
+                      help='at most this many pages per extraction set, and '
+                      'single sentences per language')
   parser.add_argument('--per-language', type=int, default=20,
                       help='composite documents per language')
   parser.add_argument('--sentences', type=int, default=4,
@@ -350,7 +352,7 @@ def run(argv=None) -> None:
   if 'language' not in args.skip:
     texts = labelled_texts(os.path.join(args.data, 'langid', 'labelled.tsv'))
     figures = language_figures(newsbeam.detector, texts, args.per_language,
-                               args.sentences)
+                               args.sentences, args.limit)
     comp, single = figures['composite'], figures['single']
     language = config['language']
     backend = language['backend'] + (
