@@ -104,7 +104,7 @@ def test_headline_repeated_at_body_start_is_cut(cleaner, detector):
     'Also on coastwatch.example Ten places to see the storm from safely',
     'Write to Mara Lindqvist at mara@coastwatch.example',
     'Email Mara Lindqvist at mara@coastwatch.example or follow her @mara.',
-    'Tags',
+    'Tags', 'Laisser un commentaire', 'Kommentar schreiben', 'Deja un comentario',
     'An error has occurred, please try again later.',
     'This copy is for your personal, non-commercial use only.',
 ])
