@@ -22,6 +22,7 @@ setuptools.setup(
         'apache-beam[gcp]>=2.60,<3',
         'feedparser>=6.0.10,<7',
         'langdetect==1.0.9',
+        'lingua-language-detector>=2.0,<3',
         'google-cloud-storage>=2.10,<4',
         'trafilatura>=2.0,<3',
         'lxml>=5.0',

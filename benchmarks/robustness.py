@@ -15,7 +15,6 @@
 import argparse
 import glob
 import gzip
-import json
 import os
 import re
 import sys

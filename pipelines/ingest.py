@@ -43,15 +43,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.options.pipeline_options import TestOptions
 
 from transforms import schema
+from transforms.articles import ProcessArticles
 from transforms.classify import ClassifyTopics
-from transforms.clean import CleanArticles
 from transforms.config import ConfigError, load_config, resolve_inputs
 from transforms.dedup import Deduplicate
 from transforms.dedup_index import DeduplicateAcrossRuns, default_index_path
-from transforms.extract import ExtractArticles
 from transforms.fetch import FetchOptions
-from transforms.filters import FilterArticles
-from transforms.language import DetectLanguage
 from transforms.security import redact_logs
 from transforms.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs
 from transforms.sinks import output_path
@@ -123,19 +120,14 @@ def resolve_settings(known: argparse.Namespace):
 
 def prepare_articles(root, config: Dict[str, Any], read: ReadInputs,
                      min_words: int, prefix: str = ''):
-  """Read, extract, clean, language, filter: -> (articles to deduplicate,
-  [rejected PCollections], [dead letter PCollections]). `prefix` keeps the
-  labels unique when a pipeline holds several of these (backfill days)."""
+  """Read, extract, clean, site boilerplate, language, filter: -> (articles
+  to deduplicate, [rejected PCollections], [dead letter PCollections]).
+  `prefix` keeps the labels unique when a pipeline holds several of these
+  (backfill days)."""
   pages, read_errors = root | prefix + 'Read' >> read
-  extracted = pages | prefix + 'Extract' >> ExtractArticles(config['extract'])
-  cleaned = extracted.articles | prefix + 'Clean' >> CleanArticles(
-      config['clean'])
-  labelled = cleaned.articles | prefix + 'Language' >> DetectLanguage(
-      config['language'])
-  kept = labelled.articles | prefix + 'Filter' >> FilterArticles(min_words)
-  return (kept.articles, [extracted.rejected, kept.rejected],
-          [read_errors, extracted.dead_letter, cleaned.dead_letter,
-           labelled.dead_letter])
+  articles, rejected, dead = pages | prefix + 'Process' >> ProcessArticles(
+      config, min_words)
+  return articles, [rejected], [read_errors, dead]
 
 
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],

@@ -44,6 +44,7 @@ from apache_beam.runners.runner import PipelineState
 
 from pipelines import ingest
 from transforms import schema
+from transforms.articles import ProcessArticles
 from transforms.classify import ClassifyTopics
 from transforms.config import ConfigError, load_config, resolve_inputs
 from transforms.dedup import Deduplicate
@@ -55,7 +56,7 @@ from transforms.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
                                 SaveFetchState, is_url)
 from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                SUMMARY_FOLDER, WATCHED_FILE, PollFeeds,
-                               ProcessArticles, ReadMessages,
+                               ReadMessages,
                                RememberFirstSeen, StampEventTime,
                                StampFirstSeen, WatchFiles, WritePoll,
                                WriteWindows, forget_poll, format_poll,
@@ -131,8 +132,9 @@ def build_streaming(pipeline: beam.Pipeline, config: Dict[str, Any],
                    fetch)).with_outputs(DEAD_LETTER, main='pages'))
     pages = fetched.pages
     dead.append(fetched[DEAD_LETTER])
+  # Site boilerplate is learned over a bounded input: not in this graph.
   articles, rejected, stage_dead = pages | 'Process' >> ProcessArticles(
-      config, min_words)
+      config, min_words, site_boilerplate=False)
   timed = (articles
            | 'FirstSeen' >> RememberFirstSeen(horizon_of(config['dedup']))
            | 'EventTime' >> StampEventTime(

@@ -100,6 +100,13 @@ def test_headline_repeated_at_body_start_is_cut(cleaner, detector):
     'Share this article', 'Subscribe to our newsletter',
     'We use cookies to improve your experience. Accept',
     '\u00a9 2022 Coast Watch Media. All rights reserved.',
+    '- Order Reprints', '- Print Article', 'Like this story? Share it with a friend!',
+    'Also on coastwatch.example Ten places to see the storm from safely',
+    'Write to Mara Lindqvist at mara@coastwatch.example',
+    'Email Mara Lindqvist at mara@coastwatch.example or follow her @mara.',
+    'Tags', 'Laisser un commentaire', 'Kommentar schreiben', 'Deja un comentario',
+    'An error has occurred, please try again later.',
+    'This copy is for your personal, non-commercial use only.',
 ])
 def test_boilerplate_lines(cleaner, line):
   assert cleaner.boilerplate_kind(line)
@@ -108,6 +115,9 @@ def test_boilerplate_lines(cleaner, line):
 @pytest.mark.parametrize('line', [
     PARA, 'Share prices fell sharply on Monday after the bank reported losses.',
     'The advertisement industry is changing fast, analysts say, as budgets move online.',
+    'Email the council at info@city.example if you want to comment on the plan.',
+    'Also on Monday, the council voted to close the old bridge for repairs.',
+    'The reprints of the book sold out quickly, the publisher said on Monday.',
 ])
 def test_story_lines_are_not_boilerplate(cleaner, line):
   assert cleaner.boilerplate_kind(line) is None
@@ -136,3 +146,39 @@ def test_long_same_script_foreign_paragraph_is_cut(detector):
   assert labelled['language'] == 'en'
   assert french not in labelled['body']
   assert labelled['removed'][-1]['language'] == 'fr'
+
+
+def test_table_rows_and_names_in_the_body_language_are_not_cut(detector):
+  rows = ['| 1 | Kyle Busch | 5040 | 5 | 1 | 17 | 27 |',
+          'Blade Runner The Final Cut Ultra HD Blu-Ray Steelbook Collector Edition',
+          '\u201eFemale founders must constantly consider how they are perceived '
+          'in business and in life,\u201c sagt sie.']
+  italian = ('Il consiglio comunale ha votato luned\u00ec il prolungamento della '
+             'linea del tram fino al nuovo ospedale, un progetto discusso da anni.')
+  body = '\n\n'.join([italian, rows[0], italian.replace('anni', 'mesi'),
+                      rows[1], italian.replace('tram', 'autobus'), rows[2],
+                      italian.replace('nuovo', 'vecchio')])
+  labelled = detector.label(schema.new_article(body=body))
+  assert labelled['language'] == 'it'
+  assert labelled['body'] == body and labelled['removed'] == []
+
+
+def test_latin_brand_name_in_a_japanese_sentence_is_not_a_foreign_script(detector):
+  japanese = ('\u4eca\u65e5\u306f\u6771\u4eac\u3067\u65b0\u3057\u3044\u96fb\u8eca'
+              '\u306e\u8def\u7dda\u304c\u958b\u901a\u3057\u307e\u3057\u305f\u3002')
+  brand = '\u203b\u300ciPhone\u300d\u306f\u3001Apple Inc.\u306e\u5546\u6a19\u3067\u3059\u3002'
+  labelled = detector.label(schema.new_article(
+      body='\n\n'.join([japanese, japanese, brand])))
+  assert labelled['language'] == 'ja'
+  assert brand in labelled['body']
+
+
+def test_vowel_signs_count_with_their_script(detector):
+  # Hindi writes most vowels as combining signs: counted with their letters,
+  # the body is Devanagari even beside a longer English line.
+  hindi = '\u0906\u091c \u0936\u0939\u0930 \u092e\u0947\u0902 \u092c\u093e\u0930\u093f\u0936 \u0939\u0941\u0908\u0964'
+  english = 'Subscribe to our channel today'
+  labelled = detector.label(schema.new_article(
+      body='\n\n'.join([hindi, hindi.replace('\u0906\u091c', '\u0915\u0932'), english])))
+  assert labelled['body'] == '\n\n'.join([hindi, hindi.replace('\u0906\u091c', '\u0915\u0932')])
+  assert labelled['removed'][0]['rule'] == 'script:Latin'

@@ -81,8 +81,9 @@ def test_dry_run_job_holds_every_stage_and_output(offline, config):
   result = pipeline.run()
   names = {t.unique_name for t in
            result.job.proto_pipeline.components.transforms.values()}
-  for stage in ('Read', 'Extract', 'Clean', 'Language', 'Filter', 'Dedup',
-                'Classify', 'Write'):
+  for stage in ('Read', 'Process/Extract', 'Process/Clean',
+                'Process/SiteBoilerplate', 'Process/Language', 'Process/Filter',
+                'Dedup', 'Classify', 'Write'):
     assert stage in names
   for output in ('articles', 'duplicates', 'rejected', 'dead_letter'):
     assert 'Write/Write_%s' % output in names

@@ -130,8 +130,9 @@ def _number(config, section, key, low=None, high=None, integer=False):
 
 def validate(config: Dict[str, Any]) -> None:
   """Raises ConfigError naming the first wrong key."""
-  for section in ('inputs', 'read', 'fetch', 'extract', 'clean', 'language',
-                  'filter', 'dedup', 'classify', 'output', 'taxonomy'):
+  for section in ('inputs', 'read', 'fetch', 'extract', 'clean',
+                  'boilerplate', 'language', 'filter', 'dedup', 'classify',
+                  'output', 'taxonomy'):
     _check(isinstance(config.get(section), dict),
            'config section %r is missing or not a mapping' % section)
   for key in ('feeds', 'scraped'):
@@ -145,17 +146,34 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'extract', 'max_html_bytes', low=1000, integer=True)
   _number(config, 'extract', 'timeout_seconds', low=0)
   _number(config, 'extract', 'progress_seconds', low=0)
+  _number(config, 'extract', 'story_min_paragraphs', low=1, integer=True)
+  _number(config, 'extract', 'story_min_words', low=0, integer=True)
   _number(config, 'clean', 'max_headline_words', low=1, integer=True)
   _number(config, 'clean', 'min_story_words', low=0, integer=True)
+  _number(config, 'clean', 'site_name_max_words', low=1, integer=True)
+  _number(config, 'clean', 'headline_search_paragraphs', low=1, integer=True)
+  _number(config, 'clean', 'max_byline_words', low=1, integer=True)
   _number(config, 'clean', 'share_row_min_share', low=0, high=1)
   _number(config, 'clean', 'share_row_max_words', low=1, integer=True)
-  for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words'):
+  for key in ('boilerplate_lines', 'disclaimer_prefixes', 'share_words',
+              'byline_lines'):
     _check(isinstance(config['clean'].get(key), list),
            'clean.%s must be a list' % key)
+  _number(config, 'boilerplate', 'min_pages', low=1, integer=True)
+  _number(config, 'boilerplate', 'min_share', low=0, high=1)
+  _number(config, 'boilerplate', 'max_cut_share', low=0, high=1)
+  _check(config['language'].get('backend') in ('langdetect', 'lingua'),
+         'language.backend must be langdetect or lingua, got %r'
+         % config['language'].get('backend'))
+  _check(isinstance(config['language'].get('lingua_low_accuracy'), bool),
+         'language.lingua_low_accuracy must be true or false')
   _number(config, 'language', 'max_chars', low=50, integer=True)
   _number(config, 'language', 'seed', low=0, integer=True)
   _number(config, 'language', 'fragment_min_words', low=1, integer=True)
+  _number(config, 'language', 'fragment_min_chars', low=0, integer=True)
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
+  _number(config, 'language', 'fragment_max_capitalized_share', low=0, high=1)
+  _number(config, 'language', 'fragment_max_cut_share', low=0, high=1)
   _number(config, 'language', 'foreign_script_share', low=0, high=1)
   _number(config, 'filter', 'min_words', low=0, integer=True)
   _number(config, 'dedup', 'shingle_words', low=1, integer=True)

@@ -1,8 +1,9 @@
 """Extraction: main text and metadata from HTML, and text normalization.
 
 Whole pages go through trafilatura (the strongest open main-text extractor);
-feed entries' HTML content is already the article, so it is only converted to
-text. Every body leaves this stage normalized the same way: Unicode NFC, no
+a page holding several stories in <article> elements gives one record per
+story. Feed entries' HTML content is already the article, so it is only
+converted to text. Every body leaves this stage normalized the same way: Unicode NFC, no
 markup or entities, no control characters, single spaces, and paragraphs
 separated by one blank line.
 """
@@ -10,7 +11,7 @@ separated by one blank line.
 import html as html_lib
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
@@ -298,6 +299,56 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   )
 
 
+def story_elements(page_html: str, min_words: int, min_paragraphs: int
+                   ) -> List[Tuple[str, str]]:
+  """[(headline, html)] of the page's outermost <article> elements when two
+  or more of them hold a story: a headline (h1-h3; comments, also <article>
+  elements, have none) and at least `min_paragraphs` paragraphs and
+  `min_words` words (teasers of related stories hold one); [] for a page of
+  one story."""
+  import lxml.html
+  try:
+    root = lxml.html.document_fromstring(page_html)
+  except Exception:  # unparseable here: trafilatura decides what it holds
+    return []
+  stories = []
+  for element in root.iter('article'):
+    if any(a.tag == 'article' for a in element.iterancestors()):
+      continue
+    heading = next(element.iter('h1', 'h2', 'h3'), None)
+    headline = normalize_text(heading.text_content()) if heading is not None else ''
+    paragraphs = [p.text_content() for p in element.iter('p')]
+    paragraphs = [p for p in paragraphs if p.strip()]
+    if (headline and len(paragraphs) >= min_paragraphs
+        and sum(len(p.split()) for p in paragraphs) >= min_words):
+      stories.append((headline, lxml.html.tostring(element, encoding='unicode')))
+  return stories if len(stories) >= 2 else []
+
+
+def build_articles(page: Dict[str, Any], config: Dict[str, Any],
+                   page_extractor=extract_page) -> List[Dict[str, Any]]:
+  """A raw page record -> its article records: one, or one per story when
+  its HTML holds several stories in <article> elements (`part` 0, 1, ...).
+  `page_extractor` as in ``build_article``."""
+  favor, min_chars = config['favor'], config['min_extracted_chars']
+  max_html_bytes = config['max_html_bytes']
+  article = build_article(page, favor, min_chars, max_html_bytes,
+                          page_extractor)
+  if not page.get('html'):
+    return [article]
+  page_html = truncate_html(page['html'], max_html_bytes) or page['html']
+  stories = story_elements(page_html, config['story_min_words'],
+                           config['story_min_paragraphs'])
+  parts = []
+  for headline, story_html in stories:
+    meta = page_extractor('<html><body>%s</body></html>' % story_html,
+                          page.get('url'), favor, min_chars)
+    if meta['text']:
+      parts.append(dict(article, title=headline,
+                        body=meta['text'], summary=None, part=len(parts)))
+  return parts if len(parts) >= 2 else [article]
+
+
 class ExtractArticles(beam.PTransform):
   """Raw page records -> article records (main), with tagged outputs
   `rejected` (no text could be extracted) and `dead_letter` (errors)."""
@@ -319,9 +370,7 @@ _WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>',
 class _ExtractFn(beam.DoFn):
 
   def __init__(self, config):
-    self._favor = config['favor']
-    self._min_chars = config['min_extracted_chars']
-    self._max_html_bytes = config['max_html_bytes']
+    self._config = config
     self._timeout = config['timeout_seconds']
     self._ok = Metrics.counter(STAGE, 'extracted')
     self._empty = Metrics.counter(STAGE, 'no_text')
@@ -341,31 +390,34 @@ class _ExtractFn(beam.DoFn):
       self._page_extractor.close()
 
   def process(self, page):
-    outcome = self._extract(page)
-    self._progress.count(outcome.tag if isinstance(
-        outcome, beam.pvalue.TaggedOutput) else 'articles')
-    yield outcome
+    for outcome in self._extract(page):
+      self._progress.count(outcome.tag if isinstance(
+          outcome, beam.pvalue.TaggedOutput) else 'articles')
+      yield outcome
 
   def _extract(self, page):
-    """The page's one output: an article, or a tagged rejection or dead
-    letter."""
+    """The page's outputs: its articles (one per story), or a tagged
+    rejection or dead letter."""
     try:
-      article = build_article(page, self._favor, self._min_chars,
-                              self._max_html_bytes, self._page_extractor)
+      articles = build_articles(page, self._config, self._page_extractor)
     except BudgetExceeded:
       self._timed_out.inc()
-      return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+      return [beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE, 'timeout: extraction took over %g s (extract.timeout_seconds)'
           % self._timeout, page.get('raw'),
-          url=page.get('url'), feed_url=page.get('feed_url')))
+          url=page.get('url'), feed_url=page.get('feed_url')))]
     except Exception as e:
       self._failed.inc()
-      return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
+      return [beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE, '%s: %s' % (type(e).__name__, e), page.get('raw'),
-          url=page.get('url'), feed_url=page.get('feed_url')))
-    if not article['body']:
-      self._empty.inc()
-      article['reason'] = 'no_text'
-      return beam.pvalue.TaggedOutput(REJECTED, article)
-    self._ok.inc()
-    return article
+          url=page.get('url'), feed_url=page.get('feed_url')))]
+    outcomes = []
+    for article in articles:
+      if not article['body']:
+        self._empty.inc()
+        article['reason'] = 'no_text'
+        outcomes.append(beam.pvalue.TaggedOutput(REJECTED, article))
+      else:
+        self._ok.inc()
+        outcomes.append(article)
+    return outcomes

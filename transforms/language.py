@@ -1,14 +1,21 @@
 """Language: the document's language, and fragments in another one cut.
 
 Two checks per paragraph, before the document is labelled:
-  * script: a paragraph whose letters are mostly in another Unicode script
-    than the body's (an Arabic footer under an English story) is cut. This is
-    deterministic and needs no model.
-  * language: a paragraph in the body's script but another language is cut
-    only when it is long enough for langdetect to be reliable on it
-    (`fragment_min_words`) and langdetect is sure (`fragment_min_probability`).
-Then langdetect, seeded, labels what is left, from its first `max_chars`.
-Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become zh).
+  * script: a paragraph mostly (`foreign_script_share`, by words) in another
+    Unicode script than the body's (an Arabic footer under an English story)
+    is cut. This is deterministic and needs no model.
+  * language: a paragraph in the body's script is cut as another language
+    only when it reads as running text a detector can judge (at least
+    `fragment_min_chars` characters and `fragment_min_words` words with
+    letters, at most `fragment_max_capitalized_share` of them capitalized,
+    not a quotation),
+    and the detector is `fragment_min_probability` sure it is not in the
+    document's language; unless such paragraphs would be more than
+    `fragment_max_cut_share` of the words (then the label is what is wrong).
+Then the detector labels what is left, from its first `max_chars`. The
+detector is `backend`: langdetect (seeded) or lingua (no randomness); both
+are deterministic. Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become
+zh; lingua's names map through its ISO codes).
 """
 
 import functools
@@ -76,17 +83,47 @@ def char_script(char: str) -> Optional[str]:
   return _SCRIPT_NAMES.get(name.split(' ', 1)[0], 'Other')
 
 
-def script_shares(text: str) -> Counter:
+def script_letters(text: str) -> Counter:
+  """Letters per script, with the vowel signs and accents written on them
+  (Indic scripts write many vowels as combining marks)."""
   counts = Counter()
+  previous = None
   for char in text:
     script = char_script(char)
+    if script is None and previous and unicodedata.category(char).startswith('M'):
+      script = previous
     if script:
       counts[script] += 1
+    previous = script
+  return counts
+
+
+# Scripts written without spaces between words: each character counts as a
+# word when scripts are weighed against each other.
+_UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer',
+                               'Myanmar', 'Tibetan'))
+
+
+def script_words(text: str) -> Counter:
+  """Words per script, as a reader sees them: a run of letters (and their
+  vowel signs and accents) of a spaced script is one word, each character of
+  an unspaced script (Chinese, Japanese, Thai, ...) one. Counting letters
+  would let a Latin brand name outweigh the Japanese sentence around it."""
+  counts = Counter()
+  previous = None
+  for char in text:
+    if unicodedata.category(char).startswith('M'):
+      continue  # a combining mark belongs to the letter before it
+    script = char_script(char)
+    if script and (script != previous or script in _UNSPACED_SCRIPTS):
+      counts[script] += 1
+    previous = script
   return counts
 
 
 def dominant_script(text: str) -> Optional[str]:
-  counts = script_shares(text)
+  """The script most of a text's letters are in."""
+  counts = script_letters(text)
   if not counts:
     return None
   # Japanese mixes Kana and Han: one writing system for this purpose.
@@ -100,41 +137,109 @@ def _same_writing_system(a: Optional[str], b: Optional[str]) -> bool:
   return a == b or (a in cjk and b in cjk)
 
 
-class LanguageDetector:
-  """Seeded langdetect, with per-fragment checks.
+_QUOTATION_MARKS = frozenset('"\'«»‹›„‚“”‘’「『')
 
-  Args:
-    config: the `language` section of the configuration.
-  """
+
+def letter_words(text: str) -> List[str]:
+  """The words of a text that hold a letter (not numbers, bars or dashes)."""
+  return [w for w in text.split() if any(c.isalpha() for c in w)]
+
+
+def capitalized_share(words: List[str]) -> float:
+  """The share of words starting with a capital letter."""
+  if not words:
+    return 0.0
+  return sum(1 for w in words
+             if next((c for c in w if c.isalpha()), '').isupper()) / len(words)
+
+
+class _Langdetect:
+  """langdetect, seeded: the same text gives the same answer on every run."""
 
   def __init__(self, config: Dict[str, Any]):
     from langdetect import detector_factory
     detector_factory.init_factory()  # loads the language profiles, once
     self._factory = detector_factory._factory
     self._factory.seed = config['seed']
-    self._max_chars = config['max_chars']
-    self._fragment_min_words = config['fragment_min_words']
-    self._fragment_min_probability = config['fragment_min_probability']
-    self._foreign_share = config['foreign_script_share']
 
-  def detect(self, text: str) -> Tuple[Optional[str], float]:
-    """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
+  def ranked(self, text: str) -> List[Tuple[str, float]]:
     from langdetect.lang_detect_exception import LangDetectException
-    text = text[:self._max_chars]
     try:
       detector = self._factory.create()
       detector.append(text)
       ranked = detector.get_probabilities()
     except LangDetectException:
-      return None, 0.0
-    if not ranked:
-      return None, 0.0
-    return iso_639_1(ranked[0].lang), round(ranked[0].prob, 4)
+      return []
+    return [(iso_639_1(r.lang), r.prob) for r in ranked]
+
+
+class _Lingua:
+  """lingua-language-detector (75 languages, models in the wheel, no
+  randomness). Its confidence values are relative: they sum to 1 over the
+  languages it considers."""
+
+  def __init__(self, config: Dict[str, Any]):
+    from lingua import LanguageDetectorBuilder
+    builder = LanguageDetectorBuilder.from_all_languages()
+    if config['lingua_low_accuracy']:
+      builder = builder.with_low_accuracy_mode()
+    self._detector = builder.build()
+
+  def ranked(self, text: str) -> List[Tuple[str, float]]:
+    return [(c.language.iso_code_639_1.name.lower(), c.value)
+            for c in self._detector.compute_language_confidence_values(text)
+            if c.value > 0]
+
+
+BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
+
+
+class LanguageDetector:
+  """Language of documents, with per-fragment checks.
+
+  Args:
+    config: the `language` section of the configuration; `backend` chooses
+      the detector (langdetect or lingua).
+  """
+
+  def __init__(self, config: Dict[str, Any]):
+    self._backend_name = config['backend']
+    self._backend = BACKENDS[config['backend']](config)
+    self._max_chars = config['max_chars']
+    self._fragment_min_words = config['fragment_min_words']
+    self._fragment_min_chars = config['fragment_min_chars']
+    self._fragment_min_probability = config['fragment_min_probability']
+    self._fragment_max_capitalized = config['fragment_max_capitalized_share']
+    self._fragment_max_cut_share = config['fragment_max_cut_share']
+    self._foreign_share = config['foreign_script_share']
+
+  def ranked(self, text: str) -> List[Tuple[str, float]]:
+    """[(ISO 639-1 code, probability)], most likely first."""
+    return self._backend.ranked(text[:self._max_chars])
+
+  def detect(self, text: str) -> Tuple[Optional[str], float]:
+    """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
+    ranked = self.ranked(text)
+    return (ranked[0][0], round(ranked[0][1], 4)) if ranked else (None, 0.0)
+
+  def reads_as_text(self, block: str) -> bool:
+    """Whether a paragraph is running text in the article's own voice that a
+    detector can judge: not a quotation (reporters quote people in their own
+    language), long enough (characters and words with letters), and not
+    mostly capitalized words (names, titles, table rows: the same in every
+    language)."""
+    if (block.lstrip()[:1] in _QUOTATION_MARKS
+        or len(block) < self._fragment_min_chars):
+      return False
+    words = letter_words(block)
+    return (len(words) >= self._fragment_min_words
+            and capitalized_share(words) <= self._fragment_max_capitalized)
 
   def fragment_script(self, block: str, body_script: Optional[str]
                       ) -> Optional[str]:
-    """The foreign script a paragraph is mostly written in, if any."""
-    counts = script_shares(block)
+    """The foreign script a paragraph is mostly written in (by words), if
+    any."""
+    counts = script_words(block)
     total = sum(counts.values())
     if not total or body_script is None:
       return None
@@ -144,6 +249,20 @@ class LanguageDetector:
         return script
       break
     return None
+
+  def foreign_fragments(self, blocks: List[str], language: str
+                        ) -> Dict[int, str]:
+    """{index: language} of the paragraphs the detector is sure are *not*
+    in the document's `language` (a paragraph split between close languages,
+    Malay and Indonesian, one of them the document's, stays)."""
+    foreign = {}
+    for i, block in enumerate(blocks):
+      if self.reads_as_text(block):
+        ranked = self.ranked(block)
+        if ranked and (1 - dict(ranked).get(language, 0.0)
+                       >= self._fragment_min_probability):
+          foreign[i] = ranked[0][0]
+    return foreign
 
   def label(self, article: Dict[str, Any]) -> Dict[str, Any]:
     """Sets `language` and `language_score`, cutting foreign fragments."""
@@ -164,18 +283,17 @@ class LanguageDetector:
         kept.append(block)
     language, score = self.detect('\n\n'.join(kept))
     if language and len(kept) > 1:
-      still = []
-      for block in kept:
-        if len(block.split()) >= self._fragment_min_words:
-          code, prob = self.detect(block)
-          if (code and code != language
-              and prob >= self._fragment_min_probability):
-            removed.append(schema.removed_fragment(
-                block, schema.FOREIGN_LANGUAGE, code, rule='langdetect'))
-            continue
-        still.append(block)
-      if len(still) != len(kept):
-        kept = still
+      foreign = self.foreign_fragments(kept, language)
+      # A fragment in another language is an aside (a footer, a form
+      # prompt): when the fragments judged foreign would be most of the text,
+      # the document's label is what is wrong, and nothing is cut.
+      if foreign and (sum(len(kept[i].split()) for i in foreign)
+                      <= self._fragment_max_cut_share
+                      * sum(len(b.split()) for b in kept)):
+        removed += [schema.removed_fragment(kept[i], schema.FOREIGN_LANGUAGE,
+                                            code, rule=self._backend_name)
+                    for i, code in foreign.items()]
+        kept = [b for i, b in enumerate(kept) if i not in foreign]
         language, score = self.detect('\n\n'.join(kept))
     out = dict(article)
     out.update(body=schema.join_paragraphs(kept), removed=removed,

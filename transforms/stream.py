@@ -43,11 +43,7 @@ from apache_beam.transforms.userstate import (ReadModifyWriteStateSpec,
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 
 from transforms import schema
-from transforms.clean import CleanArticles
-from transforms.extract import ExtractArticles
 from transforms.fetch import FetchOptions
-from transforms.filters import FilterArticles
-from transforms.language import DetectLanguage
 from transforms.sinks import (PART_PREFIX, WriteRecords, build_summary,
                               output_path, summary_keys)
 from transforms.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
@@ -218,29 +214,6 @@ def parse_message(data: bytes, max_bytes: int) -> Tuple[str, Any]:
 
 
 # --- Stages shared by polls and the streaming graph --------------------------
-
-class ProcessArticles(beam.PTransform):
-  """Pages -> (articles, rejected, dead letters): extract, clean, language
-  and filter, the batch pipeline's stages in its order."""
-
-  def __init__(self, config: Dict[str, Any], min_words: int):
-    super().__init__()
-    self._config = config
-    self._min_words = min_words
-
-  def expand(self, pages):
-    config = self._config
-    extracted = pages | 'Extract' >> ExtractArticles(config['extract'])
-    cleaned = extracted.articles | 'Clean' >> CleanArticles(config['clean'])
-    labelled = cleaned.articles | 'Language' >> DetectLanguage(
-        config['language'])
-    kept = labelled.articles | 'Filter' >> FilterArticles(self._min_words)
-    rejected = ((extracted.rejected, kept.rejected)
-                | 'AllRejected' >> beam.Flatten())
-    dead = ((extracted.dead_letter, cleaned.dead_letter,
-             labelled.dead_letter) | 'StageDeadLetters' >> beam.Flatten())
-    return kept.articles, rejected, dead
-
 
 class StampFirstSeen(beam.PTransform):
   """Polls: each article gets ``first_seen_at``, from the sightings of
