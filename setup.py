@@ -17,7 +17,7 @@ setuptools.setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=['pipelines', 'transforms', 'configs'],
-    package_data={'configs': ['*.yaml']},
+    package_data={'configs': ['*.yaml'], 'transforms': ['models/*']},
     install_requires=[
         'apache-beam[gcp]>=2.60,<3',
         'feedparser>=6.0.10,<7',
@@ -28,6 +28,7 @@ setuptools.setup(
         'PyYAML>=6.0,<7',
         'requests>=2.31,<3',
         'numpy>=1.24',
+        'scikit-learn>=1.3',
     ],
     extras_require={
         'test': [
