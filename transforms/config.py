@@ -135,6 +135,8 @@ def _validate_classify(classify: Dict[str, Any], taxonomy: Dict[str, Any]):
   _check(model is None or (isinstance(model, str) and model.strip()),
          'classify.model must be a path to a model file, or null for the '
          'packaged model')
+  _check(model is None or '://' in model or os.path.isfile(model),
+         'classify.model: no model file at %s' % model)
   config = {'classify': classify,
             'classify.training': classify.get('training') or {}}
   _number(config, 'classify', 'max_chars', low=1, integer=True)

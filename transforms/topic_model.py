@@ -39,6 +39,10 @@ EVALUATION_VARIANTS = ('full text', 'headline', 'headline + first sentence')
 # before whitespace and a capital, a digit or an opening quote.
 _SENTENCE_END = re.compile(
     r'(?<=[.!?])["\'\u201d\u2019)]?\s+(?=["\'\u201c\u2018(]?[A-Z0-9])')
+# ... unless the period ends a title or an initial ("Mr.", "J. Smith").
+_ABBREVIATION = re.compile(
+    r'\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gen|Gov|Sen|Rep|Rev|Co|Corp|Inc|Ltd|'
+    r'No|vs|[A-Z])\.$')
 _SPACES = re.compile(r'\s+')
 
 
@@ -50,7 +54,12 @@ def first_sentence(body: Optional[str]) -> str:
   """The first sentence of a body (its whole first paragraph when no
   sentence end is found)."""
   paragraph = (body or '').strip().split('\n\n', 1)[0]
-  return _SENTENCE_END.split(paragraph, 1)[0].strip()
+  sentence = ''
+  for piece in _SENTENCE_END.split(paragraph):
+    sentence = ('%s %s' % (sentence, piece)).strip()
+    if not _ABBREVIATION.search(sentence):
+      break
+  return sentence
 
 
 def article_text(title: Optional[str], body: Optional[str],
