@@ -28,7 +28,7 @@ setuptools.setup(
         'PyYAML>=6.0,<7',
         'requests>=2.31,<3',
         'numpy>=1.24',
-        'scikit-learn>=1.3',
+        'scikit-learn>=1.9,<1.10',
     ],
     extras_require={
         'test': [

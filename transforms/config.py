@@ -155,6 +155,8 @@ def _validate_classify(classify: Dict[str, Any], taxonomy: Dict[str, Any]):
     if config['classify.training'].get(key) is not None:
       _number(config, 'classify.training', key, low=1, integer=True)
   _number(config, 'classify.training', 'regularization', low=1e-6)
+  _number(config, 'classify.training', 'calibration_folds', low=2,
+          integer=True)
   _check(isinstance(classify['training'].get('short_variants'), bool),
          'classify.training.short_variants must be true or false')
 
