@@ -8,11 +8,11 @@ is turned into the model's text, and a label into a code, in one way only.
 The model is a scikit-learn pipeline: word 1-2 gram TF-IDF beside character
 3-5 gram TF-IDF (within word boundaries), feeding a multinomial logistic
 regression whose probabilities, calibrated by a temperature fitted on
-held-out folds, are the topic scores. Character n-grams
-still match when a publisher writes "footballer" where the training set said
-"football", and both views work on a headline alone. Each training article is
-also learned as its headline, its headline and first sentence, and its first
-sentence, because feed items are often no more than that.
+held-out folds, are the topic scores. Character n-grams still match when a
+publisher writes "footballer" where the training set said "football", and
+both views work on a headline alone. Each training article is also learned
+as its headline, its headline and first sentence, and its first sentence,
+because feed items are often no more than that.
 
 A model file is a joblib pickle: load only model files you trust.
 """
