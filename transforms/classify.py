@@ -46,12 +46,14 @@ class TopicModelHandler(ModelHandler[str, PredictionResult, TopicModel]):
 
   def __init__(self, model_path: Optional[str], min_batch_size: int,
                max_batch_size: int):
-    self._model_path = model_path or packaged_model_path()
+    self._model_path = model_path
     self._batching = {'min_batch_size': min_batch_size,
                       'max_batch_size': max_batch_size}
 
   def load_model(self) -> TopicModel:
-    with FileSystems.open(self._model_path) as f:
+    # The packaged model is found on the worker, where the package is
+    # installed, not where the pipeline was built.
+    with FileSystems.open(self._model_path or packaged_model_path()) as f:
       return TopicModel.load(f)
 
   def run_inference(self, batch: Sequence[str], model: TopicModel,
