@@ -186,6 +186,28 @@ def test_classify_topics_confidence_threshold(config, model_path):
   _assert_topics(unsure, articles, {code: [] for code in UNSEEN})
 
 
+def test_a_batch_the_model_fails_on_becomes_dead_letters(config, tmp_path):
+  # A model file written without training: scoring raises NotFittedError.
+  path = str(tmp_path / 'untrained.joblib')
+  with open(path, 'wb') as f:
+    topic_model.save_model({'format': topic_model.MODEL_FORMAT,
+                            'model': topic_model.build_model(
+                                config['classify']['training']),
+                            'codes': [SPORT, BUSINESS]}, f)
+  untrained = dict(config['classify'], model=path)
+  articles = [_article(code, text, '') for code, text in UNSEEN.items()]
+  with TestPipeline() as p:
+    result = (p | beam.Create(articles)
+              | ClassifyTopics(untrained, config['taxonomy']))
+    assert_that(result.articles, equal_to([]), label='NoArticles')
+    assert_that(
+        result.dead_letter | beam.Map(lambda d: (
+            d['url'], d['stage'], 'NotFittedError' in d['error'],
+            d['raw']['title'])),
+        equal_to([(a['url'], 'classify', True, a['title'])
+                  for a in articles]), label='DeadLetters')
+
+
 def test_missing_model_file_is_a_config_error(tmp_path):
   path = tmp_path / 'c.yaml'
   path.write_text('classify:\n  model: nowhere/topics.joblib\n')
