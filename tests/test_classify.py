@@ -8,12 +8,14 @@ invented for these tests (sport, business, science and technology, weather).
 import glob
 import json
 import os
+import socket
 
 import apache_beam as beam
 import pytest
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from gcp_storage_emulator.server import create_server
 
 from pipelines import ingest, train_classifier
 from transforms import topic_model
@@ -206,6 +208,35 @@ def test_a_batch_the_model_fails_on_becomes_dead_letters(config, tmp_path):
             d['raw']['title'])),
         equal_to([(a['url'], 'classify', True, a['title'])
                   for a in articles]), label='DeadLetters')
+
+
+@pytest.fixture
+def cloud_storage():
+  """The Cloud Storage emulator on 127.0.0.1 with a bucket `models`."""
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+  server = create_server('127.0.0.1', port, in_memory=True,
+                         default_bucket='models')
+  server.start()
+  previous = os.environ.get('STORAGE_EMULATOR_HOST')
+  os.environ['STORAGE_EMULATOR_HOST'] = 'http://127.0.0.1:%d' % port
+  yield
+  if previous is None:
+    del os.environ['STORAGE_EMULATOR_HOST']
+  else:
+    os.environ['STORAGE_EMULATOR_HOST'] = previous
+  server.stop()
+
+
+def test_model_written_to_and_loaded_from_cloud_storage(
+    small_config, cloud_storage):
+  gs_model = 'gs://models/topics/model.joblib'
+  train_classifier.run(['--data', LABELLED, '--output', gs_model, '--config',
+                        small_config, '--test-size', '0'])
+  model = TopicModelHandler(gs_model, 1, 2).load_model()
+  scores = model.scores([UNSEEN[WEATHER]])[0]
+  assert max(scores, key=scores.get) == WEATHER
 
 
 def test_missing_model_file_is_a_config_error(tmp_path):
