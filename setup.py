@@ -17,7 +17,7 @@ setuptools.setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=['pipelines', 'transforms', 'configs'],
-    package_data={'configs': ['*.yaml']},
+    package_data={'configs': ['*.yaml'], 'transforms': ['models/*']},
     install_requires=[
         'apache-beam[gcp]>=2.60,<3',
         'feedparser>=6.0.10,<7',
@@ -30,6 +30,7 @@ setuptools.setup(
         'requests>=2.31,<3',
         'numpy>=1.24',
         'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
+        'scikit-learn>=1.9,<1.10',
     ],
     extras_require={
         'test': [

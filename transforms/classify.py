@@ -1,60 +1,84 @@
-"""Topic classification into IPTC Media Topics (top level).
+"""Topic classification into IPTC Media Topics (top level), the Beam way.
 
-``CueWordClassifier`` is the first classifier: each topic has weighted cue
-words in the configuration, a topic's score is its share of the cue hits in
-the title (counted twice) and body, and topics under `min_score` (or with
-fewer than `min_hits` hits) are left out: no topic rather than a wrong one.
+The trained model (`transforms/topic_model.py`, trained with
+`pipelines.train_classifier`) is served through Beam's RunInference:
+`TopicModelHandler` loads the model file once per worker process, from a
+local or gs:// path, and scores batches of article texts. Each article rides
+beside its text as the key of a KeyedModelHandler and comes out with
+`topics`: `{code, label, score}`, best first, the score being the model's
+probability. Topics under `classify.min_score` are left out: no topic rather
+than a wrong one.
 """
 
-import re
-from collections import Counter
-from typing import Any, Dict, List
+from importlib import resources
+from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import KeyedModelHandler
+from apache_beam.ml.inference.base import ModelHandler
+from apache_beam.ml.inference.base import PredictionResult
+from apache_beam.ml.inference.base import RunInference
 
 from transforms import schema
+from transforms.topic_model import TopicModel, article_text, top_topics
 
 DEAD_LETTER = 'dead_letter'
 STAGE = 'classify'
+PACKAGED_MODEL = 'models/iptc_bbc.joblib'
 
 
-class CueWordClassifier:
-  """Scores the taxonomy's topics by their cue words.
+def packaged_model_path() -> str:
+  """The model shipped in the package (trained on BBC News), where the
+  package is installed: on a Dataflow worker too."""
+  return str(resources.files('transforms').joinpath(PACKAGED_MODEL))
+
+
+class TopicModelHandler(ModelHandler[str, PredictionResult, TopicModel]):
+  """Article texts -> the topic model's scores, for RunInference.
 
   Args:
-    config: the `classify` section; taxonomy: code -> label.
+    model_path: a model file written by pipelines.train_classifier, local or
+      gs://; None for the packaged model.
+    min_batch_size, max_batch_size: bounds of RunInference's batches.
   """
 
-  def __init__(self, config: Dict[str, Any], taxonomy: Dict[str, str]):
-    self._taxonomy = taxonomy
-    self._min_score = config['min_score']
-    self._min_hits = config['min_hits']
-    self._max_topics = config['max_topics']
-    self._patterns = {
-        code: re.compile(r'\b(?:%s)' % '|'.join(
-            re.escape(w.lower()) for w in sorted(words, key=len, reverse=True)))
-        for code, words in config['cue_words'].items() if words}
+  def __init__(self, model_path: Optional[str], min_batch_size: int,
+               max_batch_size: int):
+    self._model_path = model_path
+    self._batching = {'min_batch_size': min_batch_size,
+                      'max_batch_size': max_batch_size}
 
-  def topics(self, title: str, body: str) -> List[Dict[str, Any]]:
-    text = ('%s\n%s\n%s' % (title or '', title or '', body or '')).lower()
-    hits = Counter({code: len(p.findall(text))
-                    for code, p in self._patterns.items()})
-    total = sum(hits.values())
-    if not total:
-      return []
-    out = []
-    for code, count in hits.most_common():
-      score = count / total
-      if count < self._min_hits or score < self._min_score:
-        continue
-      out.append({'code': code, 'label': self._taxonomy[code],
-                  'score': round(score, 4)})
-    return out[:self._max_topics]
+  def load_model(self) -> TopicModel:
+    # The packaged model is found on the worker, where the package is
+    # installed, not where the pipeline was built.
+    with FileSystems.open(self._model_path or packaged_model_path()) as f:
+      return TopicModel.load(f)
+
+  def run_inference(self, batch: Sequence[str], model: TopicModel,
+                    inference_args: Optional[Dict[str, Any]] = None
+                    ) -> Iterable[PredictionResult]:
+    """One model call per batch; each result's inference maps topic codes
+    to probabilities."""
+    return [PredictionResult(text, scores)
+            for text, scores in zip(batch, model.scores(batch))]
+
+  def batch_elements_kwargs(self) -> Dict[str, int]:
+    return self._batching
+
+  def get_metrics_namespace(self) -> str:
+    return STAGE
+
+
+class ClassifiedArticles(NamedTuple):
+  articles: beam.PCollection
+  dead_letter: beam.PCollection
 
 
 class ClassifyTopics(beam.PTransform):
-  """Articles -> articles with `topics`, best first."""
+  """Articles -> articles with `topics`, best first; an article that cannot
+  be classified goes to `dead_letter`."""
 
   def __init__(self, classify_config: Dict[str, Any], taxonomy: Dict[str, str]):
     super().__init__()
@@ -62,28 +86,43 @@ class ClassifyTopics(beam.PTransform):
     self._taxonomy = taxonomy
 
   def expand(self, articles):
-    return articles | 'Classify' >> beam.ParDo(
-        _ClassifyFn(self._config, self._taxonomy)).with_outputs(
-            DEAD_LETTER, main='articles')
+    config = self._config
+    handler = KeyedModelHandler(TopicModelHandler(
+        config['model'], config['min_batch_size'], config['max_batch_size']))
+    scored, failed = (
+        articles
+        | 'ArticleText' >> beam.Map(lambda article: (article, article_text(
+            article.get('title'), article.get('body'), config['max_chars'])))
+        | 'RunInference' >> RunInference(handler).with_exception_handling())
+    classified = scored | 'AttachTopics' >> beam.ParDo(_AttachTopicsFn(
+        config['min_score'], config['max_topics'], self._taxonomy))
+    failures = failed.failed_inferences | 'FailedBatches' >> beam.FlatMap(
+        _failed_batch_dead_letters)
+    return ClassifiedArticles(classified, failures)
 
 
-class _ClassifyFn(beam.DoFn):
+class _AttachTopicsFn(beam.DoFn):
 
-  def __init__(self, config, taxonomy):
-    self._config = config
+  def __init__(self, min_score, max_topics, taxonomy):
+    self._min_score = min_score
+    self._max_topics = max_topics
     self._taxonomy = taxonomy
-    self._failed = Metrics.counter(STAGE, 'failed')
+    self._untopical = Metrics.counter(STAGE, 'no_topic')
 
-  def setup(self):
-    self._classifier = CueWordClassifier(self._config, self._taxonomy)
-
-  def process(self, article):
-    try:
-      topics = self._classifier.topics(article.get('title'), article['body'])
-    except Exception as e:
-      self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE, '%s: %s' % (type(e).__name__, e), schema.ordered(article),
-          url=article.get('url'), feed_url=article.get('feed_url')))
-      return
+  def process(self, keyed_result):
+    article, result = keyed_result
+    topics = top_topics(result.inference, self._taxonomy, self._min_score,
+                        self._max_topics)
+    if not topics:
+      self._untopical.inc()
     yield dict(article, topics=topics)
+
+
+def _failed_batch_dead_letters(failure):
+  """A batch the model failed on: one dead letter per article in it."""
+  batch, (_, error, _) = failure
+  Metrics.counter(STAGE, 'failed').inc(len(batch))
+  for article, _ in batch:
+    yield schema.dead_letter(STAGE, error, schema.ordered(article),
+                             url=article.get('url'),
+                             feed_url=article.get('feed_url'))

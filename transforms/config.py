@@ -104,6 +104,11 @@ def load_config(path: Optional[str] = None) -> Dict[str, Any]:
       raise ConfigError('%s: unknown section(s) %s; known: %s' % (
           path, unknown, sorted(k for k in config if not k.startswith('_'))))
     config = _merge(config, user)
+    model = (user.get('classify') or {}).get('model')
+    if isinstance(model, str) and '://' not in model and not os.path.isabs(
+        model):
+      config['classify']['model'] = os.path.normpath(os.path.join(
+          os.path.dirname(os.path.abspath(path)), model))
     if 'inputs' in user:
       config['_base_dir'] = (path.rsplit('/', 1)[0] if '://' in path
                              else os.path.dirname(os.path.abspath(path)))
@@ -193,12 +198,7 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'dedup', 'stream_horizon_days', low=0)
   _number(config, 'classify', 'min_score', low=0, high=1)
   _number(config, 'classify', 'max_topics', low=1, integer=True)
-  _number(config, 'classify', 'min_hits', low=1, integer=True)
-  cues = config['classify'].get('cue_words')
-  _check(isinstance(cues, dict) and all(
-      code in config['taxonomy'] and isinstance(words, list)
-      for code, words in cues.items()),
-         'classify.cue_words must map taxonomy codes to lists of words')
+  _validate_classify(config['classify'], config['taxonomy'])
   for code, label in config['taxonomy'].items():
     _check(str(code).startswith('medtop:') and isinstance(label, str),
            'taxonomy entries must map medtop:NNNNNNNN codes to labels, got %r'
@@ -236,6 +236,37 @@ def _validate_fetch(config: Dict[str, Any]) -> None:
   _check(fetch.get('state_path') is None or (
       isinstance(fetch['state_path'], str) and fetch['state_path'].strip()),
          'fetch.state_path must be a path, or null for no fetch state')
+
+
+def _validate_classify(classify: Dict[str, Any], taxonomy: Dict[str, Any]):
+  model = classify.get('model')
+  _check(model is None or (isinstance(model, str) and model.strip()),
+         'classify.model must be a path to a model file, or null for the '
+         'packaged model')
+  _check(model is None or '://' in model or os.path.isfile(model),
+         'classify.model: no model file at %s' % model)
+  config = {'classify': classify,
+            'classify.training': classify.get('training') or {}}
+  _number(config, 'classify', 'max_chars', low=1, integer=True)
+  _number(config, 'classify', 'min_batch_size', low=1, integer=True)
+  _number(config, 'classify', 'max_batch_size',
+          low=classify['min_batch_size'], integer=True)
+  names = classify.get('label_names')
+  _check(isinstance(names, dict) and all(
+      code in taxonomy for code in names.values()),
+         'classify.label_names must map label names to taxonomy codes')
+  _check(isinstance(classify.get('training'), dict),
+         'classify.training must be a mapping')
+  for key in ('word_min_df', 'char_min_df'):
+    _number(config, 'classify.training', key, low=1, integer=True)
+  for key in ('word_features', 'char_features'):
+    if config['classify.training'].get(key) is not None:
+      _number(config, 'classify.training', key, low=1, integer=True)
+  _number(config, 'classify.training', 'regularization', low=1e-6)
+  _number(config, 'classify.training', 'calibration_folds', low=2,
+          integer=True)
+  _check(isinstance(classify['training'].get('short_variants'), bool),
+         'classify.training.short_variants must be true or false')
 
 
 def resolve_inputs(config: Dict[str, Any]) -> Dict[str, List[str]]:
