@@ -1,10 +1,13 @@
-"""Shared fixtures: the seed page, the default config, a loopback HTTP server."""
+"""Shared fixtures: the seed page, the default config, a loopback HTTP
+server, the Cloud Storage emulator, and an offline guard for dry runs."""
 
 import http.server
 import itertools
 import os
+import socket
 import threading
 
+import google.auth
 import pytest
 
 from transforms.config import load_config
@@ -123,3 +126,26 @@ def gcs_bucket(gcs_emulator, monkeypatch):
     monkeypatch.setenv(name, value)
   client = storage.Client(project='test', credentials=AnonymousCredentials())
   return client.create_bucket('newsbeam-%d' % next(_BUCKET_NUMBERS))
+
+
+@pytest.fixture
+def offline(monkeypatch):
+  """Refuses (and records) every connection off the loopback interface and
+  every credential look-up: building the job must need neither."""
+  attempts = []
+  connect = socket.socket.connect
+
+  def guarded_connect(sock, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and host not in ('127.0.0.1', '::1', 'localhost'):
+      attempts.append(('connect', address))
+      raise OSError('test is offline: refused %r' % (address,))
+    return connect(sock, address)
+
+  def no_credentials(*args, **kwargs):
+    attempts.append(('google.auth.default', kwargs.get('scopes')))
+    raise google.auth.exceptions.DefaultCredentialsError('test is offline')
+
+  monkeypatch.setattr(socket.socket, 'connect', guarded_connect)
+  monkeypatch.setattr(google.auth, 'default', no_credentials)
+  return attempts

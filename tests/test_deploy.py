@@ -5,9 +5,7 @@ import ast
 import json
 import os
 import re
-import socket
 
-import google.auth
 import pytest
 
 import apache_beam as beam
@@ -28,29 +26,6 @@ DATAFLOW_ARGS = [
 INGEST_ARGS = ['--output', 'gs://newsbeam-test/clean',
                '--scraped', 'gs://newsbeam-test/raw/*.jsonl.gz',
                '--feeds', 'gs://newsbeam-test/feeds/*.xml']
-
-
-@pytest.fixture
-def offline(monkeypatch):
-  """Refuses (and records) every connection off the loopback interface and
-  every credential look-up: building the job must need neither."""
-  attempts = []
-  connect = socket.socket.connect
-
-  def guarded_connect(sock, address):
-    host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in ('127.0.0.1', '::1', 'localhost'):
-      attempts.append(('connect', address))
-      raise OSError('test is offline: refused %r' % (address,))
-    return connect(sock, address)
-
-  def no_credentials(*args, **kwargs):
-    attempts.append(('google.auth.default', kwargs.get('scopes')))
-    raise google.auth.exceptions.DefaultCredentialsError('test is offline')
-
-  monkeypatch.setattr(socket.socket, 'connect', guarded_connect)
-  monkeypatch.setattr(google.auth, 'default', no_credentials)
-  return attempts
 
 
 def test_dataflow_dry_run_builds_the_job_offline(offline, tmp_path,

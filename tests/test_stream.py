@@ -4,10 +4,8 @@ graph built offline, and windows, late data and dedup with TestStream."""
 import glob
 import json
 import os
-import socket
 import time
 
-import google.auth
 import pytest
 
 import apache_beam as beam
@@ -204,29 +202,6 @@ STREAM_ARGS = [
     '--subscription', 'projects/newsbeam-test/subscriptions/news-pages',
     '--watch', 'gs://newsbeam-test/incoming/',
     '--output', 'gs://newsbeam-test/stream', '--poll-interval', '60']
-
-
-@pytest.fixture
-def offline(monkeypatch):
-  """Refuses (and records) every connection off the loopback interface and
-  every credential look-up: building the job must need neither."""
-  attempts = []
-  connect = socket.socket.connect
-
-  def guarded_connect(sock, address):
-    host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and host not in ('127.0.0.1', '::1', 'localhost'):
-      attempts.append(('connect', address))
-      raise OSError('test is offline: refused %r' % (address,))
-    return connect(sock, address)
-
-  def no_credentials(*args, **kwargs):
-    attempts.append(('google.auth.default', kwargs.get('scopes')))
-    raise google.auth.exceptions.DefaultCredentialsError('test is offline')
-
-  monkeypatch.setattr(socket.socket, 'connect', guarded_connect)
-  monkeypatch.setattr(google.auth, 'default', no_credentials)
-  return attempts
 
 
 def test_dataflow_streaming_dry_run_builds_offline(offline, tmp_path,
