@@ -132,9 +132,8 @@ class _CutFn(beam.DoFn):
       out = SiteBoilerplate(repeated, self._config).cut(article)
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE, '%s: %s' % (type(e).__name__, e), schema.ordered(article),
-          url=article.get('url'), feed_url=article.get('feed_url')))
+      yield beam.pvalue.TaggedOutput(
+          DEAD_LETTER, schema.stage_failure(STAGE, e, article))
       return
     self._cut.inc(len(out['removed']) - len(article.get('removed') or []))
     yield out

@@ -355,9 +355,8 @@ class _CleanFn(beam.DoFn):
       stories = self._cleaner.clean(article)
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE, '%s: %s' % (type(e).__name__, e), schema.ordered(article),
-          url=article.get('url'), feed_url=article.get('feed_url')))
+      yield beam.pvalue.TaggedOutput(
+          DEAD_LETTER, schema.stage_failure(STAGE, e, article))
       return
     if len(stories) > 1:
       self._split_pages.inc()

@@ -328,9 +328,8 @@ class _LanguageFn(beam.DoFn):
       labelled = self._detector.label(article)
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE, '%s: %s' % (type(e).__name__, e), schema.ordered(article),
-          url=article.get('url'), feed_url=article.get('feed_url')))
+      yield beam.pvalue.TaggedOutput(
+          DEAD_LETTER, schema.stage_failure(STAGE, e, article))
       return
     self._cut.inc(sum(1 for r in labelled['removed']
                       if r['reason'] == schema.FOREIGN_LANGUAGE)

@@ -136,6 +136,15 @@ def article_id(canonical_url: str, part: int, body: str) -> str:
   return digest.hexdigest()[:24]
 
 
+def stage_failure(stage: str, error: Exception,
+                  record: Dict[str, Any]) -> Dict[str, Any]:
+  """The dead letter of a record a stage raised on: the error, and the
+  record as built so far as `raw` (replayable as a scraped `text` record)."""
+  return dead_letter(stage, '%s: %s' % (type(error).__name__, error),
+                     ordered(record), url=record.get('url'),
+                     feed_url=record.get('feed_url'))
+
+
 def with_id(record: Dict[str, Any]) -> Dict[str, Any]:
   """The record with its stable `id` set from its final body."""
   return dict(record, id=article_id(record.get('canonical_url') or
