@@ -118,6 +118,24 @@ def resolve_settings(known: argparse.Namespace):
   return config, min_words, known.format or config['output']['format']
 
 
+def fetch_options(known: argparse.Namespace,
+                  config: Dict[str, Any]) -> FetchOptions:
+  return FetchOptions(
+      config['fetch'], allow_private_hosts=known.allow_private_hosts,
+      fetch_articles=known.fetch_articles,
+      state_path=known.fetch_state or config['fetch']['state_path'])
+
+
+def index_path(known: argparse.Namespace, config: Dict[str, Any]
+               ) -> Optional[str]:
+  """The published-records index: --index, else the config's, else
+  OUTPUT/_index; None with --no-index."""
+  if known.no_index:
+    return None
+  return (known.index or config['dedup']['index'] or
+          default_index_path(known.output))
+
+
 def prepare_articles(root, config: Dict[str, Any], read: ReadInputs,
                      min_words: int, prefix: str = ''):
   """Read, extract, clean, site boilerplate, language, filter: -> (articles
@@ -192,13 +210,8 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   if not feeds and not scraped:
     inputs = resolve_inputs(config)
     feeds, scraped = inputs['feeds'], inputs['scraped']
-  fetch = FetchOptions(
-      config['fetch'], allow_private_hosts=known.allow_private_hosts,
-      fetch_articles=known.fetch_articles,
-      state_path=known.fetch_state or config['fetch']['state_path'])
-  index = None if known.no_index else (
-      known.index or config['dedup']['index'] or
-      default_index_path(known.output))
+  fetch = fetch_options(known, config)
+  index = index_path(known, config)
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
     build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,

@@ -46,12 +46,12 @@ from pipelines import ingest
 from transforms import schema
 from transforms.articles import ProcessArticles
 from transforms.classify import ClassifyTopics
-from transforms.config import ConfigError, load_config, resolve_inputs
+from transforms.config import resolve_inputs
 from transforms.dedup import Deduplicate
-from transforms.dedup_index import (ReadPublished, WritePublished,
-                                    default_index_path)
+from transforms.dedup_index import ReadPublished, WritePublished
 from transforms.fetch import FetchOptions
-from transforms.sinks import SUMMARY_FILE, output_path
+from transforms.security import redact_logs
+from transforms.sinks import JSONL, SUMMARY_FILE, output_path
 from transforms.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
                                 SaveFetchState, is_url)
 from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
@@ -281,8 +281,7 @@ def run_polls(known, config, feeds, scraped, min_words, fetch, interval,
   if known.no_index:
     raise SystemExit('newsbeam: polls share the published-records index to '
                      'write each item once; --no-index does not apply')
-  index = (known.index or config['dedup']['index'] or
-           default_index_path(known.output))
+  index = ingest.index_path(known, config)
   # Polls always keep the feeds' validators: that is what makes them cheap.
   fetch = dataclasses.replace(fetch, state_path=fetch.state_path or state_path(
       known.output, FETCH_STATE_FILE))
@@ -312,28 +311,23 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs until stopped, --duration or --polls; returns the summary of the
   polls (local runs) or None (the streaming graph)."""
   known, beam_args = build_parser().parse_known_args(argv)
-  try:
-    config = load_config(known.config)
-  except ConfigError as e:
-    raise SystemExit('newsbeam: %s' % e)
+  # Feed URLs may carry tokens: no log line of a stream shows them.
+  redact_logs()
+  config, min_words, _ = ingest.resolve_settings(known)
+  if known.format not in (None, JSONL):
+    raise SystemExit('newsbeam: streams write JSON Lines; --format %s is '
+                     'for batch runs' % known.format)
   feeds, scraped = known.feeds, known.scraped
   if not feeds and not scraped and not known.subscription and not known.watch:
     inputs = resolve_inputs(config)
     feeds, scraped = inputs['feeds'], inputs['scraped']
-  min_words = (known.min_words if known.min_words is not None
-               else config['filter']['min_words'])
-  if min_words < 0:
-    raise SystemExit('newsbeam: --min-words must be 0 or more')
   interval = (known.poll_interval if known.poll_interval is not None
               else config['stream']['poll_interval'])
   if interval < 1:
     raise SystemExit('newsbeam: --poll-interval must be at least 1 second')
   if known.duration is not None and known.duration < 0:
     raise SystemExit('newsbeam: --duration must be 0 or more')
-  fetch = FetchOptions(
-      config['fetch'], allow_private_hosts=known.allow_private_hosts,
-      fetch_articles=known.fetch_articles,
-      state_path=known.fetch_state or config['fetch']['state_path'])
+  fetch = ingest.fetch_options(known, config)
   options = PipelineOptions(beam_args)
   standard = options.view_as(StandardOptions)
   if 'Dataflow' in (standard.runner or '') and not standard.streaming:

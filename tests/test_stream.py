@@ -18,7 +18,6 @@ from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Duration
 
 from pipelines import stream as stream_pipeline
-from tests.test_dedup_index import gcs_bucket  # noqa: F401 (a fixture)
 from transforms import schema
 from transforms.extract import canonicalize_url
 from transforms.stream import (OutputWindows, RememberFirstSeen,
@@ -149,7 +148,7 @@ def test_polls_write_each_new_item_once_in_the_poll_that_first_sees_it(
 def test_polls_keep_outputs_and_state_on_cloud_storage(gcs_bucket, tmp_path):
   feed = tmp_path / 'town.rss'
   feed.write_bytes(_rss(['harbour', 'tram'], 'https://town.example'))
-  output = gcs_bucket + '/stream'
+  output = 'gs://%s/stream' % gcs_bucket.name
   summary = stream_pipeline.run([
       '--feeds', str(feed), '--output', output, '--poll-interval', '1',
       '--polls', '2', '--min-words', '20'])
@@ -275,6 +274,8 @@ def test_polls_refuse_what_needs_the_streaming_graph(tmp_path):
   with pytest.raises(SystemExit, match='--subscription needs'):
     stream_pipeline.run(['--subscription', 'projects/p/subscriptions/s',
                          '--output', str(tmp_path)])
+  with pytest.raises(SystemExit, match='streams write JSON Lines'):
+    stream_pipeline.run(['--format', 'parquet', '--output', str(tmp_path)])
   with pytest.raises(SystemExit, match='cannot run the streaming graph'):
     stream_pipeline.run(['--streaming', '--output', str(tmp_path)])
   with pytest.raises(SystemExit, match='expected projects/'):
