@@ -79,7 +79,10 @@ def test_an_article_listed_again_is_a_duplicate_on_the_later_day(first_run):
   kept = [a for a in days['2022-04-01']['articles']
           if a['url'] == 'https://news.example/tram']
   assert len(kept) == 1 and kept[0]['published_at'] is None
-  assert kept[0]['cluster_size'] == 2
+  # cluster_size counts the inputs of the kept article's own day: a day's
+  # records do not depend on the days after it (a day rerun alone gives the
+  # same records).
+  assert kept[0]['cluster_size'] == 1
   again = days['2022-04-02']['duplicates']
   assert [(d['url'], d['duplicate_of'], d['duplicate_rule']) for d in again] \
       == [('https://news.example/tram', kept[0]['id'], 'exact_body')]
