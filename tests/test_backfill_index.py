@@ -3,7 +3,6 @@ consecutive ranges find the stories earlier days published, and a day rerun
 later gives the same records and index entries as the first time."""
 
 import glob
-import gzip
 import json
 import os
 import shutil
@@ -11,14 +10,14 @@ import shutil
 import pytest
 
 from pipelines import backfill
-from sample_pages import page, story, write_jsonl
+from sample_pages import (OUTPUTS, jsonl_bytes, page, read_day, story,
+                          write_jsonl)
 from transforms.partitions import (index_file_day, indexed_before,
                                    remove_stale_entries)
 
 FIRST = ('2022-04-01', '2022-04-02', '2022-04-03')
 SECOND = ('2022-04-04', '2022-04-05')
 DAYS = FIRST + SECOND
-OUTPUTS = ('articles', 'duplicates', 'rejected', 'dead_letter')
 STORM_EDITED = story('storm').replace('heavy rain', 'driving rain', 1)
 
 RAW = {
@@ -52,20 +51,6 @@ def _backfill(root, output, days, *flags):
                        str(root), '--output', str(output)] + list(flags))
 
 
-def _read_day(output, day):
-  out = {}
-  for name in OUTPUTS:
-    records = []
-    for path in sorted((output / name / ('dt=' + day)).glob('part-*')):
-      opener = gzip.open if path.suffix == '.gz' else open
-      with opener(path, 'rt', encoding='utf-8') as f:
-        records += [json.loads(line) for line in f if line.strip()]
-    out[name] = sorted(records, key=lambda r: json.dumps(r, sort_keys=True))
-  out['summary'] = json.loads(
-      (output / 'summary' / ('dt=' + day) / 'summary.json').read_text())
-  return out
-
-
 def _index(folder):
   """Index files -> their lines, by path under the index folder."""
   folder = str(folder)
@@ -94,7 +79,7 @@ def two_backfills(tmp_path_factory):
   _write_raw(root, RAW)
   _backfill(root, output, FIRST)
   _backfill(root, output, SECOND)
-  return root, output, {day: _read_day(output, day) for day in DAYS}
+  return root, output, {day: read_day(output, day) for day in DAYS}
 
 
 def test_a_later_backfill_finds_stories_earlier_days_published(two_backfills):
@@ -161,13 +146,13 @@ def test_rerunning_a_middle_day_gives_the_same_records(two_backfills,
   assert not stale.exists()
   assert _index(output / '_index') == entries
   for day in DAYS:
-    assert _read_day(output, day) == days[day], day
+    assert read_day(output, day) == days[day], day
 
   # The whole range again, in one run: the same records as the two runs.
   _backfill(root, output, DAYS)
   assert _index(output / '_index') == entries
   for day in DAYS:
-    assert _read_day(output, day) == days[day], day
+    assert read_day(output, day) == days[day], day
 
 
 def test_an_earlier_day_rerun_with_other_input(two_backfills, tmp_path):
@@ -178,16 +163,16 @@ def test_an_earlier_day_rerun_with_other_input(two_backfills, tmp_path):
   # 04-02 now holds the harvest story 04-04 published, not the budget story.
   _write_raw(raw, {'2022-04-02': [page('final'), page('harvest')]})
   _backfill(raw, output, ['2022-04-02'])
-  rerun = _read_day(output, '2022-04-02')
+  rerun = read_day(output, '2022-04-02')
   assert _urls(rerun['articles']) == ['https://news.example/final',
                                       'https://news.example/harvest']
   assert rerun['duplicates'] == []
   # The later days keep what they were given until they are rerun.
   for day in SECOND:
-    assert _read_day(output, day) == days[day]
+    assert read_day(output, day) == days[day]
   _backfill(raw, output, SECOND)
   harvest = _ids(rerun)['https://news.example/harvest']
-  later = {day: _read_day(output, day) for day in SECOND}
+  later = {day: read_day(output, day) for day in SECOND}
   assert later['2022-04-04']['articles'] == []
   assert [(d['url'], d['duplicate_of'])
           for d in later['2022-04-04']['duplicates']] == [
@@ -203,7 +188,7 @@ def test_no_index_compares_the_range_with_itself_only(two_backfills,
   output = tmp_path / 'clean'
   _backfill(root, output, SECOND, '--no-index')
   assert not (output / '_index').exists()
-  assert _urls(_read_day(output, '2022-04-05')['articles']) == [
+  assert _urls(read_day(output, '2022-04-05')['articles']) == [
       'https://news.example/tram?utm_source=rss',
       'https://radio.example/storm', 'https://wire.example/budget']
 
@@ -216,7 +201,7 @@ def test_index_elsewhere(two_backfills, tmp_path):
   _backfill(root, tmp_path / 'clean', SECOND, '--index', str(index))
   assert not (tmp_path / 'clean' / '_index').exists()
   for day in SECOND:
-    assert _read_day(tmp_path / 'clean', day) == days[day]
+    assert read_day(tmp_path / 'clean', day) == days[day]
   assert _index(index) == entries
 
 
@@ -240,3 +225,35 @@ def test_stale_entries_of_the_range_are_removed(tmp_path):
   assert remove_stale_entries([kept], str(tmp_path),
                               ['2022-04-02', '2022-04-03', '2022-04-04']) == 1
   assert [p.exists() for p in files.values()] == [True, True, False]
+
+
+def test_index_on_cloud_storage(gcs_bucket):
+  raw = {'2022-04-01': [page('budget')],
+         '2022-04-02': [page('budget', host='wire.example'), page('final')]}
+  for day, records in raw.items():
+    path = 'raw/dt=%s/pages.jsonl' % day
+    gcs_bucket.blob(path).upload_from_string(jsonl_bytes(path, records))
+  root = 'gs://%s' % gcs_bucket.name
+  flags = ['--input-root', root + '/raw', '--output', root + '/clean']
+
+  def run_day(day):
+    backfill.run(['--start', day, '--end', day] + flags)
+    return {name: [json.loads(line) for blob in gcs_bucket.list_blobs(
+        prefix='clean/%s/dt=%s/' % (name, day))
+                   for line in blob.download_as_text().splitlines()]
+            for name in ('articles', 'duplicates')}
+
+  first = run_day('2022-04-01')
+  # what an earlier backfill of 04-02, with more articles, left in the index
+  stale = gcs_bucket.blob(
+      'clean/_index/dt=2022-04-02/run-2022-04-02-00009-of-00010.jsonl')
+  stale.upload_from_string(b'{}\n')
+  second = run_day('2022-04-02')
+  assert [(d['url'], d['duplicate_of']) for d in second['duplicates']] == [
+      ('https://wire.example/budget', first['articles'][0]['id'])]
+  assert not stale.exists()
+  entries = {blob.name.split('/')[2]: [json.loads(line)['id'] for line in
+                                       blob.download_as_text().splitlines()]
+             for blob in gcs_bucket.list_blobs(prefix='clean/_index/')}
+  assert entries == {'dt=2022-04-01': [first['articles'][0]['id']],
+                     'dt=2022-04-02': [second['articles'][0]['id']]}
