@@ -13,7 +13,7 @@ from pipelines import backfill
 from sample_pages import (OUTPUTS, jsonl_bytes, page, read_day, story,
                           write_jsonl)
 from transforms.partitions import (index_file_day, indexed_before,
-                                   remove_stale_entries)
+                                   later_days_indexed, remove_stale_entries)
 
 FIRST = ('2022-04-01', '2022-04-02', '2022-04-03')
 SECOND = ('2022-04-04', '2022-04-05')
@@ -193,18 +193,6 @@ def test_no_index_compares_the_range_with_itself_only(two_backfills,
       'https://radio.example/storm', 'https://wire.example/budget']
 
 
-def test_index_elsewhere(two_backfills, tmp_path):
-  root, first_output, days = two_backfills
-  index = tmp_path / 'index'
-  shutil.copytree(first_output / '_index', index)
-  entries = _index(first_output / '_index')
-  _backfill(root, tmp_path / 'clean', SECOND, '--index', str(index))
-  assert not (tmp_path / 'clean' / '_index').exists()
-  for day in SECOND:
-    assert read_day(tmp_path / 'clean', day) == days[day]
-  assert _index(index) == entries
-
-
 def test_a_range_reads_the_entries_of_earlier_days_only():
   path = 'gs://b/clean/_index/dt=2022-04-02/run-2022-04-02-00000-of-00004.jsonl'
   assert index_file_day(path) == '2022-04-02'
@@ -225,16 +213,19 @@ def test_stale_entries_of_the_range_are_removed(tmp_path):
   assert remove_stale_entries([kept], str(tmp_path),
                               ['2022-04-02', '2022-04-03', '2022-04-04']) == 1
   assert [p.exists() for p in files.values()] == [True, True, False]
+  assert later_days_indexed(str(tmp_path), '2022-04-01') == ['2022-04-02']
+  assert later_days_indexed(str(tmp_path / 'none'), '2022-04-01') == []
 
 
-def test_index_on_cloud_storage(gcs_bucket):
+def test_index_elsewhere_on_cloud_storage(gcs_bucket):
   raw = {'2022-04-01': [page('budget')],
          '2022-04-02': [page('budget', host='wire.example'), page('final')]}
   for day, records in raw.items():
     path = 'raw/dt=%s/pages.jsonl' % day
     gcs_bucket.blob(path).upload_from_string(jsonl_bytes(path, records))
   root = 'gs://%s' % gcs_bucket.name
-  flags = ['--input-root', root + '/raw', '--output', root + '/clean']
+  flags = ['--input-root', root + '/raw', '--output', root + '/clean',
+           '--index', root + '/index']
 
   def run_day(day):
     backfill.run(['--start', day, '--end', day] + flags)
@@ -246,14 +237,15 @@ def test_index_on_cloud_storage(gcs_bucket):
   first = run_day('2022-04-01')
   # what an earlier backfill of 04-02, with more articles, left in the index
   stale = gcs_bucket.blob(
-      'clean/_index/dt=2022-04-02/run-2022-04-02-00009-of-00010.jsonl')
+      'index/dt=2022-04-02/run-2022-04-02-00009-of-00010.jsonl')
   stale.upload_from_string(b'{}\n')
   second = run_day('2022-04-02')
   assert [(d['url'], d['duplicate_of']) for d in second['duplicates']] == [
       ('https://wire.example/budget', first['articles'][0]['id'])]
   assert not stale.exists()
-  entries = {blob.name.split('/')[2]: [json.loads(line)['id'] for line in
+  entries = {blob.name.split('/')[1]: [json.loads(line)['id'] for line in
                                        blob.download_as_text().splitlines()]
-             for blob in gcs_bucket.list_blobs(prefix='clean/_index/')}
+             for blob in gcs_bucket.list_blobs(prefix='index/')}
   assert entries == {'dt=2022-04-01': [first['articles'][0]['id']],
                      'dt=2022-04-02': [second['articles'][0]['id']]}
+  assert not list(gcs_bucket.list_blobs(prefix='clean/_index/'))

@@ -145,9 +145,31 @@ def remove_stale_entries(written: Iterable[str], index: str,
   return len(stale)
 
 
+def later_days_indexed(index: str, last_day: str) -> List[str]:
+  """The days after `last_day` that the index holds entries of."""
+  pattern = FileSystems.join(index.rstrip('/'), DAY_INDEX_FILES)
+  days = {index_file_day(m.path)
+          for m in FileSystems.match([pattern])[0].metadata_list}
+  return sorted(day for day in days if day and day > last_day)
+
+
+def warn_of_later_days(index: str, days: List[str]) -> List[str]:
+  """Says which later days were compared with the range as an earlier
+  backfill left it (they are not rerun by this one)."""
+  later = later_days_indexed(index, days[-1])
+  if later:
+    logging.warning(
+        'the index holds %d days after this backfill (%s to %s): they were '
+        'compared with these days as an earlier backfill found them; if their '
+        'input changed, rerun the later days too', len(later), later[0],
+        later[-1])
+  return later
+
+
 class WriteDayEntries(beam.PTransform):
   """Kept articles of the range -> each day's index files, replacing the
-  ones an earlier backfill of these days wrote."""
+  ones an earlier backfill of these days wrote; then a warning if the index
+  holds days after the range."""
 
   def __init__(self, config: Dict[str, Any], index: str, days: List[str]):
     super().__init__()
@@ -156,14 +178,17 @@ class WriteDayEntries(beam.PTransform):
     self._days = list(days)
 
   def expand(self, articles):
-    return (articles
-            | 'Entries' >> beam.ParDo(_DayEntryFn(self._config))
-            | 'GroupShards' >> beam.GroupByKey()
-            | 'Write' >> beam.Map(write_day_shard, self._index,
-                                  self._config['index_shards'])
-            | 'Written' >> beam.combiners.ToList()
-            | 'RemoveStale' >> beam.Map(remove_stale_entries, self._index,
-                                        self._days))
+    written = (articles
+               | 'Entries' >> beam.ParDo(_DayEntryFn(self._config))
+               | 'GroupShards' >> beam.GroupByKey()
+               | 'Write' >> beam.Map(write_day_shard, self._index,
+                                     self._config['index_shards'])
+               | 'Written' >> beam.combiners.ToList())
+    removed = written | 'RemoveStale' >> beam.Map(
+        remove_stale_entries, self._index, self._days)
+    return removed | 'LaterDays' >> beam.Map(
+        lambda _, index, days: warn_of_later_days(index, days), self._index,
+        self._days)
 
 
 class DeduplicateAcrossDays(beam.PTransform):
