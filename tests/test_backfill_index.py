@@ -137,7 +137,8 @@ def test_rerunning_a_middle_day_gives_the_same_records(two_backfills,
   output = tmp_path / 'clean'
   shutil.copytree(first_output, output)
   entries = _index(output / '_index')
-  stale = output / '_index' / 'dt=2022-04-02' / 'run-2022-04-02-00009-of-00010.jsonl'
+  stale = (output / '_index' / 'dt=2022-04-02' /
+           'run-2022-04-02-00009-of-00010.jsonl')
   stale.write_text(entries[sorted(entries)[0]][0] + '\n')
 
   # 04-02 alone, after 04-05 was processed: the later days' entries do not

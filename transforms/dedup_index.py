@@ -5,9 +5,11 @@ record (``dedup.index_entry``: body fingerprint, canonical URL key, MinHash
 signature and shingle count, keep rank, id) into the index folder
 (``<output>/_index`` unless another is given; local or gs://, through Beam's
 FileSystems), as ``run-<run key>-SSSSS-of-NNNNN.jsonl``. A later run (the
-next poll, the next day's backfill) reads the entries of the *other* runs
-and sends the records matching one of them, exactly or as near-duplicates,
-to duplicates/ with ``duplicate_of`` set to the id published earlier.
+next poll, the next ingest) reads the entries of the *other* runs and sends
+the records matching one of them, exactly or as near-duplicates, to
+duplicates/ with ``duplicate_of`` set to the id published earlier.
+Backfills keep their entries one folder a day, ordered by day (see
+partitions.py).
 
 The run key is a digest of the ids of the records the run deduplicates
 (ids are stable: canonical URL, part, body). Rerunning the same input gives
