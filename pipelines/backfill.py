@@ -10,8 +10,11 @@ Reads `INPUT_ROOT/dt=YYYY-MM-DD/*.jsonl[.gz]` for every day from --start to
 Rerunning a day replaces that day's partitions (stale part files removed) and
 leaves the other days alone. Each day is read, extracted, cleaned and
 filtered in its own branch; deduplication then runs over the whole range in
-date order (an article listed again on a later day is a duplicate there);
-classification and writing follow, one branch per day. The job graph grows
+date order (an article listed again on a later day is a duplicate there),
+against the articles earlier backfills published on the days before the
+range (the index, OUTPUT/_index/dt=YYYY-MM-DD/ unless --index or --no-index
+says otherwise; see transforms/partitions.py); classification and writing
+follow, one branch per day. The job graph grows
 with the number of days: submit long ranges as one job per month.
 
 Locally:
@@ -30,13 +33,13 @@ On Dataflow (any ingest or Beam option passes through):
 import argparse
 import logging
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.ingest import add_output_arguments, prepare_articles
-from pipelines.ingest import resolve_settings
+from pipelines.ingest import add_index_arguments, add_output_arguments
+from pipelines.ingest import index_path, prepare_articles, resolve_settings
 from transforms import schema
 from transforms.classify import ClassifyTopics
 from transforms.fetch import FetchOptions
@@ -63,14 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help='holds dt=YYYY-MM-DD/*.jsonl[.gz] folders of '
                       'scraped pages')
   add_output_arguments(parser)
+  add_index_arguments(parser)
   return parser
 
 
 def build_backfill(pipeline: beam.Pipeline, config: Dict[str, Any],
                    days: List[str], input_root: str, output: str,
-                   min_words: int, file_format: str = JSONL) -> None:
-  """Wires one branch per day up to filtering, dedup across the range, then
-  classification and one writer per day."""
+                   min_words: int, file_format: str = JSONL,
+                   index: Optional[str] = None) -> None:
+  """Wires one branch per day up to filtering, dedup across the range (and
+  against the days before it in `index`, when given), then classification
+  and one writer per day."""
   articles, rejected, dead_letters = [], [], []
   for day in days:
     tag = lambda record, day=day: with_partition(record, day)
@@ -85,7 +91,7 @@ def build_backfill(pipeline: beam.Pipeline, config: Dict[str, Any],
                         | '%s/TagDeadLetters' % day >> beam.Map(tag))
   unique, duplicates = (articles | 'AllArticles' >> beam.Flatten()
                         | 'DedupAcrossDays' >> DeduplicateAcrossDays(
-                            config['dedup']))
+                            config['dedup'], days, index))
   classified = unique | 'Classify' >> ClassifyTopics(
       config['classify'], config['taxonomy'])
   by_output = {
@@ -116,7 +122,7 @@ def run(argv=None) -> List[str]:
     raise SystemExit('newsbeam: bad --start/--end: %s' % e)
   with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
     build_backfill(pipeline, config, days, known.input_root, known.output,
-                   min_words, file_format)
+                   min_words, file_format, index_path(known, config))
   return days
 
 

@@ -95,13 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
                       'Last-Modified, kept between runs so that unchanged '
                       'feeds are not refetched (default: the config\'s '
                       'fetch.state_path; none: every run fetches everything)')
+  add_index_arguments(parser)
+  return parser
+
+
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+  """The published-records index flags ingest and backfill share."""
   parser.add_argument('--index', metavar='DIR_OR_GS_PREFIX',
                       help='index of the records earlier runs published: '
                       'they go to duplicates/ instead of being published '
                       'again (default: dedup.index, else OUTPUT/_index)')
   parser.add_argument('--no-index', action='store_true',
                       help='deduplicate within this run only')
-  return parser
 
 
 def resolve_settings(known: argparse.Namespace):

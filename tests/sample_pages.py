@@ -1,6 +1,6 @@
 """Small scraped-page fixtures shared by the deploy, Parquet and backfill
-tests: distinct English stories long enough to publish, and helpers that
-write them as JSON Lines (gzip by extension)."""
+tests: distinct English stories long enough to publish, helpers that write
+them as JSON Lines (gzip by extension), and a reader of a backfill's day."""
 
 import gzip
 import json
@@ -59,3 +59,22 @@ def jsonl_bytes(path: str, records) -> bytes:
 def write_jsonl(path, records) -> None:
   with open(path, 'wb') as f:
     f.write(jsonl_bytes(str(path), records))
+
+
+OUTPUTS = ('articles', 'duplicates', 'rejected', 'dead_letter')
+
+
+def read_day(output, day: str) -> dict:
+  """A backfill's day under `output` (a pathlib folder): each output's
+  records (in a stable order) and the day's summary."""
+  out = {}
+  for name in OUTPUTS:
+    records = []
+    for path in sorted((output / name / ('dt=' + day)).glob('part-*')):
+      opener = gzip.open if path.suffix == '.gz' else open
+      with opener(path, 'rt', encoding='utf-8') as f:
+        records += [json.loads(line) for line in f if line.strip()]
+    out[name] = sorted(records, key=lambda r: json.dumps(r, sort_keys=True))
+  out['summary'] = json.loads(
+      (output / 'summary' / ('dt=' + day) / 'summary.json').read_text())
+  return out

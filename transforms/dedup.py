@@ -191,17 +191,18 @@ def published_earlier(order: Tuple) -> bool:
   return order[0] == 0
 
 
-def index_entry(article: Dict[str, Any], run: str,
-                hasher: MinHasher) -> Dict[str, Any]:
+def index_entry(article: Dict[str, Any], run: str, hasher: MinHasher,
+                rank=keep_rank) -> Dict[str, Any]:
   """What a later run needs to recognise a published record: its exact keys,
-  its sketch and its rank, and the run that published it."""
+  its sketch and its rank (as `rank` orders the run's records), and the run
+  that published it."""
   signature, count = hasher.sketch(article['body'])
   return {
       'id': article['id'],
       'run': run,
       'fingerprint': body_fingerprint(article['body']),
       'url_key': url_key(article),
-      'rank': list(keep_rank(article)),
+      'rank': list(rank(article)),
       'shingles': count,
       'signature': base64.b64encode(signature.tobytes()).decode('ascii'),
   }
@@ -211,6 +212,12 @@ def entry_sketch(entry: Dict[str, Any]) -> Sketch:
   return Sketch(sketch_order(entry['rank'], earlier_run=True),
                 entry['id'], base64.b64decode(entry['signature']),
                 entry['shingles'])
+
+
+def one_partition(record: Dict[str, Any]) -> None:
+  """Every record of a run counts toward its cluster: the default of
+  ``Deduplicate``'s `partition`."""
+  return None
 
 
 def pick_kept(group: Iterable[Dict[str, Any]], rank=keep_rank):
@@ -246,9 +253,10 @@ class _ExactGroupFn(beam.DoFn):
   """Keeps the best record of each group; the rest are duplicates. A group
   holding a record published by an earlier run keeps none of its own."""
 
-  def __init__(self, rule: str, rank=keep_rank):
+  def __init__(self, rule: str, rank=keep_rank, partition=one_partition):
     self._rule = rule
     self._rank = rank
+    self._partition = partition
     self._dupes = Metrics.counter(STAGE, 'exact_%s' % rule)
 
   def process(self, keyed):
@@ -267,21 +275,25 @@ class _ExactGroupFn(beam.DoFn):
       yield beam.pvalue.TaggedOutput(
           DUPLICATES, as_duplicate(other, kept_id, 1.0, self._rule))
     if kept:
+      own = self._partition(kept)
       yield dict(kept, cluster_size=sum(
-          a.get('cluster_size') or 1 for a in articles))
+          a.get('cluster_size') or 1 for a in articles
+          if self._partition(a) == own))
 
 
 class ExactDuplicates(beam.PTransform):
   """One record per key; the others go to `duplicates`. `published`:
   (key, index entry) pairs of records earlier runs published; `rank` orders
-  a group, the record to keep first."""
+  a group, the record to keep first; `partition` (see ``Deduplicate``)."""
 
-  def __init__(self, rule: str, key_fn, published=None, rank=keep_rank):
+  def __init__(self, rule: str, key_fn, published=None, rank=keep_rank,
+               partition=one_partition):
     super().__init__()
     self._rule = rule
     self._key_fn = key_fn
     self._published = published
     self._rank = rank
+    self._partition = partition
 
   def expand(self, articles):
     keyed = articles | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
@@ -291,7 +303,7 @@ class ExactDuplicates(beam.PTransform):
     return ({'articles': keyed, 'published': published}
             | 'Group' >> beam.CoGroupByKey()
             | 'Keep' >> beam.ParDo(_ExactGroupFn(
-                self._rule, self._rank)).with_outputs(
+                self._rule, self._rank, self._partition)).with_outputs(
                 DUPLICATES, main='articles'))
 
 
@@ -441,11 +453,18 @@ def repoint(duplicate: Dict[str, Any], roots) -> Dict[str, Any]:
 
 
 class _AddClusterSizes(beam.DoFn):
+  """Adds the sizes its near-duplicates of its own partition stood for to a
+  kept record's cluster_size."""
+
+  def __init__(self, partition=one_partition):
+    self._partition = partition
 
   def process(self, joined):
     _, grouped = joined
     for article in grouped['articles']:
-      extra = sum(grouped['absorbed'])
+      own = self._partition(article)
+      extra = sum(size for partition, size in grouped['absorbed']
+                  if partition == own)
       yield dict(article, cluster_size=(article.get('cluster_size') or 1) + extra)
 
 
@@ -457,14 +476,18 @@ class Deduplicate(beam.PTransform):
   (see transforms/dedup_index.py); a record matching one is a duplicate of
   it, whatever its rank. `rank` orders the records of a run, the one to
   keep first (default ``keep_rank``; backfills put the earliest day first).
+  `partition` (record -> key): a kept record's cluster_size counts only the
+  inputs of its own partition (a backfill's day), so that a day's records do
+  not depend on the days after it.
   """
 
   def __init__(self, dedup_config: Dict[str, Any], published=None,
-               rank=keep_rank):
+               rank=keep_rank, partition=one_partition):
     super().__init__()
     self._config = dedup_config
     self._published = published
     self._rank = rank
+    self._partition = partition
 
   def _published_by(self, name, key_fn):
     if self._published is None:
@@ -475,10 +498,12 @@ class Deduplicate(beam.PTransform):
   def expand(self, articles):
     by_body = articles | 'ExactBody' >> ExactDuplicates(
         EXACT_BODY, lambda a: body_fingerprint(a['body']),
-        self._published_by('Body', lambda e: e['fingerprint']), self._rank)
+        self._published_by('Body', lambda e: e['fingerprint']), self._rank,
+        self._partition)
     by_url = by_body.articles | 'ExactUrl' >> ExactDuplicates(
         CANONICAL_URL, url_key,
-        self._published_by('Url', lambda e: e['url_key']), self._rank)
+        self._published_by('Url', lambda e: e['url_key']), self._rank,
+        self._partition)
     published_sketches = None
     if self._published is not None:
       published_sketches = self._published | 'PublishedSketches' >> beam.Map(
@@ -496,11 +521,12 @@ class Deduplicate(beam.PTransform):
             DUPLICATES, main='articles')
     absorbed = (near[DUPLICATES]
                 | 'AbsorbedSize' >> beam.Map(
-                    lambda d: (d['duplicate_of'], d.get('cluster_size') or 1)))
+                    lambda d, p=self._partition: (d['duplicate_of'], (
+                        p(d), d.get('cluster_size') or 1))))
     kept = ({'articles': near.articles | 'KeyKept' >> beam.Map(
         lambda a: (a['id'], a)), 'absorbed': absorbed}
             | 'JoinSizes' >> beam.CoGroupByKey()
-            | 'AddSizes' >> beam.ParDo(_AddClusterSizes()))
+            | 'AddSizes' >> beam.ParDo(_AddClusterSizes(self._partition)))
     near_duplicates = near[DUPLICATES] | 'ClearSizes' >> beam.Map(
         lambda d: dict(d, cluster_size=None))
     exact_duplicates = ((by_body[DUPLICATES], by_url[DUPLICATES])

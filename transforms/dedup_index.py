@@ -5,9 +5,11 @@ record (``dedup.index_entry``: body fingerprint, canonical URL key, MinHash
 signature and shingle count, keep rank, id) into the index folder
 (``<output>/_index`` unless another is given; local or gs://, through Beam's
 FileSystems), as ``run-<run key>-SSSSS-of-NNNNN.jsonl``. A later run (the
-next poll, the next day's backfill) reads the entries of the *other* runs
-and sends the records matching one of them, exactly or as near-duplicates,
-to duplicates/ with ``duplicate_of`` set to the id published earlier.
+next poll, the next ingest) reads the entries of the *other* runs and sends
+the records matching one of them, exactly or as near-duplicates, to
+duplicates/ with ``duplicate_of`` set to the id published earlier.
+Backfills keep their entries one folder a day, ordered by day (see
+partitions.py).
 
 The run key is a digest of the ids of the records the run deduplicates
 (ids are stable: canonical URL, part, body). Rerunning the same input gives
@@ -43,6 +45,11 @@ def default_index_path(output: str) -> str:
 def index_file(index: str, run: str, shard: int, shards: int) -> str:
   return FileSystems.join(index.rstrip('/'),
                           'run-%s-%05d-of-%05d.jsonl' % (run, shard, shards))
+
+
+def index_shard(record_id: str, shards: int) -> int:
+  """The shard of a run's index files an entry goes to (ids are hex)."""
+  return int(record_id[:8], 16) % shards
 
 
 class RunKeyFn(beam.CombineFn):
@@ -84,32 +91,44 @@ def parse_entries(readable) -> Iterable[Dict[str, Any]]:
 
 
 class ReadPublished(beam.PTransform):
-  """Every entry of the index (none if it does not exist yet)."""
+  """Every entry of the index (none if it does not exist yet): of the files
+  matching `pattern` under it, those whose path `accept` takes (all by
+  default), chosen before they are opened."""
 
-  def __init__(self, index: str):
+  def __init__(self, index: str, pattern: str = INDEX_GLOB, accept=None):
     super().__init__()
-    self._pattern = FileSystems.join(index.rstrip('/'), INDEX_GLOB)
+    self._pattern = FileSystems.join(index.rstrip('/'), pattern)
+    self._accept = accept
 
   def expand(self, pipeline):
-    return (pipeline
-            | 'Pattern' >> beam.Create([self._pattern])
-            | 'Match' >> fileio.MatchAll(
-                empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+    files = (pipeline
+             | 'Pattern' >> beam.Create([self._pattern])
+             | 'Match' >> fileio.MatchAll(
+                 empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW))
+    if self._accept is not None:
+      files = files | 'Accept' >> beam.Filter(
+          lambda metadata, accept: accept(metadata.path), self._accept)
+    return (files
             | 'Open' >> fileio.ReadMatches(
                 compression=CompressionTypes.UNCOMPRESSED)
             | 'Parse' >> beam.FlatMap(parse_entries))
 
 
-def write_index_shard(keyed, index: str, shards: int) -> str:
-  """Writes one shard of a run's entries, sorted by id (same input, same
-  bytes); a rerun overwrites the file it wrote before."""
-  shard, entries = keyed
-  entries: List[Dict[str, Any]] = sorted(entries, key=lambda e: e['id'])
-  path = index_file(index, entries[0]['run'], shard, shards)
+def write_entries(path: str, entries: Iterable[Dict[str, Any]]) -> str:
+  """Writes index entries sorted by id (same input, same bytes); a rerun
+  overwrites the file it wrote before."""
   with FileSystems.create(path, mime_type='application/x-ndjson') as f:
-    for entry in entries:
+    for entry in sorted(entries, key=lambda e: e['id']):
       f.write((json.dumps(entry, sort_keys=True) + '\n').encode('utf-8'))
   return path
+
+
+def write_index_shard(keyed, index: str, shards: int) -> str:
+  """Writes one shard of a run's entries."""
+  shard, entries = keyed
+  entries: List[Dict[str, Any]] = list(entries)
+  return write_entries(index_file(index, entries[0]['run'], shard, shards),
+                       entries)
 
 
 class _IndexEntryFn(SketchingDoFn):
@@ -132,8 +151,7 @@ class WritePublished(beam.PTransform):
     return (articles
             | 'Entries' >> beam.ParDo(_IndexEntryFn(self._config),
                                       beam.pvalue.AsSingleton(self._run))
-            | 'Shard' >> beam.Map(
-                lambda e: (int(e['id'][:8], 16) % shards, e))
+            | 'Shard' >> beam.Map(lambda e: (index_shard(e['id'], shards), e))
             | 'GroupShards' >> beam.GroupByKey()
             | 'Write' >> beam.Map(write_index_shard, self._index, shards))
 
