@@ -3,15 +3,11 @@
 import glob
 import json
 import os
-import socket
 
 import apache_beam as beam
-import pytest
-from apache_beam.internal.gcp import auth
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from gcp_storage_emulator.server import create_server
 
 from pipelines import ingest
 from transforms import schema
@@ -157,25 +153,6 @@ def test_unreadable_index_lines_are_skipped(tmp_path, config):
     assert_that(entries | beam.Map(lambda e: e['id']), equal_to(['a1']))
 
 
-@pytest.fixture
-def gcs_bucket(monkeypatch):
-  """A bucket on the Cloud Storage emulator (gcp-storage-emulator)."""
-  with socket.socket() as probe:
-    probe.bind(('127.0.0.1', 0))
-    port = probe.getsockname()[1]
-  server = create_server('127.0.0.1', port, in_memory=True,
-                         default_bucket='newsbeam-index')
-  server.start()
-  monkeypatch.setenv('STORAGE_EMULATOR_HOST', 'http://127.0.0.1:%d' % port)
-  # Offline, Beam's one credential look-up per process retries for about
-  # 30 s before concluding there are none (then the client is anonymous):
-  # start from that conclusion.
-  monkeypatch.setattr(auth._Credentials, '_credentials_init', True)
-  monkeypatch.setattr(auth._Credentials, '_credentials', None)
-  yield 'gs://newsbeam-index'
-  server.stop()
-
-
 def _dedup_against(index, articles, config):
   with TestPipeline() as p:
     kept, duplicates = (p | beam.Create(articles)
@@ -188,13 +165,15 @@ def _dedup_against(index, articles, config):
 
 
 def test_index_on_cloud_storage(gcs_bucket, config):
+  index = 'gs://%s/index' % gcs_bucket.name
+
   def article(url, body, **extra):
     return dict(schema.with_id(schema.new_article(
         url=url, canonical_url=url, body=body)), **extra)
   monday = [article('https://port.example/ferries-new', HARBOUR)]
-  _dedup_against(gcs_bucket + '/index', monday, config)
-  assert FileSystems.match([gcs_bucket + '/index/run-*.jsonl'])[0].metadata_list
+  _dedup_against(index, monday, config)
+  assert FileSystems.match([index + '/run-*.jsonl'])[0].metadata_list
   tuesday = [article('https://wire.example/ferries', HARBOUR + ' More soon.',
                      published_as=monday[0]['id']),
              article('https://town.example/schools-new', SCHOOLS)]
-  _dedup_against(gcs_bucket + '/index', tuesday, config)
+  _dedup_against(index, tuesday, config)

@@ -10,7 +10,6 @@ import glob
 import gzip
 import json
 import os
-import socket
 import threading
 import time
 
@@ -182,28 +181,6 @@ def server(http_server):
       '/articles/report.pdf': _response(200, b'%PDF-1.4', 'application/pdf'),
   })
   return http_server
-
-
-@pytest.fixture
-def gcs_bucket(monkeypatch):
-  """A Cloud Storage emulator on 127.0.0.1 holding one bucket; yields its
-  gs:// prefix."""
-  from apache_beam.internal.gcp import auth
-  from gcp_storage_emulator.server import create_server
-  probe = socket.socket()
-  probe.bind(('127.0.0.1', 0))
-  port = probe.getsockname()[1]
-  probe.close()
-  emulator = create_server('127.0.0.1', port, in_memory=True,
-                           default_bucket='newsbeam-state')
-  emulator.start()
-  monkeypatch.setenv('STORAGE_EMULATOR_HOST', 'http://127.0.0.1:%d' % port)
-  # Anonymous access: Beam would otherwise look for credentials, retrying for
-  # many seconds and asking the cloud metadata server.
-  monkeypatch.setattr(auth._Credentials, '_credentials_init', True)
-  monkeypatch.setattr(auth._Credentials, '_credentials', None)
-  yield 'gs://newsbeam-state'
-  emulator.stop()
 
 
 @pytest.fixture
@@ -509,7 +486,8 @@ def test_fetch_articles_end_to_end(server, tmp_path):
 def test_unchanged_feed_is_not_republished_on_the_next_run(
     server, tmp_path, request, where):
   if where == 'gs':
-    state = request.getfixturevalue('gcs_bucket') + '/polls/fetch_state.json'
+    state = 'gs://%s/polls/fetch_state.json' % request.getfixturevalue(
+        'gcs_bucket').name
   else:
     state = str(tmp_path / 'state' / 'fetch_state.json')
   first, out = _ingest(server, tmp_path, tmp_path / 'one',
