@@ -112,7 +112,7 @@ def test_labels_and_cuts_are_the_same_on_every_run(config):
 @pytest.mark.parametrize('key, value', [
     ('close_languages', [['ms', 'indonesian']]),
     ('close_languages', 'ms,id'),
-    ('screening_languages', ['english']),
+    ('main_languages', ['english']),
     ('fragment_max_chars', 0),
 ])
 def test_bad_language_settings_are_clear_config_errors(tmp_path, key, value):

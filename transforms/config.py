@@ -179,10 +179,12 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
   _number(config, 'language', 'fragment_max_chars', low=1, integer=True)
   _number(config, 'language', 'fast_mode_min_chars', low=0, integer=True)
-  screening = config['language'].get('screening_languages')
-  _check(isinstance(screening, list) and all(
-      isinstance(code, str) and len(code) == 2 for code in screening),
-         'language.screening_languages must be a list of ISO 639-1 codes')
+  _check(isinstance(config['language'].get('confirm_short_fragments'), bool),
+         'language.confirm_short_fragments must be true or false')
+  main = config['language'].get('main_languages')
+  _check(isinstance(main, list) and all(
+      isinstance(code, str) and len(code) == 2 for code in main),
+         'language.main_languages must be a list of ISO 639-1 codes')
   close = config['language'].get('close_languages')
   _check(isinstance(close, list) and all(
       isinstance(group, list) and all(

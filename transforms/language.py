@@ -286,13 +286,14 @@ class LanguageDetector:
     self._fragment_min_chars = config['fragment_min_chars']
     self._fragment_max_chars = config['fragment_max_chars']
     self._fast_mode_min_chars = config['fast_mode_min_chars']
+    self._confirm_short_fragments = config['confirm_short_fragments']
     self._fragment_max_share = 1 - config['fragment_min_probability']
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
     self._fragment_max_cut_share = config['fragment_max_cut_share']
     self._foreign_share = config['foreign_script_share']
     self._close = {code: frozenset(group) for group in config['close_languages']
                    for code in group}
-    self._screening_languages = frozenset(config['screening_languages'])
+    self._main_languages = frozenset(config['main_languages'])
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
     """[(ISO 639-1 code, probability)], most likely first."""
@@ -339,10 +340,12 @@ class LanguageDetector:
     text = block[:self._fragment_max_chars]
     # Screening, cheap: most paragraphs are in the document's language, and
     # weighed against the document's and the web's main languages only, they
-    # read as such. The others are weighed against every language.
+    # read as such with the margin a cut needs. The others are weighed
+    # against every language.
     screened = self._backend.ranked_among(
-        text, self._screening_languages | {language})
-    if not screened or screened[0][0] == language:
+        text, self._main_languages | {language})
+    if not screened or (screened[0][0] == language and screened[0][1]
+                        >= 1 - self._fragment_max_share):
       return None
     ranked = self._backend.ranked(text)
     if not ranked:
@@ -352,6 +355,11 @@ class LanguageDetector:
         or dict(ranked).get(language, 0.0) > self._fragment_max_share):
       return None
     if len(block) < self._fast_mode_min_chars:
+      # The full models are loaded only for the main languages (and the
+      # document's): memory stays bounded, whatever the fast mode guesses.
+      if (not self._confirm_short_fragments
+          or candidate not in self._main_languages):
+        return None
       share = self._backend.share_against(block, language, candidate)
       if share is None or share > self._fragment_max_share:
         return None
