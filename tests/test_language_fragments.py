@@ -120,3 +120,13 @@ def test_bad_language_settings_are_clear_config_errors(tmp_path, key, value):
   path.write_text(yaml.safe_dump({'language': {key: value}}))
   with pytest.raises(ConfigError, match='language.%s' % key):
     load_config(str(path))
+
+
+def test_without_full_models_only_long_fragments_are_cut(config):
+  detector = LanguageDetector(dict(config['language'],
+                                   confirm_short_fragments=False))
+  french = ('Laissez un commentaire ci-dessous et abonnez-vous à notre lettre '
+            "d'information pour recevoir les dernières nouvelles chaque matin.")
+  labelled = label(detector, ENGLISH + ['Laisser un commentaire', french])
+  assert labelled['body'] == '\n\n'.join(ENGLISH + ['Laisser un commentaire'])
+  assert [cut['language'] for cut in labelled['removed']] == ['fr']
