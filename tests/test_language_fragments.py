@@ -114,6 +114,7 @@ def test_labels_and_cuts_are_the_same_on_every_run(config):
     ('close_languages', 'ms,id'),
     ('main_languages', ['english']),
     ('fragment_max_chars', 0),
+    ('short_fragment_languages', 'some'),
 ])
 def test_bad_language_settings_are_clear_config_errors(tmp_path, key, value):
   path = tmp_path / 'bad.yaml'
@@ -124,7 +125,7 @@ def test_bad_language_settings_are_clear_config_errors(tmp_path, key, value):
 
 def test_without_full_models_only_long_fragments_are_cut(config):
   detector = LanguageDetector(dict(config['language'],
-                                   confirm_short_fragments=False))
+                                   short_fragment_languages='none'))
   french = ('Laissez un commentaire ci-dessous et abonnez-vous à notre lettre '
             "d'information pour recevoir les dernières nouvelles chaque matin.")
   labelled = label(detector, ENGLISH + ['Laisser un commentaire', french])

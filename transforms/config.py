@@ -179,8 +179,9 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
   _number(config, 'language', 'fragment_max_chars', low=1, integer=True)
   _number(config, 'language', 'fast_mode_min_chars', low=0, integer=True)
-  _check(isinstance(config['language'].get('confirm_short_fragments'), bool),
-         'language.confirm_short_fragments must be true or false')
+  _check(config['language'].get('short_fragment_languages')
+         in ('main', 'all', 'none'),
+         'language.short_fragment_languages must be main, all or none')
   main = config['language'].get('main_languages')
   _check(isinstance(main, list) and all(
       isinstance(code, str) and len(code) == 2 for code in main),

@@ -286,7 +286,7 @@ class LanguageDetector:
     self._fragment_min_chars = config['fragment_min_chars']
     self._fragment_max_chars = config['fragment_max_chars']
     self._fast_mode_min_chars = config['fast_mode_min_chars']
-    self._confirm_short_fragments = config['confirm_short_fragments']
+    self._short_fragment_languages = config['short_fragment_languages']
     self._fragment_max_share = 1 - config['fragment_min_probability']
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
     self._fragment_max_cut_share = config['fragment_max_cut_share']
@@ -355,10 +355,11 @@ class LanguageDetector:
         or dict(ranked).get(language, 0.0) > self._fragment_max_share):
       return None
     if len(block) < self._fast_mode_min_chars:
-      # The full models are loaded only for the main languages (and the
-      # document's): memory stays bounded, whatever the fast mode guesses.
-      if (not self._confirm_short_fragments
-          or candidate not in self._main_languages):
+      # With `main`, full models are loaded for the main languages and the
+      # documents' only: memory stays bounded whatever the fast mode guesses.
+      if (self._short_fragment_languages == 'none'
+          or (self._short_fragment_languages == 'main'
+              and candidate not in self._main_languages)):
         return None
       share = self._backend.share_against(block, language, candidate)
       if share is None or share > self._fragment_max_share:
