@@ -8,16 +8,19 @@ Two checks per paragraph, before the document is labelled:
     as running text (at least `fragment_min_words` words with letters and
     `fragment_min_chars` characters, at most
     `fragment_max_capitalized_share` of the words capitalized, not a
-    quotation). The detector reads its first `fragment_max_chars`; it is cut
-    when the detector's first choice is another language, not a close
-    relative of the document's (`close_languages`: Malay and Indonesian, ...),
-    and the document's language gets at most 1 - `fragment_min_probability`.
-    The fast detector is trusted alone from `fast_mode_min_chars`
-    characters; a shorter paragraph ("Laisser un commentaire") is cut only
-    when the full models of just the two languages in question agree, with
-    the same margin. Nothing is cut when the paragraphs judged foreign would
-    be more than `fragment_max_cut_share` of the words (then the label is
-    what is wrong).
+    quotation). The detector reads its first `fragment_max_chars`: first
+    against the document's language and the web's `main_languages` only
+    (cheap: most paragraphs read as the document's language there, with the
+    cut's margin, and are kept); the rest against every language. It is cut
+    when the first choice is another language, not a close relative of the
+    document's (`close_languages`: Malay and Indonesian, ...), and the
+    document's language gets at most 1 - `fragment_min_probability`. The
+    fast detector is trusted alone from `fast_mode_min_chars` characters; a
+    shorter paragraph ("Laisser un commentaire") is cut only when the full
+    models of just the two languages in question agree, with the same
+    margin, for the languages `short_fragment_languages` allows. Nothing is
+    cut when the paragraphs judged foreign would be more than
+    `fragment_max_cut_share` of the words (then the label is what is wrong).
 Then the detector labels what is left, from its first `max_chars`. The
 detector is `backend`: langdetect (seeded) or lingua (no randomness); both
 are deterministic. Codes are ISO 639-1 (langdetect's zh-cn and zh-tw become
@@ -144,20 +147,15 @@ def script_words(text: str) -> Counter:
   return counts
 
 
-def _writing_system(counts: Counter) -> Optional[str]:
-  """The script most of these letters are in."""
+def dominant_script(text: str) -> Optional[str]:
+  """The script most of a text's letters are in."""
+  counts = script_letters(text)
   if not counts:
     return None
-  counts = Counter(counts)
   # Japanese mixes Kana and Han: one writing system for this purpose.
   if counts.get('Kana') and counts.get('Han'):
     counts['Kana'] += counts.pop('Han')
   return counts.most_common(1)[0][0]
-
-
-def dominant_script(text: str) -> Optional[str]:
-  """The script most of a text's letters are in."""
-  return _writing_system(script_letters(text))
 
 
 def _same_writing_system(a: Optional[str], b: Optional[str]) -> bool:
@@ -242,10 +240,12 @@ class _Lingua:
                    ) -> List[Tuple[str, float]]:
     """Ranked among a few languages only: lingua's cost grows with the
     languages it weighs (the models are shared with the full detector)."""
+    known = [self._languages[code] for code in sorted(codes)
+             if code in self._languages]
+    if len(known) < 2:  # lingua weighs two languages or more
+      return self.ranked(text)
     if codes not in self._among:
-      builder = self._builder.from_languages(
-          *(self._languages[code] for code in sorted(codes)
-            if code in self._languages))
+      builder = self._builder.from_languages(*known)
       if self._low_accuracy:
         builder = builder.with_low_accuracy_mode()
       self._among[codes] = builder.build()
@@ -255,8 +255,8 @@ class _Lingua:
                     ) -> Optional[float]:
     """`language`'s confidence against `other` alone, from lingua's full
     models (1- to 5-grams, the ones made for short text) of just these two
-    languages: lingua loads a language's models once per process, about 30
-    MB each, only for the languages this meets."""
+    languages: lingua loads a language's models once per process, 15-30 MB
+    each, only for the languages this meets."""
     pair = tuple(sorted((language, other)))
     if not all(code in self._languages for code in pair):
       return None
