@@ -177,6 +177,22 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'language', 'fragment_min_words', low=1, integer=True)
   _number(config, 'language', 'fragment_min_chars', low=0, integer=True)
   _number(config, 'language', 'fragment_min_probability', low=0, high=1)
+  _number(config, 'language', 'fragment_max_chars', low=1, integer=True)
+  _number(config, 'language', 'fast_mode_min_chars', low=0, integer=True)
+  _check(config['language'].get('short_fragment_languages')
+         in ('main', 'all', 'none'),
+         'language.short_fragment_languages must be main, all or none')
+  main = config['language'].get('main_languages')
+  _check(isinstance(main, list) and all(
+      isinstance(code, str) and len(code) == 2 for code in main),
+         'language.main_languages must be a list of ISO 639-1 codes')
+  close = config['language'].get('close_languages')
+  _check(isinstance(close, list) and all(
+      isinstance(group, list) and all(
+          isinstance(code, str) and len(code) == 2 for code in group)
+      for group in close),
+         'language.close_languages must be a list of lists of ISO 639-1 '
+         'codes, e.g. [[ms, id], [bs, hr, sr]]')
   _number(config, 'language', 'fragment_max_capitalized_share', low=0, high=1)
   _number(config, 'language', 'fragment_max_cut_share', low=0, high=1)
   _number(config, 'language', 'foreign_script_share', low=0, high=1)

@@ -4,13 +4,22 @@ Two checks per paragraph, before the document is labelled:
   * script: a paragraph mostly (`foreign_script_share`, by words) in another
     Unicode script than the body's (an Arabic footer under an English story)
     is cut. This is deterministic and needs no model.
-  * language: a paragraph in the body's script is cut as another language
-    only when it reads as running text a detector can judge (at least
-    `fragment_min_chars` characters and `fragment_min_words` words with
-    letters, at most `fragment_max_capitalized_share` of them capitalized,
-    not a quotation),
-    and the detector is `fragment_min_probability` sure it is not in the
-    document's language; unless such paragraphs would be more than
+  * language: a paragraph in the body's script is judged only when it reads
+    as running text (at least `fragment_min_words` words with letters and
+    `fragment_min_chars` characters, at most
+    `fragment_max_capitalized_share` of the words capitalized, not a
+    quotation). The detector reads its first `fragment_max_chars`: first
+    against the document's language and the web's `main_languages` only
+    (cheap: most paragraphs read as the document's language there, with the
+    cut's margin, and are kept); the rest against every language. It is cut
+    when the first choice is another language, not a close relative of the
+    document's (`close_languages`: Malay and Indonesian, ...), and the
+    document's language gets at most 1 - `fragment_min_probability`. The
+    fast detector is trusted alone from `fast_mode_min_chars` characters; a
+    shorter paragraph ("Laisser un commentaire") is cut only when the full
+    models of just the two languages in question agree, with the same
+    margin, for the languages `short_fragment_languages` allows. Nothing is
+    cut when the paragraphs judged foreign would be more than
     `fragment_max_cut_share` of the words (then the label is what is wrong).
 Then the detector labels what is left, from its first `max_chars`. The
 detector is `backend`: langdetect (seeded) or lingua (no randomness); both
@@ -19,9 +28,10 @@ zh; lingua's names map through its ISO codes).
 """
 
 import functools
+import re
 import unicodedata
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -83,18 +93,28 @@ def char_script(char: str) -> Optional[str]:
   return _SCRIPT_NAMES.get(name.split(' ', 1)[0], 'Other')
 
 
+_ASCII_LETTER_RUNS = re.compile('[A-Za-z]+')
+_NON_ASCII_RUNS = re.compile('[^\x00-\x7f]+')
+
+
 def script_letters(text: str) -> Counter:
   """Letters per script, with the vowel signs and accents written on them
   (Indic scripts write many vowels as combining marks)."""
   counts = Counter()
-  previous = None
-  for char in text:
-    script = char_script(char)
-    if script is None and previous and unicodedata.category(char).startswith('M'):
-      script = previous
-    if script:
-      counts[script] += 1
-    previous = script
+  latin = sum(map(len, _ASCII_LETTER_RUNS.findall(text)))
+  if latin:
+    counts['Latin'] = latin
+  # Most news text is ASCII: only the other characters are looked up.
+  for run in _NON_ASCII_RUNS.finditer(text):
+    start = run.start()
+    previous = 'Latin' if start and text[start - 1].isalpha() else None
+    for char in run.group():
+      script = char_script(char)
+      if script is None and previous and unicodedata.category(char).startswith('M'):
+        script = previous
+      if script:
+        counts[script] += 1
+      previous = script
   return counts
 
 
@@ -110,14 +130,20 @@ def script_words(text: str) -> Counter:
   an unspaced script (Chinese, Japanese, Thai, ...) one. Counting letters
   would let a Latin brand name outweigh the Japanese sentence around it."""
   counts = Counter()
-  previous = None
-  for char in text:
-    if unicodedata.category(char).startswith('M'):
-      continue  # a combining mark belongs to the letter before it
-    script = char_script(char)
-    if script and (script != previous or script in _UNSPACED_SCRIPTS):
-      counts[script] += 1
-    previous = script
+  for token in text.split():
+    if token.isascii():
+      runs = len(_ASCII_LETTER_RUNS.findall(token))
+      if runs:
+        counts['Latin'] += runs
+      continue
+    previous = None
+    for char in token:
+      if unicodedata.category(char).startswith('M'):
+        continue  # a combining mark belongs to the letter before it
+      script = char_script(char)
+      if script and (script != previous or script in _UNSPACED_SCRIPTS):
+        counts[script] += 1
+      previous = script
   return counts
 
 
@@ -172,6 +198,16 @@ class _Langdetect:
       return []
     return [(iso_639_1(r.lang), r.prob) for r in ranked]
 
+  def ranked_among(self, text: str, codes: FrozenSet[str]
+                   ) -> List[Tuple[str, float]]:
+    """langdetect costs the same with fewer languages: all of them."""
+    return self.ranked(text)
+
+  def share_against(self, text: str, language: str, other: str
+                    ) -> Optional[float]:
+    """langdetect has no models fit for short text: never sure."""
+    return None
+
 
 class _Lingua:
   """lingua-language-detector (75 languages, models in the wheel, no
@@ -179,16 +215,56 @@ class _Lingua:
   languages it considers."""
 
   def __init__(self, config: Dict[str, Any]):
-    from lingua import LanguageDetectorBuilder
+    from lingua import Language, LanguageDetectorBuilder
+    self._builder = LanguageDetectorBuilder
+    self._languages = {language.iso_code_639_1.name.lower(): language
+                       for language in Language.all()}
     builder = LanguageDetectorBuilder.from_all_languages()
     if config['lingua_low_accuracy']:
       builder = builder.with_low_accuracy_mode()
+    self._low_accuracy = config['lingua_low_accuracy']
     self._detector = builder.build()
+    self._among = {}
+    self._pairs = {}
+
+  @staticmethod
+  def _ranked(detector, text: str) -> List[Tuple[str, float]]:
+    return [(c.language.iso_code_639_1.name.lower(), c.value)
+            for c in detector.compute_language_confidence_values(text)
+            if c.value > 0]
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
-    return [(c.language.iso_code_639_1.name.lower(), c.value)
-            for c in self._detector.compute_language_confidence_values(text)
-            if c.value > 0]
+    return self._ranked(self._detector, text)
+
+  def ranked_among(self, text: str, codes: FrozenSet[str]
+                   ) -> List[Tuple[str, float]]:
+    """Ranked among a few languages only: lingua's cost grows with the
+    languages it weighs (the models are shared with the full detector)."""
+    known = [self._languages[code] for code in sorted(codes)
+             if code in self._languages]
+    if len(known) < 2:  # lingua weighs two languages or more
+      return self.ranked(text)
+    if codes not in self._among:
+      builder = self._builder.from_languages(*known)
+      if self._low_accuracy:
+        builder = builder.with_low_accuracy_mode()
+      self._among[codes] = builder.build()
+    return self._ranked(self._among[codes], text)
+
+  def share_against(self, text: str, language: str, other: str
+                    ) -> Optional[float]:
+    """`language`'s confidence against `other` alone, from lingua's full
+    models (1- to 5-grams, the ones made for short text) of just these two
+    languages: lingua loads a language's models once per process, 15-30 MB
+    each, only for the languages this meets."""
+    pair = tuple(sorted((language, other)))
+    if not all(code in self._languages for code in pair):
+      return None
+    if pair not in self._pairs:
+      self._pairs[pair] = self._builder.from_languages(
+          *(self._languages[code] for code in pair)).build()
+    return self._pairs[pair].compute_language_confidence(
+        text, self._languages[language])
 
 
 BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
@@ -208,10 +284,16 @@ class LanguageDetector:
     self._max_chars = config['max_chars']
     self._fragment_min_words = config['fragment_min_words']
     self._fragment_min_chars = config['fragment_min_chars']
-    self._fragment_min_probability = config['fragment_min_probability']
+    self._fragment_max_chars = config['fragment_max_chars']
+    self._fast_mode_min_chars = config['fast_mode_min_chars']
+    self._short_fragment_languages = config['short_fragment_languages']
+    self._fragment_max_share = 1 - config['fragment_min_probability']
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
     self._fragment_max_cut_share = config['fragment_max_cut_share']
     self._foreign_share = config['foreign_script_share']
+    self._close = {code: frozenset(group) for group in config['close_languages']
+                   for code in group}
+    self._main_languages = frozenset(config['main_languages'])
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
     """[(ISO 639-1 code, probability)], most likely first."""
@@ -243,26 +325,46 @@ class LanguageDetector:
     total = sum(counts.values())
     if not total or body_script is None:
       return None
-    for script, count in counts.most_common():
-      if (not _same_writing_system(script, body_script)
-          and count / total >= self._foreign_share):
-        return script
-      break
+    script, count = counts.most_common(1)[0]
+    if (not _same_writing_system(script, body_script)
+        and count / total >= self._foreign_share):
+      return script
     return None
 
-  def foreign_fragments(self, blocks: List[str], language: str
-                        ) -> Dict[int, str]:
-    """{index: language} of the paragraphs the detector is sure are *not*
-    in the document's `language` (a paragraph split between close languages,
-    Malay and Indonesian, one of them the document's, stays)."""
-    foreign = {}
-    for i, block in enumerate(blocks):
-      if self.reads_as_text(block):
-        ranked = self.ranked(block)
-        if ranked and (1 - dict(ranked).get(language, 0.0)
-                       >= self._fragment_min_probability):
-          foreign[i] = ranked[0][0]
-    return foreign
+  def fragment_language(self, block: str, language: str) -> Optional[str]:
+    """The language a paragraph in the body's script is in, when the
+    detector is sure it is not the document's `language` nor one so close
+    to it that detectors confuse the two; else None."""
+    if not self.reads_as_text(block):
+      return None
+    text = block[:self._fragment_max_chars]
+    # Screening, cheap: most paragraphs are in the document's language, and
+    # weighed against the document's and the web's main languages only, they
+    # read as such with the margin a cut needs. The others are weighed
+    # against every language.
+    screened = self._backend.ranked_among(
+        text, self._main_languages | {language})
+    if not screened or (screened[0][0] == language and screened[0][1]
+                        >= 1 - self._fragment_max_share):
+      return None
+    ranked = self._backend.ranked(text)
+    if not ranked:
+      return None
+    candidate = ranked[0][0]
+    if (candidate == language or candidate in self._close.get(language, ())
+        or dict(ranked).get(language, 0.0) > self._fragment_max_share):
+      return None
+    if len(block) < self._fast_mode_min_chars:
+      # With `main`, full models are loaded for the main languages and the
+      # documents' only: memory stays bounded whatever the fast mode guesses.
+      if (self._short_fragment_languages == 'none'
+          or (self._short_fragment_languages == 'main'
+              and candidate not in self._main_languages)):
+        return None
+      share = self._backend.share_against(block, language, candidate)
+      if share is None or share > self._fragment_max_share:
+        return None
+    return candidate
 
   def label(self, article: Dict[str, Any]) -> Dict[str, Any]:
     """Sets `language` and `language_score`, cutting foreign fragments."""
@@ -283,7 +385,11 @@ class LanguageDetector:
         kept.append(block)
     language, score = self.detect('\n\n'.join(kept))
     if language and len(kept) > 1:
-      foreign = self.foreign_fragments(kept, language)
+      foreign = {}
+      for i, block in enumerate(kept):
+        code = self.fragment_language(block, language)
+        if code:
+          foreign[i] = code
       # A fragment in another language is an aside (a footer, a form
       # prompt): when the fragments judged foreign would be most of the text,
       # the document's label is what is wrong, and nothing is cut.
