@@ -244,6 +244,66 @@ def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
   return text
 
 
+# Where a page's own lead is not: links, menus, forms, footers.
+_NOT_LEAD = frozenset(('a', 'nav', 'footer', 'form', 'button', 'noscript',
+                       'template', 'script', 'style', 'select', 'label'))
+# A paragraph ending so is running text, not a headline, kicker or byline.
+_SENTENCE_END = ('.', '!', '?', '…', '"', '”', '»', ')')
+_ELLIPSIS = re.compile(r'\s*(\.\.\.|\u2026|\[\.\.\.\]|\[\u2026\])$')
+
+
+def printed_lead(tree, description: Optional[str], text: str,
+                 min_words: int) -> Optional[str]:
+  """The page's lead (standfirst) when the main text lacks it: the page's
+  own description (meta or JSON-LD) printed as an element of the page body,
+  whole, or its start when the description is cut with an ellipsis. News
+  pages often print the lead apart from the story's container, where main
+  text extraction misses it; the description marks which paragraph it is."""
+  from transforms.clean import comparable
+  if not description or len(description.split()) < min_words:
+    return None
+  cut = _ELLIPSIS.search(description)
+  wanted = comparable(description[:cut.start()] if cut else description)
+  if not wanted or _mostly_in(wanted, comparable(text)):
+    return None
+  start = ' '.join(description.split()[:3])
+  for node in tree.xpath('//body//text()[contains(normalize-space(.), $s)]',
+                         s=start):
+    element = node.getparent()
+    while element is not None:
+      if element.tag in _NOT_LEAD or not isinstance(element.tag, str):
+        break
+      found = comparable(element.text_content())
+      if len(found) >= len(wanted):
+        if found == wanted or (cut and found.startswith(wanted)):
+          if not any(a.tag in _NOT_LEAD for a in element.iterancestors()):
+            return ' '.join(element.text_content().split())
+        break
+      element = element.getparent()
+  return None
+
+
+def _mostly_in(words: str, text: str) -> bool:
+  """Whether 4 in 5 word triples of `words` are in `text` (both comparable):
+  the text already holds it, perhaps split or joined otherwise."""
+  def triples(t):
+    w = t.split()
+    return {tuple(w[i:i + 3]) for i in range(max(len(w) - 2, 1))}
+  mine = triples(words)
+  return len(mine & triples(text)) >= 0.8 * len(mine)
+
+
+def with_lead(text: str, lead: Optional[str]) -> str:
+  """The text with its lead before its first paragraph of running text
+  (after a headline, kicker or byline line printed above it)."""
+  if not lead:
+    return text
+  blocks = schema.paragraphs(text)
+  at = next((n for n, b in enumerate(blocks) if b.endswith(_SENTENCE_END)),
+            len(blocks))
+  return schema.join_paragraphs(blocks[:at] + [normalize_text(lead)] + blocks[at:])
+
+
 def parse_page(page_html: str):
   """The page's lxml tree as trafilatura parses it, or None."""
   from trafilatura.utils import load_html
@@ -255,13 +315,15 @@ def parse_page(page_html: str):
 
 def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
                  min_chars: int = 200, story_min_words: int = 0,
-                 story_min_paragraphs: int = 0) -> Dict[str, Any]:
+                 story_min_paragraphs: int = 0,
+                 lead_min_words: int = 0) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.
 
   Returns {text, title, authors, date, description, canonical_url, stories};
   text is '' when no main text was found. `stories` is [(headline, text)]
   for a page of several stories (see ``story_elements``; story_min_words 0:
-  not looked for), else [].
+  not looked for), else []. A lead of at least `lead_min_words` words that
+  the main text lacks is put back (see ``printed_lead``; 0: not looked for).
   """
   tree = parse_page(page_html)
   if tree is None:
@@ -274,8 +336,11 @@ def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
       text = main_text(_story_page(element), url, favor, min_chars)
       if text:
         stories.append((headline, text))
-  return dict(meta, text=main_text(tree, url, favor, min_chars),
-              stories=stories if len(stories) >= 2 else [])
+  text = main_text(tree, url, favor, min_chars)
+  if text and lead_min_words:
+    text = with_lead(text, printed_lead(tree, meta['description'], text,
+                                        lead_min_words))
+  return dict(meta, text=text, stories=stories if len(stories) >= 2 else [])
 
 
 def _story_page(element):
@@ -316,10 +381,11 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
 
 def _build(page: Dict[str, Any], favor: str, min_chars: int,
            max_html_bytes: Optional[int], page_extractor,
-           story_options: Tuple[int, int] = (0, 0)
+           page_options: Tuple[int, ...] = ()
            ) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
   """(article, [(headline, text)] of its stories) of a raw page record: one
-  call of `page_extractor` per page."""
+  call of `page_extractor` per page, given `page_options` (its arguments
+  after `min_chars`)."""
   from transforms.sources import iso_utc
   title = normalize_text(page.get('title')) or None
   summary = None
@@ -338,7 +404,7 @@ def _build(page: Dict[str, Any], favor: str, min_chars: int,
                       % max_html_bytes)
       page_html = cut
     meta = page_extractor(page_html, page.get('url'), favor, min_chars,
-                          *story_options)
+                          *page_options)
     body = meta['text']
     stories = meta['stories']
     title = title or meta['title']
@@ -403,7 +469,8 @@ def build_articles(page: Dict[str, Any], config: Dict[str, Any],
   article, stories = _build(
       page, config['favor'], config['min_extracted_chars'],
       config['max_html_bytes'], page_extractor,
-      (config['story_min_words'], config['story_min_paragraphs']))
+      (config['story_min_words'], config['story_min_paragraphs'],
+       config['lead_min_words']))
   if not stories:
     return [article]
   return [dict(article, title=headline, body=text, summary=None, part=part)
