@@ -7,7 +7,9 @@ On the extraction sets' real pages, in one process and one run:
     metadata, stories of a multi-story page), no time budget;
   * the stage's DoFn as the pipeline runs it (``extract.timeout_seconds`` on):
     the page sent to the time-budget child process and its articles back, CPU
-    of this process and of the child counted.
+    of this process and of the child counted;
+  * the time budget's round trip alone: each page's HTML sent to the child,
+    which answers its length (what the child process adds per page).
 Each system first reads every page once, untimed (warm caches, as in a
 long-running worker). CPU time is what is compared (the machine may be shared: wall times are
 noisy); ratios are against trafilatura alone in the same run.
@@ -87,6 +89,7 @@ def run(argv=None):
     parser.error('--data is required (no ../shared/data here)')
   from trafilatura import bare_extraction
 
+  from transforms.budget import TimeBudget
   from transforms.config import load_config
   from transforms.extract import _ExtractFn, build_articles
   config = load_config()['extract']
@@ -97,11 +100,13 @@ def run(argv=None):
   # worker, not per page.
   stage = _ExtractFn(dict(config, progress_seconds=0))
   stage.setup()
+  round_trip = TimeBudget(30, len)
   try:
     for page in pages:
       bare_extraction(page['html'], url=page['url'])
       build_articles(page, config)
       list(stage.process(page))
+      round_trip(page['html'])
     rows = [
         ('trafilatura alone (bare_extraction, defaults)', timed(
             pages, lambda p: bare_extraction(p['html'], url=p['url']))),
@@ -109,9 +114,12 @@ def run(argv=None):
             pages, lambda p: build_articles(p, config))),
         ('newsbeam extract DoFn, time budget on (this process + child)',
          timed(pages, lambda p: list(stage.process(p)), with_children=True)),
+        ('time budget round trip alone (HTML there, its length back)',
+         timed(pages, lambda p: round_trip(p['html']), with_children=True)),
     ]
   finally:
     stage.teardown()
+    round_trip.close()
   base = rows[0][1][0]
   print('%d pages, %.0f KB of HTML on average' % (len(pages), kb))
   print('| extraction | CPU ms/page | wall ms/page | CPU / trafilatura |')
