@@ -1,8 +1,10 @@
 """Extraction: main text and metadata from HTML, and text normalization.
 
-Whole pages go through trafilatura (the strongest open main-text extractor);
-a page holding several stories in <article> elements gives one record per
-story. Feed entries' HTML content is already the article, so it is only
+Whole pages go through trafilatura (the strongest open main-text extractor),
+each page parsed once: metadata, main text, the stories of a page holding
+several in <article> elements (one record per story) and the page's printed
+lead all read the same tree, in one call (one round trip to the time-budget
+process). Feed entries' HTML content is already the article, so it is only
 converted to text. Every body leaves this stage normalized the same way: Unicode NFC, no
 markup or entities, no control characters, single spaces, and paragraphs
 separated by one blank line.
@@ -328,7 +330,10 @@ def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
   tree = parse_page(page_html)
   if tree is None:
     return dict(_NO_METADATA, text='', stories=[])
-  meta = page_metadata(tree, url)
+  try:
+    meta = page_metadata(tree, url)
+  except (TypeError, ValueError):  # what trafilatura gives up on: no metadata
+    meta = dict(_NO_METADATA)
   stories = []
   if story_min_words:
     for headline, element in story_elements(tree, story_min_words,
