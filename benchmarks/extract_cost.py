@@ -11,8 +11,9 @@ On the extraction sets' real pages, in one process and one run:
   * the time budget's round trip alone: each page's HTML sent to the child,
     which answers its length (what the child process adds per page).
 Each system first reads every page once, untimed (warm caches, as in a
-long-running worker). CPU time is what is compared (the machine may be shared: wall times are
-noisy); ratios are against trafilatura alone in the same run.
+long-running worker). CPU time is what is compared (the machine may be
+shared: wall times are noisy); ratios are against trafilatura alone in the
+same run.
 
   .venv/bin/python benchmarks/extract_cost.py [--data ../shared/data] [--limit N]
 """

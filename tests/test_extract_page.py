@@ -73,7 +73,8 @@ def test_description_not_printed_on_the_page_is_not_added(config):
 
 
 def test_description_printed_only_as_a_link_is_not_a_lead(config):
-  record = extract(lead_page(printed='<a href="/barrier">%s</a>' % LEAD), config)
+  record = extract(lead_page(printed='<a href="/barrier">%s</a>' % LEAD),
+                   config)
   assert LEAD not in record['body']
 
 

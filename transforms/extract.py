@@ -21,6 +21,7 @@ from apache_beam.metrics import Metrics
 
 from transforms import schema
 from transforms.budget import BudgetExceeded, TimeBudget
+from transforms.clean import comparable
 from transforms.report import ProgressLog
 
 DEAD_LETTER = 'dead_letter'
@@ -261,7 +262,6 @@ def printed_lead(tree, description: Optional[str], text: str,
   whole, or its start when the description is cut with an ellipsis. News
   pages often print the lead apart from the story's container, where main
   text extraction misses it; the description marks which paragraph it is."""
-  from transforms.clean import comparable
   if not description or len(description.split()) < min_words:
     return None
   cut = _ELLIPSIS.search(description)
@@ -303,7 +303,8 @@ def with_lead(text: str, lead: Optional[str]) -> str:
   blocks = schema.paragraphs(text)
   at = next((n for n, b in enumerate(blocks) if b.endswith(_SENTENCE_END)),
             len(blocks))
-  return schema.join_paragraphs(blocks[:at] + [normalize_text(lead)] + blocks[at:])
+  return schema.join_paragraphs(
+      blocks[:at] + [normalize_text(lead)] + blocks[at:])
 
 
 def parse_page(page_html: str):
@@ -446,7 +447,8 @@ def _build(page: Dict[str, Any], favor: str, min_chars: int,
   ), stories
 
 
-def story_elements(tree, min_words: int, min_paragraphs: int) -> List[Tuple[str, Any]]:
+def story_elements(tree, min_words: int, min_paragraphs: int
+                   ) -> List[Tuple[str, Any]]:
   """[(headline, element)] of the page's outermost <article> elements when
   two or more of them hold a story: a headline (h1-h3; comments, also
   <article> elements, have none) and at least `min_paragraphs` paragraphs
