@@ -66,6 +66,22 @@ def test_lead_cut_short_in_the_description_is_put_back_whole(config):
   assert LEAD in record['body'].split('\n\n')
 
 
+def test_script_in_the_lead_element_stays_out(config):
+  record = extract(lead_page(
+      description=LEAD[:70] + '...',
+      printed='<p>%s<script>var tracking = 1;</script></p>' % LEAD), config)
+  assert LEAD in record['body'].split('\n\n')
+  assert 'tracking' not in record['body']
+
+
+def test_container_starting_with_a_cut_description_is_not_a_lead(config):
+  longer = ' '.join(STORY)
+  record = extract(lead_page(
+      description=LEAD[:70] + '...',
+      printed='<div>%s %s</div>' % (LEAD[:70], longer)), config)
+  assert LEAD[:70] not in record['body']
+
+
 def test_description_not_printed_on_the_page_is_not_added(config):
   record = extract(lead_page(printed=''), config)
   assert LEAD not in record['body']

@@ -275,14 +275,25 @@ def printed_lead(tree, description: Optional[str], text: str,
     while element is not None:
       if element.tag in _NOT_LEAD or not isinstance(element.tag, str):
         break
-      found = comparable(element.text_content())
+      shown = _shown_text(element)
+      found = comparable(shown)
       if len(found) >= len(wanted):
-        if found == wanted or (cut and found.startswith(wanted)):
+        # Cut short, the description still holds most of the lead: a longer
+        # element is the story's container, not its lead.
+        if found == wanted or (cut and found.startswith(wanted)
+                               and len(found) <= 2 * len(wanted)):
           if not any(a.tag in _NOT_LEAD for a in element.iterancestors()):
-            return ' '.join(element.text_content().split())
+            return shown
         break
       element = element.getparent()
   return None
+
+
+def _shown_text(element) -> str:
+  """An element's text as the page shows it: no script or style code."""
+  return ' '.join(' '.join(element.xpath(
+      './/text()[not(ancestor::script or ancestor::style or '
+      'ancestor::noscript or ancestor::template)]')).split())
 
 
 def _mostly_in(words: str, text: str) -> bool:
