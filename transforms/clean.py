@@ -9,7 +9,7 @@ sight. ``CleanArticles`` is the thin Beam wrapper.
 import re
 import unicodedata
 from collections import Counter
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -106,6 +106,18 @@ def strip_site_name(title: Optional[str], domain: Optional[str],
       title = title[first.end():]
       continue
     return title
+
+
+def headline_keys(title: str) -> Set[str]:
+  """The title, comparable, with and without a section label before ' | '
+  ('Opinion | Is Football Violence a Crime?'): the body repeats the
+  headline without the page title's label. The headline keeps three words
+  or more."""
+  keys = {comparable(title)}
+  label = _PIPE.search(title)
+  if label and len(title[label.end():].split()) >= 3:
+    keys.add(comparable(title[label.end():]))
+  return keys
 
 
 def _doubled_headlines(blocks: List[str], max_words: int,
@@ -269,26 +281,27 @@ class ArticleCleaner:
     """Drops the title where the body repeats it at its top: the first
     paragraphs, or after a few short lines (kicker, byline, date), with or
     without the site's name around it. Lines before it are kept."""
-    key = comparable(title)
-    if not key:
+    if not comparable(title):
       return blocks, []
+    keys = headline_keys(title)
     for start, block in enumerate(blocks[:self._headline_search]):
-      if self._repeats(block, key, domain):
+      if self._repeats(block, keys, domain):
         break
       if len(block.split()) > self._max_headline_words:
         return blocks, []  # the story has begun
     else:
       return blocks, []
     end = start
-    while end < len(blocks) and self._repeats(blocks[end], key, domain):
+    while end < len(blocks) and self._repeats(blocks[end], keys, domain):
       end += 1
     removed = [schema.removed_fragment(b, schema.REPEATED_TITLE)
                for b in blocks[start:end]]
     return blocks[:start] + blocks[end:], removed
 
-  def _repeats(self, block: str, title_key: str, domain: Optional[str]) -> bool:
-    return title_key in (comparable(block), comparable(
-        strip_site_name(block, domain, self._site_name_max_words)))
+  def _repeats(self, block: str, title_keys: Set[str],
+               domain: Optional[str]) -> bool:
+    return not title_keys.isdisjoint((comparable(block), comparable(
+        strip_site_name(block, domain, self._site_name_max_words))))
 
   def drop_boilerplate(self, blocks: List[str]
                        ) -> Tuple[List[str], List[Dict[str, Any]]]:

@@ -148,6 +148,7 @@ def validate(config: Dict[str, Any]) -> None:
   _check(config['extract'].get('favor') in ('precision', 'balanced', 'recall'),
          'extract.favor must be precision, balanced or recall')
   _number(config, 'extract', 'min_extracted_chars', low=0, integer=True)
+  _number(config, 'extract', 'lead_min_words', low=0, integer=True)
   _number(config, 'extract', 'max_html_bytes', low=1000, integer=True)
   _number(config, 'extract', 'timeout_seconds', low=0)
   _number(config, 'extract', 'progress_seconds', low=0)

@@ -1,8 +1,10 @@
 """Extraction: main text and metadata from HTML, and text normalization.
 
-Whole pages go through trafilatura (the strongest open main-text extractor);
-a page holding several stories in <article> elements gives one record per
-story. Feed entries' HTML content is already the article, so it is only
+Whole pages go through trafilatura (the strongest open main-text extractor),
+each page parsed once: metadata, main text, the stories of a page holding
+several in <article> elements (one record per story) and the page's printed
+lead all read the same tree, in one call (one round trip to the time-budget
+process). Feed entries' HTML content is already the article, so it is only
 converted to text. Every body leaves this stage normalized the same way: Unicode NFC, no
 markup or entities, no control characters, single spaces, and paragraphs
 separated by one blank line.
@@ -19,6 +21,7 @@ from apache_beam.metrics import Metrics
 
 from transforms import schema
 from transforms.budget import BudgetExceeded, TimeBudget
+from transforms.clean import comparable
 from transforms.report import ProgressLog
 
 DEAD_LETTER = 'dead_letter'
@@ -189,40 +192,183 @@ def split_authors(value: Any) -> List[str]:
   return [a.strip() for a in re.split(r';|\s+and\s+', str(value)) if a.strip()]
 
 
-def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
-                 min_chars: int = 200) -> Dict[str, Any]:
-  """Main text and metadata of a whole HTML page, through trafilatura.
+_NO_METADATA = {'title': None, 'authors': [], 'date': None,
+                'description': None, 'canonical_url': None}
 
-  Returns {text, title, authors, date, description, canonical_url, sitename};
-  text is '' when no main text was found.
+
+def page_metadata(tree, url: Optional[str]) -> Dict[str, Any]:
+  """Title, authors, date, description and canonical URL of a parsed page.
+
+  trafilatura's own metadata steps, in its order, without those newsbeam has
+  no use for (categories, tags, licence, site name: a fifth of the cost).
   """
+  from htmldate import find_date
+  from trafilatura.metadata import (examine_meta, extract_author,
+                                    extract_meta_json, extract_title,
+                                    extract_url)
+  from trafilatura.settings import set_date_params
+  meta = examine_meta(tree)
+  if meta.author and ' ' not in meta.author:  # a handle, not a name
+    meta.author = None
+  try:
+    meta = extract_meta_json(tree, meta)
+  except Exception:  # malformed JSON-LD: the meta tags are enough
+    pass
+  meta.title = meta.title or extract_title(tree)
+  meta.author = meta.author or extract_author(tree)
+  meta.url = meta.url or extract_url(tree, url)
+  meta.date = find_date(tree, **dict(set_date_params(True), url=meta.url))
+  meta.clean_and_trim()
+  return {
+      'title': normalize_text(meta.title) or None,
+      'authors': split_authors(meta.author),
+      'date': meta.date,
+      'description': normalize_text(meta.description) or None,
+      'canonical_url': (meta.url if meta.url and meta.url.startswith('http')
+                        else None),
+  }
+
+
+def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
+  """The main text of a parsed page (trafilatura works on a copy); pages
+  under `min_chars` characters are tried again favouring recall."""
   from trafilatura import bare_extraction
 
   def run(favor_precision, favor_recall):
-    return bare_extraction(
-        page_html, url=url, with_metadata=True, include_comments=False,
+    doc = bare_extraction(
+        tree, url=url, with_metadata=False, include_comments=False,
         include_tables=True, include_images=False, deduplicate=False,
         favor_precision=favor_precision, favor_recall=favor_recall)
+    return normalize_text(doc.text) if doc is not None and doc.text else ''
 
-  doc = run(favor == 'precision', favor == 'recall')
-  text = normalize_text(doc.text) if doc is not None and doc.text else ''
+  text = run(favor == 'precision', favor == 'recall')
   if len(text) < min_chars and favor != 'recall':
-    retry = run(False, True)
-    retry_text = normalize_text(retry.text) if retry is not None and retry.text else ''
-    if len(retry_text) > len(text):
-      doc, text = retry, retry_text
-  if doc is None:
-    return {'text': '', 'title': None, 'authors': [], 'date': None,
-            'description': None, 'canonical_url': None, 'sitename': None}
-  return {
-      'text': text,
-      'title': normalize_text(doc.title) or None,
-      'authors': split_authors(doc.author),
-      'date': doc.date,
-      'description': normalize_text(doc.description) or None,
-      'canonical_url': doc.url if doc.url and doc.url.startswith('http') else None,
-      'sitename': doc.sitename,
-  }
+    text = max(text, run(False, True), key=len)
+  return text
+
+
+# Where a page's own lead is not: links, menus, forms, footers.
+_NOT_LEAD = frozenset(('a', 'nav', 'footer', 'form', 'button', 'noscript',
+                       'template', 'script', 'style', 'select', 'label'))
+# A paragraph ending so is running text, not a headline, kicker or byline.
+_SENTENCE_END = ('.', '!', '?', '…', '"', '”', '»', ')')
+_ELLIPSIS = re.compile(r'\s*(\.\.\.|\u2026|\[\.\.\.\]|\[\u2026\])$')
+
+
+def printed_lead(tree, description: Optional[str], text: str,
+                 min_words: int) -> Optional[str]:
+  """The page's lead (standfirst) when the main text lacks it: the page's
+  own description (meta or JSON-LD) printed as an element of the page body,
+  whole, or its start when the description is cut with an ellipsis. News
+  pages often print the lead apart from the story's container, where main
+  text extraction misses it; the description marks which paragraph it is."""
+  if not description or len(description.split()) < min_words:
+    return None
+  cut = _ELLIPSIS.search(description)
+  wanted = comparable(description[:cut.start()] if cut else description)
+  if not wanted or _mostly_in(wanted, comparable(text)):
+    return None
+  start = ' '.join(description.split()[:3])
+  for node in tree.xpath('//body//text()[contains(normalize-space(.), $s)]',
+                         s=start):
+    element = node.getparent()
+    while element is not None:
+      if element.tag in _NOT_LEAD or not isinstance(element.tag, str):
+        break
+      shown = _shown_text(element)
+      found = comparable(shown)
+      if len(found) >= len(wanted):
+        # Cut short, the description still holds most of the lead: a longer
+        # element is the story's container, not its lead.
+        if found == wanted or (cut and found.startswith(wanted)
+                               and len(found) <= 2 * len(wanted)):
+          if not any(a.tag in _NOT_LEAD for a in element.iterancestors()):
+            return shown
+        break
+      element = element.getparent()
+  return None
+
+
+def _shown_text(element) -> str:
+  """An element's text as the page shows it: no script or style code."""
+  return ' '.join(' '.join(element.xpath(
+      './/text()[not(ancestor::script or ancestor::style or '
+      'ancestor::noscript or ancestor::template)]')).split())
+
+
+def _mostly_in(words: str, text: str) -> bool:
+  """Whether 4 in 5 word triples of `words` are in `text` (both comparable):
+  the text already holds it, perhaps split or joined otherwise."""
+  def triples(t):
+    w = t.split()
+    return {tuple(w[i:i + 3]) for i in range(max(len(w) - 2, 1))}
+  mine = triples(words)
+  return len(mine & triples(text)) >= 0.8 * len(mine)
+
+
+def with_lead(text: str, lead: Optional[str]) -> str:
+  """The text with its lead before its first paragraph of running text
+  (after a headline, kicker or byline line printed above it)."""
+  if not lead:
+    return text
+  blocks = schema.paragraphs(text)
+  at = next((n for n, b in enumerate(blocks) if b.endswith(_SENTENCE_END)),
+            len(blocks))
+  return schema.join_paragraphs(
+      blocks[:at] + [normalize_text(lead)] + blocks[at:])
+
+
+def parse_page(page_html: str):
+  """The page's lxml tree as trafilatura parses it, or None."""
+  from trafilatura.utils import load_html
+  try:
+    return load_html(page_html)
+  except Exception:  # not HTML at all: no text
+    return None
+
+
+def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
+                 min_chars: int = 200, story_min_words: int = 0,
+                 story_min_paragraphs: int = 0,
+                 lead_min_words: int = 0) -> Dict[str, Any]:
+  """Main text and metadata of a whole HTML page, parsed once.
+
+  Returns {text, title, authors, date, description, canonical_url, stories};
+  text is '' when no main text was found. `stories` is [(headline, text)]
+  for a page of several stories (see ``story_elements``; story_min_words 0:
+  not looked for), else []. A lead of at least `lead_min_words` words that
+  the main text lacks is put back (see ``printed_lead``; 0: not looked for).
+  """
+  tree = parse_page(page_html)
+  if tree is None:
+    return dict(_NO_METADATA, text='', stories=[])
+  try:
+    meta = page_metadata(tree, url)
+  except (TypeError, ValueError):  # what trafilatura gives up on: no metadata
+    meta = dict(_NO_METADATA)
+  stories = []
+  if story_min_words:
+    for headline, element in story_elements(tree, story_min_words,
+                                            story_min_paragraphs):
+      text = main_text(_story_page(element), url, favor, min_chars)
+      if text:
+        stories.append((headline, text))
+  text = main_text(tree, url, favor, min_chars)
+  if text and lead_min_words:
+    text = with_lead(text, printed_lead(tree, meta['description'], text,
+                                        lead_min_words))
+  return dict(meta, text=text, stories=stories if len(stories) >= 2 else [])
+
+
+def _story_page(element):
+  """A page of its own holding a copy of one story's element."""
+  import copy
+  import lxml.html
+  page = lxml.html.Element('html')
+  body = lxml.html.Element('body')
+  body.append(copy.deepcopy(element))
+  page.append(body)
+  return page
 
 
 def truncate_html(page_html: str, max_bytes: int) -> Optional[str]:
@@ -247,6 +393,16 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   signature (the Beam stage runs it under a time budget). The body may still
   hold boilerplate; cleaning comes next.
   """
+  return _build(page, favor, min_chars, max_html_bytes, page_extractor)[0]
+
+
+def _build(page: Dict[str, Any], favor: str, min_chars: int,
+           max_html_bytes: Optional[int], page_extractor,
+           page_options: Tuple[int, ...] = ()
+           ) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
+  """(article, [(headline, text)] of its stories) of a raw page record: one
+  call of `page_extractor` per page, given `page_options` (its arguments
+  after `min_chars`)."""
   from transforms.sources import iso_utc
   title = normalize_text(page.get('title')) or None
   summary = None
@@ -256,6 +412,7 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   published_at = page.get('published_at')
   canonical = None
   warnings = list(page.get('warnings') or [])
+  stories = []
   if page.get('html'):
     page_html = page['html']
     cut = truncate_html(page_html, max_html_bytes) if max_html_bytes else None
@@ -263,8 +420,10 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
       warnings.append('html cut to its first %d bytes (extract.max_html_bytes)'
                       % max_html_bytes)
       page_html = cut
-    meta = page_extractor(page_html, page.get('url'), favor, min_chars)
+    meta = page_extractor(page_html, page.get('url'), favor, min_chars,
+                          *page_options)
     body = meta['text']
+    stories = meta['stories']
     title = title or meta['title']
     authors = authors or meta['authors']
     published_at = published_at or iso_utc(meta['date'])
@@ -296,23 +455,18 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
       fetched_at=page.get('fetched_at'),
       source=page.get('source'),
       warnings=warnings,
-  )
+  ), stories
 
 
-def story_elements(page_html: str, min_words: int, min_paragraphs: int
-                   ) -> List[Tuple[str, str]]:
-  """[(headline, html)] of the page's outermost <article> elements when two
-  or more of them hold a story: a headline (h1-h3; comments, also <article>
-  elements, have none) and at least `min_paragraphs` paragraphs and
-  `min_words` words (teasers of related stories hold one); [] for a page of
-  one story."""
-  import lxml.html
-  try:
-    root = lxml.html.document_fromstring(page_html)
-  except Exception:  # unparseable here: trafilatura decides what it holds
-    return []
+def story_elements(tree, min_words: int, min_paragraphs: int
+                   ) -> List[Tuple[str, Any]]:
+  """[(headline, element)] of the page's outermost <article> elements when
+  two or more of them hold a story: a headline (h1-h3; comments, also
+  <article> elements, have none) and at least `min_paragraphs` paragraphs
+  and `min_words` words (teasers of related stories hold one); [] for a
+  page of one story."""
   stories = []
-  for element in root.iter('article'):
+  for element in tree.iter('article'):
     if any(a.tag == 'article' for a in element.iterancestors()):
       continue
     heading = next(element.iter('h1', 'h2', 'h3'), None)
@@ -321,7 +475,7 @@ def story_elements(page_html: str, min_words: int, min_paragraphs: int
     paragraphs = [p for p in paragraphs if p.strip()]
     if (headline and len(paragraphs) >= min_paragraphs
         and sum(len(p.split()) for p in paragraphs) >= min_words):
-      stories.append((headline, lxml.html.tostring(element, encoding='unicode')))
+      stories.append((headline, element))
   return stories if len(stories) >= 2 else []
 
 
@@ -330,23 +484,15 @@ def build_articles(page: Dict[str, Any], config: Dict[str, Any],
   """A raw page record -> its article records: one, or one per story when
   its HTML holds several stories in <article> elements (`part` 0, 1, ...).
   `page_extractor` as in ``build_article``."""
-  favor, min_chars = config['favor'], config['min_extracted_chars']
-  max_html_bytes = config['max_html_bytes']
-  article = build_article(page, favor, min_chars, max_html_bytes,
-                          page_extractor)
-  if not page.get('html'):
+  article, stories = _build(
+      page, config['favor'], config['min_extracted_chars'],
+      config['max_html_bytes'], page_extractor,
+      (config['story_min_words'], config['story_min_paragraphs'],
+       config['lead_min_words']))
+  if not stories:
     return [article]
-  page_html = truncate_html(page['html'], max_html_bytes) or page['html']
-  stories = story_elements(page_html, config['story_min_words'],
-                           config['story_min_paragraphs'])
-  parts = []
-  for headline, story_html in stories:
-    meta = page_extractor('<html><body>%s</body></html>' % story_html,
-                          page.get('url'), favor, min_chars)
-    if meta['text']:
-      parts.append(dict(article, title=headline,
-                        body=meta['text'], summary=None, part=len(parts)))
-  return parts if len(parts) >= 2 else [article]
+  return [dict(article, title=headline, body=text, summary=None, part=part)
+          for part, (headline, text) in enumerate(stories)]
 
 
 class ExtractArticles(beam.PTransform):
