@@ -44,6 +44,7 @@ NEAR = 'near'
 CONTAINED = 'contained'
 # Tags of Deduplicate's internal outputs and decisions.
 LINKS = 'links'
+KEPT_STUBS = 'kept_stubs'
 KEPT, DUPLICATE, ABSORBED = 'kept', 'duplicate', 'absorbed'
 
 
@@ -194,19 +195,33 @@ def published_earlier(order: Tuple) -> bool:
   return order[0] == 0
 
 
+def stub_of(article: Dict[str, Any], hasher: MinHasher, rank=keep_rank
+            ) -> 'Stub':
+  """The record's Stub, ordered by `rank`."""
+  body = article['body']
+  signature, count = hasher.sketch(body)
+  return Stub(article['id'], sketch_order(rank(article)),
+              body_fingerprint(body), url_key(article),
+              article.get('cluster_size') or 1, signature.tobytes(), count)
+
+
 def index_entry(article: Dict[str, Any], run: str,
                 hasher: MinHasher) -> Dict[str, Any]:
   """What a later run needs to recognise a published record: its exact keys,
   its sketch and its rank, and the run that published it."""
-  signature, count = hasher.sketch(article['body'])
+  return stub_index_entry(stub_of(article, hasher), run)
+
+
+def stub_index_entry(stub: 'Stub', run: str) -> Dict[str, Any]:
+  """The index entry of a record from its Stub (ordered by keep_rank)."""
   return {
-      'id': article['id'],
+      'id': stub.id,
       'run': run,
-      'fingerprint': body_fingerprint(article['body']),
-      'url_key': url_key(article),
-      'rank': list(keep_rank(article)),
-      'shingles': count,
-      'signature': base64.b64encode(signature.tobytes()).decode('ascii'),
+      'fingerprint': stub.fingerprint,
+      'url_key': stub.url_key,
+      'rank': list(stub.order[1:]),
+      'shingles': stub.shingle_count,
+      'signature': base64.b64encode(stub.signature).decode('ascii'),
   }
 
 
@@ -278,11 +293,7 @@ class _StubFn(SketchingDoFn):
     self._rank = rank
 
   def process(self, article):
-    body = article['body']
-    signature, count = self._hasher.sketch(body)
-    yield Stub(article['id'], sketch_order(self._rank(article)),
-               body_fingerprint(body), url_key(article),
-               article.get('cluster_size') or 1, signature.tobytes(), count)
+    yield stub_of(article, self._hasher, self._rank)
 
 
 class _ExactGroupFn(beam.DoFn):
@@ -432,7 +443,8 @@ class NearDuplicateLinks(beam.PTransform):
 class _DecideFn(beam.DoFn):
   """Exact links and the stubs left after them -> (id, decision) for every
   record: (KEPT, cluster size) or (DUPLICATE, (kept id, similarity, rule)),
-  and (ABSORBED, cluster size) for the record a near-duplicate stands in.
+  and (ABSORBED, cluster size) for the record a near-duplicate stands in;
+  the stubs of the kept records go to `kept_stubs`.
   `roots`: duplicate id -> (id finally kept, similarity, rule) of the URL and
   near links, chains followed: an exact duplicate whose kept record later
   proved a duplicate itself points to the record finally kept."""
@@ -449,6 +461,7 @@ class _DecideFn(beam.DoFn):
         yield root, (ABSORBED, item.cluster_size)
       else:
         yield item.id, (KEPT, item.cluster_size)
+        yield beam.pvalue.TaggedOutput(KEPT_STUBS, item)
       return
     duplicate_id, (kept_id, sim, rule) = item
     root = roots.get(kept_id)
@@ -497,6 +510,8 @@ class Deduplicate(beam.PTransform):
   (see transforms/dedup_index.py); a record matching one is a duplicate of
   it, whatever its rank. `rank` orders the records of a run, the one to
   keep first (default ``keep_rank``; backfills put the earliest day first).
+  After expansion, ``kept_stubs`` holds the Stubs of the kept records (the
+  index's entries, without sketching the records again).
   """
 
   def __init__(self, dedup_config: Dict[str, Any], published=None,
@@ -505,6 +520,7 @@ class Deduplicate(beam.PTransform):
     self._config = dedup_config
     self._published = published
     self._rank = rank
+    self.kept_stubs = None
 
   def _published_by(self, name, key_fn):
     if self._published is None:
@@ -535,10 +551,12 @@ class Deduplicate(beam.PTransform):
              | 'ResolveRoots' >> beam.Map(resolve_roots))
     decisions = ((by_body[LINKS], by_url[LINKS], by_url.stubs)
                  | 'ToDecide' >> beam.Flatten()
-                 | 'Decide' >> beam.ParDo(_DecideFn(),
-                                          beam.pvalue.AsSingleton(roots)))
+                 | 'Decide' >> beam.ParDo(
+                     _DecideFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
+                         KEPT_STUBS, main='decisions'))
+    self.kept_stubs = decisions[KEPT_STUBS]
     outcome = ({'articles': articles | 'ById' >> beam.Map(
-        lambda a: (a['id'], a)), 'decisions': decisions}
+        lambda a: (a['id'], a)), 'decisions': decisions.decisions}
                | 'JoinDecisions' >> beam.CoGroupByKey()
                | 'Apply' >> beam.ParDo(_ApplyFn(self._rank)).with_outputs(
                    DUPLICATES, main='articles'))
