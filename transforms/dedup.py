@@ -15,6 +15,10 @@ containment for a story cut short).
 
 Records published by earlier runs (index entries, see dedup_index.py) can
 join every stage; they rank before all others and are never duplicates.
+
+Every rule decides on a ``Stub`` of each record (its keys, sketch, rank and
+cluster size), never on the record itself: the records meet the decisions
+once, at the end, so their texts cross one shuffle.
 """
 
 import base64
