@@ -5,17 +5,28 @@ Runs, in one invocation:
     process: the baseline, the one unavoidable cost per page;
   * ``python -m pipelines.ingest`` over the same pages on the DirectRunner,
     with 1 worker and with 2 (multi-processing), timed end to end (start-up
-    included), with the peak memory of its process tree;
-  * the cost per stage, timing each stage's per-record functions in-process;
+    included), with the CPU time and peak memory of its process tree;
   * short records (feed items of about 100 words, plain text) through the
-    pipeline on 2 workers.
+    pipeline on 2 workers, end to end and without the start-up (a run on one
+    record, measured in the same invocation, is the start-up);
+  * the cost per stage, timing each stage's per-record functions in-process
+    (CPU time), for pages and for short records: what the pipeline's CPU time
+    holds beyond their sum is the runner's (coders, shuffles, bundles);
+  * with --before REF, the same pipeline runs with the code of git commit REF
+    (checked out into a scratch folder), so the table holds before/after
+    ratios measured in the same run;
+  * with --scale N,M,...: clean, site boilerplate and dedup (the stages that
+    see the whole input at once) on N documents each, every size in a fresh
+    process on the DirectRunner: CPU time, its ratio to the smallest size,
+    and peak resident memory.
 
 Pages come from --data (default ../shared/data): the extraction sets' HTML.
 When N is larger than the pages there are, pages are reused under other URLs
-(they then also exercise exact dedup). Figures are printed as a table; ratios
-compare against the baseline measured in the same run.
+(they then also exercise exact dedup). The machine may be shared: CPU times
+and ratios measured in the same run are the figures to compare.
 
   python benchmarks/throughput.py [--data DIR] [--pages 600] [--short 4000]
+      [--before REF] [--scale 5000,50000] [--skip-pipeline]
 """
 
 import argparse
@@ -24,6 +35,9 @@ import glob
 import gzip
 import json
 import os
+import pickle
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +45,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+TWO_WORKERS = ['--direct_num_workers=2', '--direct_running_mode=multi_processing']
 
 
 def default_data():
@@ -114,66 +128,244 @@ class TreeMemory:
     return self.peak
 
 
-def run_pipeline(records, workdir, name, extra):
-  inputs = os.path.join(workdir, name + '.jsonl')
-  if not os.path.exists(inputs):
-    with open(inputs, 'w', encoding='utf-8') as f:
+def children_cpu():
+  usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+  return usage.ru_utime + usage.ru_stime
+
+
+class Run:
+  """One timed pipeline run: wall and CPU seconds (the process tree's, as
+  far as its processes wait for their children), peak memory, summary."""
+
+  def __init__(self, seconds, cpu, peak, summary):
+    self.seconds, self.cpu, self.peak, self.summary = seconds, cpu, peak, summary
+
+
+def write_jsonl(records, path):
+  if not os.path.exists(path):
+    with open(path, 'w', encoding='utf-8') as f:
       for r in records:
         f.write(json.dumps(r) + '\n')
-  output = os.path.join(workdir, name + '-out-' + str(len(extra)))
+  return path
+
+
+def run_pipeline(inputs, workdir, name, extra, code=ROOT):
+  """`python -m pipelines.ingest` on `inputs` with the code under `code`
+  (this checkout, or another commit's)."""
+  output = tempfile.mkdtemp(prefix=name + '-', dir=workdir)
   cmd = [sys.executable, '-m', 'pipelines.ingest', '--scraped', inputs,
          '--output', output] + extra
+  env = dict(os.environ, PYTHONPATH=code)
+  cpu = children_cpu()
   start = time.perf_counter()
-  proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+  proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
   memory = TreeMemory(proc.pid)
-  out, err = proc.communicate()
+  _, err = proc.communicate()
   elapsed = time.perf_counter() - start
   peak = memory.stop()
   if proc.returncode:
     raise SystemExit('pipeline failed:\n%s' % err[-3000:])
   with open(os.path.join(output, 'summary.json')) as f:
     summary = json.load(f)
-  return elapsed, peak, summary
+  shutil.rmtree(output, ignore_errors=True)
+  return Run(elapsed, children_cpu() - cpu, peak, summary)
+
+
+def checkout(ref, workdir):
+  """The tree of git commit `ref`, extracted into a scratch folder."""
+  folder = os.path.join(workdir, 'before')
+  os.makedirs(folder)
+  archive = subprocess.run(['git', 'archive', ref], cwd=ROOT, check=True,
+                           capture_output=True).stdout
+  subprocess.run(['tar', '-x', '-C', folder], input=archive, check=True)
+  return folder
 
 
 def trafilatura_alone(pages):
   import trafilatura
-  start = time.perf_counter()
+  start, cpu = time.perf_counter(), time.process_time()
   for page in pages:
     trafilatura.extract(page['html'], url=page['url'])
-  return time.perf_counter() - start
+  return time.perf_counter() - start, time.process_time() - cpu
 
 
-def stage_costs(pages):
-  """Seconds per stage over the pages, calling each stage's plain functions."""
+class StageClock:
+  """CPU seconds per stage, summed over calls."""
+
+  def __init__(self):
+    self.costs = {}
+
+  def __call__(self, stage, fn, *args):
+    start = time.process_time()
+    out = fn(*args)
+    self.costs[stage] = self.costs.get(stage, 0.0) + time.process_time() - start
+    return out
+
+
+def stage_costs(lines):
+  """CPU seconds per stage over scraped JSON lines, calling each stage's
+  plain functions as the pipeline does (classification in batches)."""
+  from collections import Counter
+  from transforms import schema
+  from transforms.boilerplate import SiteBoilerplate, page_lines
+  from transforms.classify import TopicModelHandler
   from transforms.clean import ArticleCleaner
   from transforms.config import load_config
-  from transforms.dedup import MinHasher
-  from transforms.extract import build_article
+  from transforms.dedup import MinHasher, body_fingerprint, url_key
+  from transforms.extract import build_articles
+  from transforms.filters import rejection_reason
   from transforms.language import LanguageDetector
+  from transforms.sources import parse_scraped_line
+  from transforms.topic_model import article_text, top_topics
   config = load_config()
-  cleaner = ArticleCleaner(config['clean'])
-  detector = LanguageDetector(config['language'])
-  hasher = MinHasher(config['dedup']['num_perm'], config['dedup']['shingle_words'])
-  costs = dict.fromkeys(('extract', 'clean', 'language', 'minhash'), 0.0)
-  for page in pages:
-    t0 = time.perf_counter()
-    article = build_article(page, config['extract']['favor'],
-                            config['extract']['min_extracted_chars'])
-    t1 = time.perf_counter()
-    stories = cleaner.clean(article)
-    t2 = time.perf_counter()
-    stories = [detector.label(s) for s in stories]
-    t3 = time.perf_counter()
-    for story in stories:
-      hasher.signature(story['body'])
-    t4 = time.perf_counter()
-    costs['extract'] += t1 - t0
-    costs['clean'] += t2 - t1
-    costs['language'] += t3 - t2
-    costs['minhash'] += t4 - t3
-  return costs
+  clock = StageClock()
+  cleaner = clock('setup (once per worker)', ArticleCleaner, config['clean'])
+  detector = clock('setup (once per worker)', LanguageDetector,
+                   config['language'])
+  handler = TopicModelHandler(config['classify']['model'], 1, 1)
+  model = clock('setup (once per worker)', handler.load_model)
+  hasher = MinHasher(config['dedup']['num_perm'],
+                     config['dedup']['shingle_words'])
+  cleaned = []
+  for line in lines:
+    _, page = clock('read', parse_scraped_line, line,
+                    config['read']['max_record_bytes'])
+    clock('coders (pickle, 1 round trip)', lambda: pickle.loads(
+        pickle.dumps(page, pickle.HIGHEST_PROTOCOL)))
+    for article in clock('extract', build_articles, page, config['extract']):
+      cleaned += clock('clean', cleaner.clean, article)
+
+  def learn():
+    lines_per_site, pages = Counter(), Counter()
+    for article in cleaned:
+      pages[article['domain']] += 1
+      lines_per_site.update((article['domain'], l) for l in page_lines(article))
+    return SiteBoilerplate.from_counts(lines_per_site, pages,
+                                       config['boilerplate'])
+  site = clock('site boilerplate', learn)
+  kept = []
+  for article in cleaned:
+    article = clock('site boilerplate', site.cut, article)
+    article = clock('language', detector.label, article)
+    article = clock('filter', schema.with_id, article)
+    if not clock('filter', rejection_reason, article,
+                 config['filter']['min_words']):
+      kept.append(article)
+    clock('dedup (keys, MinHash)', lambda: (
+        body_fingerprint(article['body']), url_key(article),
+        hasher.sketch(article['body'])))
+  classify = config['classify']
+  for start in range(0, len(kept), classify['max_batch_size']):
+    batch = kept[start:start + classify['max_batch_size']]
+    texts = [article_text(a['title'], a['body'], classify['max_chars'])
+             for a in batch]
+    for scores in clock('classify', model.scores, texts):
+      clock('classify', top_topics, scores, config['taxonomy'],
+            classify['min_score'], classify['max_topics'])
+  for article in kept:
+    clock('write (JSON line)', schema.to_json_line, article)
+  return clock.costs, len(lines), len(kept)
+
+
+def print_stage_costs(title, costs, records, pipeline_cpu=None):
+  """`pipeline_cpu`: the pipeline's CPU seconds per record, if measured."""
+  per_record = {k: v for k, v in costs.items() if not k.startswith('setup')}
+  total = sum(per_record.values())
+  print('\n| stage (in-process CPU, %s) | ms per record | share |' % title)
+  print('| --- | ---: | ---: |')
+  for stage, secs in per_record.items():
+    print('| %s | %.2f | %.0f%% |' % (stage, 1000 * secs / records,
+                                      100 * secs / total))
+  print('| **sum of the stages** | **%.2f** | 100%% |' % (1000 * total / records))
+  for stage, secs in costs.items():
+    if stage.startswith('setup'):
+      print('| %s | %.0f ms in all | |' % (stage, 1000 * secs))
+  if pipeline_cpu is not None:
+    print('| pipeline, 2 workers: CPU of the process tree | %.2f | |'
+          % (1000 * pipeline_cpu))
+
+
+def scale_documents(data, size):
+  """`size` documents of the dedup benchmark's corpus: BBC stories and
+  their syndicated, edited and cut-short copies on five sites, each under
+  its site's menus and footers."""
+  from benchmarks.dedup import Vocabulary, corpus, read_bbc
+  rows = read_bbc(data)
+  return [record for record, _, _ in corpus(rows, Vocabulary(rows), size)]
+
+
+def one_scale(path):
+  """Clean, site boilerplate and dedup over the documents of one JSON Lines
+  file, on the DirectRunner in this process; prints CPU, wall and peak
+  memory as JSON."""
+  import apache_beam as beam
+  from apache_beam.options.pipeline_options import PipelineOptions
+  from transforms import schema
+  from transforms.boilerplate import CutSiteBoilerplate
+  from transforms.clean import CleanArticles
+  from transforms.config import load_config
+  from transforms.dedup import Deduplicate
+  config = load_config()
+  start, cpu = time.perf_counter(), time.process_time()
+  with beam.Pipeline(options=PipelineOptions(['--runner=DirectRunner'])) as p:
+    cleaned = (p | beam.io.ReadFromText(path) | beam.Map(json.loads)
+               | CleanArticles(config['clean']))
+    templated = cleaned.articles | CutSiteBoilerplate(config['boilerplate'])
+    kept, duplicates = (templated.articles | 'Id' >> beam.Map(schema.with_id)
+                        | Deduplicate(config['dedup']))
+    outcome = os.path.join(os.path.dirname(path), 'outcome')
+    ((kept | 'Kept' >> beam.Map(lambda a: 'kept')),
+     (duplicates | 'Dup' >> beam.Map(lambda d: d['duplicate_rule'])))  \
+        | beam.Flatten() | beam.combiners.Count.PerElement() \
+        | beam.Map(json.dumps) | beam.io.WriteToText(outcome)
+  counts = {}
+  for name in glob.glob(outcome + '*'):
+    with open(name) as f:
+      counts.update(json.loads(line) for line in f)
+  with open('/proc/self/status') as f:
+    peak = [int(l.split()[1]) * 1024 for l in f if l.startswith('VmHWM:')][0]
+  print(json.dumps({'seconds': time.perf_counter() - start,
+                    'cpu': time.process_time() - cpu, 'peak': peak,
+                    'outcome': counts}))
+
+
+def measure_scales(data, sizes, workdir, codes):
+  """{(code name, size): figures}, each size in a fresh process."""
+  results = {}
+  for size in sizes:
+    path = os.path.join(workdir, 'scale-%d' % size, 'docs.jsonl')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_jsonl(scale_documents(data, size), path)
+    for name, code in codes.items():
+      for old in glob.glob(os.path.join(os.path.dirname(path), 'outcome*')):
+        os.remove(old)
+      done = subprocess.run(
+          [sys.executable, os.path.abspath(__file__), '--code', code,
+           '--one-scale', path], cwd=code, capture_output=True, text=True,
+          env=dict(os.environ, PYTHONPATH=code))
+      if done.returncode:
+        raise SystemExit('scale run failed:\n%s' % done.stderr[-3000:])
+      results[name, size] = json.loads(done.stdout.strip().splitlines()[-1])
+  return results
+
+
+def print_scales(results, sizes, names):
+  print('\n| code | documents | CPU s | CPU ratio | size ratio | wall s | '
+        'peak memory | outcome |')
+  print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
+  for name in names:
+    base = results[name, sizes[0]]
+    for size in sizes:
+      r = results[name, size]
+      print('| %s | %d | %.1f | %.2f | %.0f | %.1f | %.0f MB | %s |' % (
+          name, size, r['cpu'], r['cpu'] / base['cpu'], size / sizes[0],
+          r['seconds'], r['peak'] / 2**20, ', '.join(
+              '%s %d' % kv for kv in sorted(r['outcome'].items()))))
+
+
+def mb(value):
+  return '%.0f MB' % (value / 2**20)
 
 
 def main(argv=None):
@@ -181,43 +373,94 @@ def main(argv=None):
   parser.add_argument('--data', default=default_data())
   parser.add_argument('--pages', type=int, default=600)
   parser.add_argument('--short', type=int, default=4000)
+  parser.add_argument('--before', metavar='REF',
+                      help='also run the pipeline with the code of this git '
+                      'commit, for before/after ratios')
+  parser.add_argument('--scale', metavar='N,M,...', default='',
+                      help='clean + site boilerplate + dedup on N, M, ... '
+                      'documents: time and memory growth')
+  parser.add_argument('--skip-pipeline', action='store_true',
+                      help='only the stage costs (and --scale)')
+  parser.add_argument('--code', default=ROOT, help=argparse.SUPPRESS)
+  parser.add_argument('--one-scale', help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
+  sys.path[:0] = [args.code, ROOT]
+  if args.one_scale:
+    return one_scale(args.one_scale)
   if not args.data:
     raise SystemExit('--data is required (../shared/data not found)')
-  pages = load_pages(args.data, args.pages)
-  mb = sum(len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024
-  print('%d pages, %.0f KB of HTML on average' % (len(pages), mb))
-  base = trafilatura_alone(pages)
-  rows = [('trafilatura alone, 1 process', base, None, 1.0)]
   with tempfile.TemporaryDirectory() as workdir:
-    one, mem1, _ = run_pipeline(pages, workdir, 'pages', [])
-    rows.append(('newsbeam, DirectRunner, 1 worker', one, mem1, one / base))
-    two, mem2, summary = run_pipeline(pages, workdir, 'pages', [
-        '--direct_num_workers=2', '--direct_running_mode=multi_processing'])
-    rows.append(('newsbeam, DirectRunner, 2 workers', two, mem2, two / base))
-    print('\n| run | seconds | pages/s | peak memory | time / trafilatura |')
-    print('| --- | ---: | ---: | ---: | ---: |')
-    for name, secs, mem, ratio in rows:
-      print('| %s | %.1f | %.1f | %s | %.2f |' % (
-          name, secs, len(pages) / secs,
-          '%.0f MB' % (mem / 2**20) if mem else 'n/a', ratio))
-    print('\noutputs of the 2-worker run: %s' % json.dumps(summary['outputs']))
-    costs = stage_costs(pages[:min(len(pages), 200)])
-    n = min(len(pages), 200)
-    print('\n| stage (in-process, %d pages) | ms per page | share |' % n)
-    print('| --- | ---: | ---: |')
-    total = sum(costs.values())
-    for stage, secs in costs.items():
-      print('| %s | %.1f | %.0f%% |' % (stage, 1000 * secs / n, 100 * secs / total))
-    if args.short:
-      short = load_short_records(args.data, args.short)
-      secs, mem, summary = run_pipeline(short, workdir, 'short', [
-          '--direct_num_workers=2', '--direct_running_mode=multi_processing'])
-      print('\nshort records (about 100 words, text): %d in %.1f s: %.0f '
-            'records/s on 2 workers, peak %.0f MB; outputs %s' % (
-                len(short), secs, len(short) / secs, mem / 2**20,
-                json.dumps(summary['outputs'])))
+    codes = {'after': ROOT}
+    if args.before:
+      codes = {'before': checkout(args.before, workdir), 'after': ROOT}
+    if args.pages or args.short:
+      pipeline_runs(args, workdir, codes)
+    if args.scale:
+      sizes = [int(s) for s in args.scale.split(',')]
+      print('\nclean + site boilerplate + dedup, DirectRunner, 1 process, '
+            'the dedup benchmark\'s corpus (1 story in 4 is an original):')
+      print_scales(measure_scales(args.data, sizes, workdir, codes), sizes,
+                   list(codes))
 
+
+def pipeline_runs(args, workdir, codes):
+  pages = load_pages(args.data, args.pages) if args.pages else []
+  short = load_short_records(args.data, args.short) if args.short else []
+  page_file = write_jsonl(pages, os.path.join(workdir, 'pages.jsonl'))
+  short_file = write_jsonl(short, os.path.join(workdir, 'short.jsonl'))
+  one_file = write_jsonl(short[:1] or pages[:1],
+                         os.path.join(workdir, 'one.jsonl'))
+  rows = []
+  two_worker_cpu = {}
+  if pages:
+    print('%d pages, %.0f KB of HTML on average' % (len(pages), sum(
+        len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024))
+    base, base_cpu = trafilatura_alone(pages)
+    rows.append(('trafilatura alone, 1 process', None, len(pages), base,
+                 base_cpu, None, 1.0))
+    if not args.skip_pipeline:
+      for name, code in codes.items():
+        for label, extra in (('1 worker', []), ('2 workers', TWO_WORKERS)):
+          run = run_pipeline(page_file, workdir, 'pages', extra, code)
+          rows.append(('pages, DirectRunner, ' + label, name, len(pages),
+                       run.seconds, run.cpu, run.peak, run.seconds / base))
+          if label == '2 workers':
+            two_worker_cpu['pages', name] = run.cpu
+            outputs = run.summary['outputs']
+  if short and not args.skip_pipeline:
+    for name, code in codes.items():
+      start_up = run_pipeline(one_file, workdir, 'one', TWO_WORKERS, code)
+      rows.append(('start-up: 1 record, 2 workers', name, 1, start_up.seconds,
+                   start_up.cpu, start_up.peak, None))
+      run = run_pipeline(short_file, workdir, 'short', TWO_WORKERS, code)
+      rows.append(('short records, 2 workers', name, len(short), run.seconds,
+                   run.cpu, run.peak, None))
+      marginal = max(run.seconds - start_up.seconds, 1e-9)
+      rows.append(('short records, 2 workers, without start-up', name,
+                   len(short), marginal, run.cpu - start_up.cpu, None, None))
+      two_worker_cpu['short', name] = run.cpu - start_up.cpu
+  print('\n| run | code | records | seconds | records/s | CPU s | peak memory '
+        '| time / trafilatura | after / before |')
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  seconds = {(r[0], r[1]): r[3] for r in rows}
+  for name, code, n, secs, cpu, peak, ratio in rows:
+    change = ''
+    if code == 'after' and (name, 'before') in seconds:
+      change = '%.2f' % (secs / seconds[name, 'before'])
+    print('| %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %s |' % (
+        name, code or '', n, secs, n / secs, cpu,
+        mb(peak) if peak else '', '%.2f' % ratio if ratio else '', change))
+  if pages and not args.skip_pipeline:
+    print('\noutputs of the 2-worker page run: %s' % json.dumps(outputs))
+  for title, records in (('pages', pages[:200]), ('short records', short)):
+    if records:
+      lines = [json.dumps(r).encode('utf-8') + b'\n' for r in records]
+      costs, n, _ = stage_costs(lines)
+      key, total = (('pages', len(pages)) if title == 'pages'
+                    else ('short', len(short)))
+      cpu = two_worker_cpu.get((key, 'after'))
+      print_stage_costs('%s, %d records' % (title, n), costs, n,
+                        cpu / total if cpu else None)
 
 if __name__ == '__main__':
   main()

@@ -15,10 +15,15 @@ containment for a story cut short).
 
 Records published by earlier runs (index entries, see dedup_index.py) can
 join every stage; they rank before all others and are never duplicates.
+
+Every rule decides on a ``Stub`` of each record (its keys, sketch, rank and
+cluster size), never on the record itself: the records meet the decisions
+once, at the end, so their texts cross one shuffle.
 """
 
 import base64
 import hashlib
+import pickle
 import re
 import zlib
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
@@ -42,6 +47,10 @@ EXACT_BODY = 'exact_body'
 CANONICAL_URL = 'canonical_url'
 NEAR = 'near'
 CONTAINED = 'contained'
+# Tags of Deduplicate's internal outputs and decisions.
+LINKS = 'links'
+KEPT_STUBS = 'kept_stubs'
+KEPT, DUPLICATE, ABSORBED = 'kept', 'duplicate', 'absorbed'
 
 
 def keep_rank(article: Dict[str, Any]) -> Tuple[str, int, str]:
@@ -191,20 +200,42 @@ def published_earlier(order: Tuple) -> bool:
   return order[0] == 0
 
 
+def one_partition(record: Dict[str, Any]) -> None:
+  """Every record of a run counts toward its cluster: the default of
+  ``Deduplicate``'s `partition`."""
+  return None
+
+
+def stub_of(article: Dict[str, Any], hasher: MinHasher, rank=keep_rank,
+            partition=one_partition) -> 'Stub':
+  """The record's Stub, ordered by `rank`."""
+  body = article['body']
+  signature, count = hasher.sketch(body)
+  return Stub(article['id'], sketch_order(rank(article)),
+              body_fingerprint(body), url_key(article),
+              article.get('cluster_size') or 1, signature.tobytes(), count,
+              partition(article))
+
+
 def index_entry(article: Dict[str, Any], run: str, hasher: MinHasher,
                 rank=keep_rank) -> Dict[str, Any]:
   """What a later run needs to recognise a published record: its exact keys,
   its sketch and its rank (as `rank` orders the run's records), and the run
   that published it."""
-  signature, count = hasher.sketch(article['body'])
+  return stub_index_entry(stub_of(article, hasher, rank), run)
+
+
+def stub_index_entry(stub: 'Stub', run: str) -> Dict[str, Any]:
+  """The index entry of a record from its Stub (ranked as its run ranked
+  it)."""
   return {
-      'id': article['id'],
+      'id': stub.id,
       'run': run,
-      'fingerprint': body_fingerprint(article['body']),
-      'url_key': url_key(article),
-      'rank': list(rank(article)),
-      'shingles': count,
-      'signature': base64.b64encode(signature.tobytes()).decode('ascii'),
+      'fingerprint': stub.fingerprint,
+      'url_key': stub.url_key,
+      'rank': list(stub.order[1:]),
+      'shingles': stub.shingle_count,
+      'signature': base64.b64encode(stub.signature).decode('ascii'),
   }
 
 
@@ -212,18 +243,6 @@ def entry_sketch(entry: Dict[str, Any]) -> Sketch:
   return Sketch(sketch_order(entry['rank'], earlier_run=True),
                 entry['id'], base64.b64decode(entry['signature']),
                 entry['shingles'])
-
-
-def one_partition(record: Dict[str, Any]) -> None:
-  """Every record of a run counts toward its cluster: the default of
-  ``Deduplicate``'s `partition`."""
-  return None
-
-
-def pick_kept(group: Iterable[Dict[str, Any]], rank=keep_rank):
-  """The kept record of an exact-duplicate group, and the others."""
-  ranked = sorted(group, key=rank)
-  return ranked[0], ranked[1:]
 
 
 def resolve_roots(links: Dict[str, Tuple[Any, str, float, str]]
@@ -249,62 +268,26 @@ def as_duplicate(article: Dict[str, Any], kept_id: str, sim: float,
               duplicate_rule=rule, cluster_size=None)
 
 
-class _ExactGroupFn(beam.DoFn):
-  """Keeps the best record of each group; the rest are duplicates. A group
-  holding a record published by an earlier run keeps none of its own."""
+class Stub(NamedTuple):
+  """What dedup decides on: a record's keys and sketch, without its text.
 
-  def __init__(self, rule: str, rank=keep_rank, partition=one_partition):
-    self._rule = rule
-    self._rank = rank
-    self._partition = partition
-    self._dupes = Metrics.counter(STAGE, 'exact_%s' % rule)
+  Every rule runs on stubs; only the last step joins the decisions back onto
+  the records, so a record's text crosses one shuffle in dedup, not four,
+  and the exact-duplicate groups hold keys and ids, not bodies.
+  """
+  id: str
+  order: Tuple
+  fingerprint: str
+  url_key: str
+  cluster_size: int
+  signature: bytes
+  shingle_count: int
+  # Only inputs of the kept record's own partition count in its cluster_size
+  # (see ``Deduplicate``).
+  partition: Any = None
 
-  def process(self, keyed):
-    _, grouped = keyed
-    articles = list(grouped['articles'])
-    if not articles:
-      return
-    published = sorted(grouped['published'], key=lambda e: e['rank'])
-    if published:
-      kept, others, kept_id = None, articles, published[0]['id']
-    else:
-      kept, others = pick_kept(articles, self._rank)
-      kept_id = kept['id']
-    for other in others:
-      self._dupes.inc()
-      yield beam.pvalue.TaggedOutput(
-          DUPLICATES, as_duplicate(other, kept_id, 1.0, self._rule))
-    if kept:
-      own = self._partition(kept)
-      yield dict(kept, cluster_size=sum(
-          a.get('cluster_size') or 1 for a in articles
-          if self._partition(a) == own))
-
-
-class ExactDuplicates(beam.PTransform):
-  """One record per key; the others go to `duplicates`. `published`:
-  (key, index entry) pairs of records earlier runs published; `rank` orders
-  a group, the record to keep first; `partition` (see ``Deduplicate``)."""
-
-  def __init__(self, rule: str, key_fn, published=None, rank=keep_rank,
-               partition=one_partition):
-    super().__init__()
-    self._rule = rule
-    self._key_fn = key_fn
-    self._published = published
-    self._rank = rank
-    self._partition = partition
-
-  def expand(self, articles):
-    keyed = articles | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
-    published = self._published
-    if published is None:
-      published = articles.pipeline | 'NoPublished' >> beam.Create([])
-    return ({'articles': keyed, 'published': published}
-            | 'Group' >> beam.CoGroupByKey()
-            | 'Keep' >> beam.ParDo(_ExactGroupFn(
-                self._rule, self._rank, self._partition)).with_outputs(
-                DUPLICATES, main='articles'))
+  def sketch(self) -> Sketch:
+    return Sketch(self.order, self.id, self.signature, self.shingle_count)
 
 
 class SketchingDoFn(beam.DoFn):
@@ -319,17 +302,67 @@ class SketchingDoFn(beam.DoFn):
                              self._config['shingle_words'])
 
 
-class _SignFn(SketchingDoFn):
-  """article -> (id, Sketch), ordered by `rank`."""
+class _StubFn(SketchingDoFn):
+  """article -> its Stub, ordered by `rank`."""
 
-  def __init__(self, config: Dict[str, Any], rank=keep_rank):
+  def __init__(self, config: Dict[str, Any], rank=keep_rank,
+               partition=one_partition):
     super().__init__(config)
     self._rank = rank
+    self._partition = partition
 
   def process(self, article):
-    signature, count = self._hasher.sketch(article['body'])
-    yield article['id'], Sketch(sketch_order(self._rank(article)),
-                                article['id'], signature.tobytes(), count)
+    yield stub_of(article, self._hasher, self._rank, self._partition)
+
+
+class _ExactGroupFn(beam.DoFn):
+  """The stubs sharing a key -> the best one (main), standing for the whole
+  group in its cluster_size, and a link (duplicate id, (kept id, 1.0, rule))
+  per other one (`links`). A group holding a record published by an earlier
+  run keeps none of its own."""
+
+  def __init__(self, rule: str):
+    self._rule = rule
+    self._dupes = Metrics.counter(STAGE, 'exact_%s' % rule)
+
+  def process(self, keyed):
+    _, grouped = keyed
+    stubs = sorted(grouped['stubs'], key=lambda s: s.order)
+    if not stubs:
+      return
+    published = sorted(grouped['published'], key=lambda e: e['rank'])
+    if published:
+      kept, others, kept_id = None, stubs, published[0]['id']
+    else:
+      kept, others, kept_id = stubs[0], stubs[1:], stubs[0].id
+    for other in others:
+      self._dupes.inc()
+      yield beam.pvalue.TaggedOutput(LINKS, (other.id, (kept_id, 1.0,
+                                                        self._rule)))
+    if kept:
+      yield kept._replace(cluster_size=sum(
+          s.cluster_size for s in stubs if s.partition == kept.partition))
+
+
+class ExactDuplicates(beam.PTransform):
+  """Stubs -> one stub per key (main) and `links` for the others.
+  `published`: (key, index entry) pairs of records earlier runs published."""
+
+  def __init__(self, rule: str, key_fn, published=None):
+    super().__init__()
+    self._rule = rule
+    self._key_fn = key_fn
+    self._published = published
+
+  def expand(self, stubs):
+    keyed = stubs | 'Key' >> beam.Map(lambda s, f=self._key_fn: (f(s), s))
+    published = self._published
+    if published is None:
+      published = stubs.pipeline | 'NoPublished' >> beam.Create([])
+    return ({'stubs': keyed, 'published': published}
+            | 'Group' >> beam.CoGroupByKey()
+            | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(
+                LINKS, main='stubs'))
 
 
 def band_members(keyed_sketch, bands: int):
@@ -390,7 +423,7 @@ class _VerifyFn(beam.DoFn):
 
 
 class NearDuplicateLinks(beam.PTransform):
-  """MinHash LSH: records -> (duplicate id, (kept order, kept id, similarity,
+  """MinHash LSH: Stubs -> (duplicate id, (kept order, kept id, similarity,
   rule)), the best-ranked match of each duplicate. `published`: Sketches of
   records earlier runs published.
 
@@ -398,16 +431,13 @@ class NearDuplicateLinks(beam.PTransform):
   two sketches and verified, so a signature travels twice, not once per band.
   """
 
-  def __init__(self, config: Dict[str, Any], published=None,
-               rank=keep_rank):
+  def __init__(self, config: Dict[str, Any], published=None):
     super().__init__()
     self._config = config
     self._published = published
-    self._rank = rank
 
-  def expand(self, articles):
-    sketches = articles | 'Sign' >> beam.ParDo(_SignFn(self._config,
-                                                       self._rank))
+  def expand(self, stubs):
+    sketches = stubs | 'Sketches' >> beam.Map(lambda s: (s.id, s.sketch()))
     if self._published is not None:
       published = self._published | 'KeyPublished' >> beam.Map(
           lambda s: (s.id, s))
@@ -430,42 +460,79 @@ class NearDuplicateLinks(beam.PTransform):
             | 'BestMatch' >> beam.CombinePerKey(min))
 
 
-class _AssignFn(beam.DoFn):
-  """Marks near-duplicates (their cluster_size, still the count they stood
-  for, is added to the kept record's afterwards)."""
+class _DecideFn(beam.DoFn):
+  """Exact links and the stubs left after them -> (id, decision) for every
+  record: (KEPT, cluster size) or (DUPLICATE, (kept id, similarity, rule)),
+  and (ABSORBED, (partition, cluster size)) for the record a near-duplicate
+  stands in; the stubs of the kept records go to `kept_stubs`.
+  `roots`: duplicate id -> (id finally kept, similarity, rule) of the URL and
+  near links, chains followed: an exact duplicate whose kept record later
+  proved a duplicate itself points to the record finally kept."""
 
-  def process(self, article, roots):
-    if article['id'] in roots:
-      root, sim, rule = roots[article['id']]
-      Metrics.counter(STAGE, 'near_duplicates').inc()
-      yield beam.pvalue.TaggedOutput(DUPLICATES, dict(
-          article, duplicate_of=root, similarity=round(sim, 4),
-          duplicate_rule=rule))
-    else:
-      yield article
+  def __init__(self):
+    self._near = Metrics.counter(STAGE, 'near_duplicates')
+
+  def process(self, item, roots):
+    if isinstance(item, Stub):
+      if item.id in roots:
+        root, sim, rule = roots[item.id]
+        self._near.inc()
+        yield item.id, (DUPLICATE, (root, sim, rule))
+        yield root, (ABSORBED, (item.partition, item.cluster_size))
+      else:
+        yield item.id, (KEPT, item.cluster_size)
+        yield beam.pvalue.TaggedOutput(KEPT_STUBS, item)
+      return
+    duplicate_id, (kept_id, sim, rule) = item
+    root = roots.get(kept_id)
+    yield duplicate_id, (DUPLICATE, (root[0] if root else kept_id, sim, rule))
 
 
-def repoint(duplicate: Dict[str, Any], roots) -> Dict[str, Any]:
-  """An exact duplicate whose kept record later proved a duplicate itself
-  points to the record finally kept."""
-  target = roots.get(duplicate['duplicate_of'])
-  return dict(duplicate, duplicate_of=target[0]) if target else duplicate
+def packed(article: Dict[str, Any]) -> bytes:
+  """A record as it waits for dedup's decisions: pickled and compressed,
+  one bytes object. The DirectRunner holds a join's values decoded (a
+  record dict takes 3 to 4 times its pickle) and, when the join is read,
+  its whole input a second time, encoded: at 50,000 documents the plain
+  records made the join the run's peak."""
+  return zlib.compress(pickle.dumps(article, pickle.HIGHEST_PROTOCOL), 1)
 
 
-class _AddClusterSizes(beam.DoFn):
-  """Adds the sizes its near-duplicates of its own partition stood for to a
-  kept record's cluster_size."""
+def unpacked(data: bytes) -> Dict[str, Any]:
+  return pickle.loads(zlib.decompress(data))
 
-  def __init__(self, partition=one_partition):
+
+class _ApplyFn(beam.DoFn):
+  """(id, {articles, decisions}) -> the kept record, its cluster_size the
+  inputs it stands for, or (tagged) duplicates with duplicate_of, similarity
+  and duplicate_rule. Records sharing an id (the same text under the same
+  URL, read twice) are one exact-body group: the best-ranked of them gets
+  the group's decision, the others are its exact duplicates."""
+
+  def __init__(self, rank=keep_rank, partition=one_partition):
+    self._rank = rank
     self._partition = partition
 
   def process(self, joined):
     _, grouped = joined
-    for article in grouped['articles']:
-      own = self._partition(article)
-      extra = sum(size for partition, size in grouped['absorbed']
-                  if partition == own)
-      yield dict(article, cluster_size=(article.get('cluster_size') or 1) + extra)
+    articles = [unpacked(a) for a in grouped['articles']]
+    if not articles:  # a record an earlier run published absorbed one
+      return
+    absorbed, verdicts = [], []
+    for kind, value in grouped['decisions']:
+      (absorbed if kind == ABSORBED else verdicts).append((kind, value))
+    if len(articles) > 1:
+      # The group's own decision first, then its exact duplicates.
+      verdicts.sort(key=lambda verdict: verdict[0] == DUPLICATE and (
+          1 + (verdict[1][2] == EXACT_BODY)))
+      articles.sort(key=lambda a: (self._rank(a), schema.to_json_line(a)))
+    for article, (kind, value) in zip(articles, verdicts):
+      if kind == KEPT:
+        own = self._partition(article)
+        yield dict(article, cluster_size=value + sum(
+            size for _, (partition, size) in absorbed if partition == own))
+      else:
+        yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(
+            article, *value))
 
 
 class Deduplicate(beam.PTransform):
@@ -479,6 +546,8 @@ class Deduplicate(beam.PTransform):
   `partition` (record -> key): a kept record's cluster_size counts only the
   inputs of its own partition (a backfill's day), so that a day's records do
   not depend on the days after it.
+  After expansion, ``kept_stubs`` holds the Stubs of the kept records (the
+  index's entries, without sketching the records again).
   """
 
   def __init__(self, dedup_config: Dict[str, Any], published=None,
@@ -488,6 +557,7 @@ class Deduplicate(beam.PTransform):
     self._published = published
     self._rank = rank
     self._partition = partition
+    self.kept_stubs = None
 
   def _published_by(self, name, key_fn):
     if self._published is None:
@@ -496,43 +566,36 @@ class Deduplicate(beam.PTransform):
         lambda e, f=key_fn: (f(e), e))
 
   def expand(self, articles):
-    by_body = articles | 'ExactBody' >> ExactDuplicates(
-        EXACT_BODY, lambda a: body_fingerprint(a['body']),
-        self._published_by('Body', lambda e: e['fingerprint']), self._rank,
-        self._partition)
-    by_url = by_body.articles | 'ExactUrl' >> ExactDuplicates(
-        CANONICAL_URL, url_key,
-        self._published_by('Url', lambda e: e['url_key']), self._rank,
-        self._partition)
+    stubs = articles | 'Stubs' >> beam.ParDo(_StubFn(
+        self._config, self._rank, self._partition))
+    by_body = stubs | 'ExactBody' >> ExactDuplicates(
+        EXACT_BODY, lambda s: s.fingerprint,
+        self._published_by('Body', lambda e: e['fingerprint']))
+    by_url = by_body.stubs | 'ExactUrl' >> ExactDuplicates(
+        CANONICAL_URL, lambda s: s.url_key,
+        self._published_by('Url', lambda e: e['url_key']))
     published_sketches = None
     if self._published is not None:
       published_sketches = self._published | 'PublishedSketches' >> beam.Map(
           entry_sketch)
-    near_links = by_url.articles | 'Near' >> NearDuplicateLinks(
-        self._config, published_sketches, self._rank)
-    url_links = by_url[DUPLICATES] | 'UrlLinks' >> beam.Map(
-        lambda d: (d['id'], ((), d['duplicate_of'], 1.0, CANONICAL_URL)))
+    near_links = by_url.stubs | 'Near' >> NearDuplicateLinks(
+        self._config, published_sketches)
+    url_links = by_url[LINKS] | 'UrlLinks' >> beam.Map(
+        lambda link: (link[0], ((),) + link[1]))
     roots = ((near_links, url_links)
              | 'AllLinks' >> beam.Flatten()
              | 'ToDict' >> beam.combiners.ToDict()
              | 'ResolveRoots' >> beam.Map(resolve_roots))
-    near = by_url.articles | 'Assign' >> beam.ParDo(
-        _AssignFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
-            DUPLICATES, main='articles')
-    absorbed = (near[DUPLICATES]
-                | 'AbsorbedSize' >> beam.Map(
-                    lambda d, p=self._partition: (d['duplicate_of'], (
-                        p(d), d.get('cluster_size') or 1))))
-    kept = ({'articles': near.articles | 'KeyKept' >> beam.Map(
-        lambda a: (a['id'], a)), 'absorbed': absorbed}
-            | 'JoinSizes' >> beam.CoGroupByKey()
-            | 'AddSizes' >> beam.ParDo(_AddClusterSizes(self._partition)))
-    near_duplicates = near[DUPLICATES] | 'ClearSizes' >> beam.Map(
-        lambda d: dict(d, cluster_size=None))
-    exact_duplicates = ((by_body[DUPLICATES], by_url[DUPLICATES])
-                        | 'ExactDuplicates' >> beam.Flatten()
-                        | 'Repoint' >> beam.Map(
-                            repoint, beam.pvalue.AsSingleton(roots)))
-    duplicates = ((exact_duplicates, near_duplicates)
-                  | 'AllDuplicates' >> beam.Flatten())
-    return kept, duplicates
+    decisions = ((by_body[LINKS], by_url[LINKS], by_url.stubs)
+                 | 'ToDecide' >> beam.Flatten()
+                 | 'Decide' >> beam.ParDo(
+                     _DecideFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
+                         KEPT_STUBS, main='decisions'))
+    self.kept_stubs = decisions[KEPT_STUBS]
+    outcome = ({'articles': articles | 'ById' >> beam.Map(
+        lambda a: (a['id'], packed(a))), 'decisions': decisions.decisions}
+               | 'JoinDecisions' >> beam.CoGroupByKey()
+               | 'Apply' >> beam.ParDo(_ApplyFn(
+                   self._rank, self._partition)).with_outputs(
+                   DUPLICATES, main='articles'))
+    return outcome.articles, outcome[DUPLICATES]

@@ -29,7 +29,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.dedup import STAGE, Deduplicate, SketchingDoFn, index_entry
+from transforms.dedup import (STAGE, Deduplicate, SketchingDoFn, index_entry,
+                              stub_index_entry)
 
 INDEX_FOLDER = '_index'
 INDEX_GLOB = 'run-*.jsonl'
@@ -137,6 +138,22 @@ class _IndexEntryFn(SketchingDoFn):
     yield index_entry(article, run, self._hasher)
 
 
+class WriteIndexEntries(beam.PTransform):
+  """Index entries -> this run's index files."""
+
+  def __init__(self, config: Dict[str, Any], index: str):
+    super().__init__()
+    self._config = config
+    self._index = index
+
+  def expand(self, entries):
+    shards = self._config['index_shards']
+    return (entries
+            | 'Shard' >> beam.Map(lambda e: (index_shard(e['id'], shards), e))
+            | 'GroupShards' >> beam.GroupByKey()
+            | 'Write' >> beam.Map(write_index_shard, self._index, shards))
+
+
 class WritePublished(beam.PTransform):
   """Published records -> this run's index files."""
 
@@ -147,13 +164,10 @@ class WritePublished(beam.PTransform):
     self._run = run
 
   def expand(self, articles):
-    shards = self._config['index_shards']
     return (articles
             | 'Entries' >> beam.ParDo(_IndexEntryFn(self._config),
                                       beam.pvalue.AsSingleton(self._run))
-            | 'Shard' >> beam.Map(lambda e: (index_shard(e['id'], shards), e))
-            | 'GroupShards' >> beam.GroupByKey()
-            | 'Write' >> beam.Map(write_index_shard, self._index, shards))
+            | 'WriteEntries' >> WriteIndexEntries(self._config, self._index))
 
 
 class DeduplicateAcrossRuns(beam.PTransform):
@@ -174,7 +188,10 @@ class DeduplicateAcrossRuns(beam.PTransform):
                  | 'OtherRuns' >> beam.Filter(
                      lambda e, own: e['run'] != own,
                      beam.pvalue.AsSingleton(run)))
-    kept, duplicates = articles | 'Deduplicate' >> Deduplicate(
-        self._config, published)
-    kept | 'WriteIndex' >> WritePublished(self._config, self._index, run)
+    dedup = Deduplicate(self._config, published)
+    kept, duplicates = articles | 'Deduplicate' >> dedup
+    # The kept records' stubs hold their entries: no record is sketched twice.
+    (dedup.kept_stubs
+     | 'Entries' >> beam.Map(stub_index_entry, beam.pvalue.AsSingleton(run))
+     | 'WriteIndex' >> WriteIndexEntries(self._config, self._index))
     return kept, duplicates

@@ -19,6 +19,7 @@ A model file is a joblib pickle: load only model files you trust.
 
 import hashlib
 import json
+import pickle
 import random
 import re
 from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -307,7 +308,11 @@ def train(examples: Sequence[Dict[str, str]], classify: Dict[str, Any],
 
 
 def save_model(artifact: Dict[str, Any], f: BinaryIO) -> None:
-  joblib.dump(artifact, f, compress=('xz', 6))
+  """Writes a model file. The fitted pipeline goes in as one pickled blob:
+  joblib's own unpickler, written in Python, took 1.6 s of every worker's
+  start-up over the vocabularies' 190,000 terms, the C unpickler 0.1 s."""
+  model = pickle.dumps(artifact['model'], protocol=pickle.HIGHEST_PROTOCOL)
+  joblib.dump(dict(artifact, model=model), f, compress=('xz', 6))
 
 
 class TopicModel:
@@ -317,7 +322,10 @@ class TopicModel:
     if not isinstance(artifact, dict) or artifact.get('format') != MODEL_FORMAT:
       raise ModelDataError('not a newsbeam topic model (want format %s)'
                            % MODEL_FORMAT)
-    self._model = artifact['model']
+    model = artifact['model']
+    # Files written before save_model pickled the pipeline apart hold it
+    # as an object.
+    self._model = pickle.loads(model) if isinstance(model, bytes) else model
     self.codes = artifact['codes']
     self.card = {k: v for k, v in artifact.items() if k != 'model'}
 
