@@ -29,6 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
+from benchmarks.throughput import descendants  # noqa: E402
+
 
 def load_pages(data, limit):
   paths = sorted(glob.glob(os.path.join(data, 'extraction', '*', 'html',
@@ -46,22 +48,14 @@ def load_pages(data, limit):
 def children_cpu_seconds():
   """CPU seconds used so far by this process's live descendants (Linux):
   the time-budget child is forked by the fork server, a child of ours."""
-  total, frontier = 0., [os.getpid()]
-  while frontier:
-    pid = frontier.pop()
+  total = 0.
+  for kid in descendants(os.getpid()):
     try:
-      with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
-        kids = [int(k) for k in f.read().split()]
+      with open('/proc/%d/stat' % kid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
     except OSError:
       continue
-    frontier += kids
-    for kid in kids:
-      try:
-        with open('/proc/%d/stat' % kid) as f:
-          fields = f.read().rsplit(')', 1)[1].split()
-      except OSError:
-        continue
-      total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    total += (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
   return total
 
 

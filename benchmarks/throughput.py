@@ -86,6 +86,21 @@ def load_short_records(data, n):
   return records
 
 
+def descendants(pid: int):
+  """The ids of a process's live descendants (Linux)."""
+  found, frontier = [], [pid]
+  while frontier:
+    parent = frontier.pop()
+    try:
+      with open('/proc/%d/task/%d/children' % (parent, parent)) as f:
+        kids = [int(k) for k in f.read().split()]
+    except OSError:
+      kids = []
+    found += kids
+    frontier += kids
+  return found
+
+
 class TreeMemory:
   """Samples the resident memory of a process and its children (Linux)."""
 
@@ -95,17 +110,7 @@ class TreeMemory:
     self._thread.start()
 
   def _tree(self):
-    pids, frontier = [self._pid], [self._pid]
-    while frontier:
-      pid = frontier.pop()
-      try:
-        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
-          kids = [int(k) for k in f.read().split()]
-      except OSError:
-        kids = []
-      pids += kids
-      frontier += kids
-    return pids
+    return [self._pid] + descendants(self._pid)
 
   def _rss(self, pid):
     try:
