@@ -217,12 +217,11 @@ def stub_of(article: Dict[str, Any], hasher: MinHasher, rank=keep_rank,
               partition(article))
 
 
-def index_entry(article: Dict[str, Any], run: str, hasher: MinHasher,
-                rank=keep_rank) -> Dict[str, Any]:
+def index_entry(article: Dict[str, Any], run: str,
+                hasher: MinHasher) -> Dict[str, Any]:
   """What a later run needs to recognise a published record: its exact keys,
-  its sketch and its rank (as `rank` orders the run's records), and the run
-  that published it."""
-  return stub_index_entry(stub_of(article, hasher, rank), run)
+  its sketch and its rank, and the run that published it."""
+  return stub_index_entry(stub_of(article, hasher), run)
 
 
 def stub_index_entry(stub: 'Stub', run: str) -> Dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.dedup import Deduplicate, SketchingDoFn, index_entry, keep_rank
+from transforms.dedup import Deduplicate, Stub, keep_rank, stub_index_entry
 from transforms.dedup_index import (INDEX_GLOB, ReadPublished, index_file,
                                     index_shard, write_entries)
 
@@ -113,13 +113,11 @@ def indexed_before(path: str, first_day: str) -> bool:
   return day is not None and day < first_day
 
 
-class _DayEntryFn(SketchingDoFn):
-  """A kept article -> ((day, shard), its index entry), run = its day."""
-
-  def process(self, article):
-    day = article[PARTITION_FIELD]
-    entry = index_entry(article, day, self._hasher, earliest_day_first)
-    yield (day, index_shard(entry['id'], self._config['index_shards'])), entry
+def day_entry(stub: Stub, shards: int):
+  """A kept record's Stub -> ((day, shard), its index entry), run = its day
+  (the stub's partition), ranked earliest day first."""
+  entry = stub_index_entry(stub, stub.partition)
+  return (stub.partition, index_shard(stub.id, shards)), entry
 
 
 def write_day_shard(keyed, index: str, shards: int) -> str:
@@ -167,7 +165,7 @@ def warn_of_later_days(index: str, days: List[str]) -> List[str]:
 
 
 class WriteDayEntries(beam.PTransform):
-  """Kept articles of the range -> each day's index files, replacing the
+  """Stubs of the range's kept records -> each day's index files, replacing the
   ones an earlier backfill of these days wrote; then a warning if the index
   holds days after the range."""
 
@@ -177,9 +175,10 @@ class WriteDayEntries(beam.PTransform):
     self._index = index
     self._days = list(days)
 
-  def expand(self, articles):
-    written = (articles
-               | 'Entries' >> beam.ParDo(_DayEntryFn(self._config))
+  def expand(self, kept_stubs):
+    written = (kept_stubs
+               | 'Entries' >> beam.Map(day_entry,
+                                       self._config['index_shards'])
                | 'GroupShards' >> beam.GroupByKey()
                | 'Write' >> beam.Map(write_day_shard, self._index,
                                      self._config['index_shards'])
@@ -213,11 +212,13 @@ class DeduplicateAcrossDays(beam.PTransform):
       published = articles.pipeline | 'ReadIndex' >> ReadPublished(
           self._index, DAY_INDEX_FILES, functools.partial(
               indexed_before, first_day=self._days[0]))
-    kept, duplicates = articles | 'Dedup' >> Deduplicate(
-        self._config, published, earliest_day_first, partition_of)
+    dedup = Deduplicate(self._config, published, earliest_day_first,
+                        partition_of)
+    kept, duplicates = articles | 'Dedup' >> dedup
     if self._index:
-      kept | 'WriteIndex' >> WriteDayEntries(self._config, self._index,
-                                             self._days)
+      # The kept records' stubs hold their entries: none is sketched again.
+      dedup.kept_stubs | 'WriteIndex' >> WriteDayEntries(
+          self._config, self._index, self._days)
     return kept, duplicates
 
 
