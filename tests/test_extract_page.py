@@ -9,7 +9,7 @@ from transforms.budget import TimeBudget
 from transforms.clean import ArticleCleaner
 from transforms.config import ConfigError, load_config
 from transforms.extract import (_WARM_UP_PAGE, build_article, build_articles,
-                                extract_page)
+                                extract_page, latest_publication_day)
 
 LEAD = ('The city council approved a new flood barrier for the old harbour '
         'on Monday, after two winters of damage to homes along the quay.')
@@ -164,3 +164,30 @@ def test_headline_under_a_section_label_in_the_title_is_cut(config):
   assert HEADLINE not in story['body']
   assert story['title'] == 'Opinion | ' + HEADLINE
   assert [r['text'] for r in story['removed']] == [HEADLINE]
+
+
+def _dated_page(day):
+  return ('<html><head><title>Harbour ferry timetable changes</title>'
+          '<meta property="article:published_time" content="%sT08:00:00Z">'
+          '</head><body><article><h1>Harbour ferry timetable changes</h1>'
+          '<p>%s</p><p>%s</p></article></body></html>' % (
+              day, TRAM, TRAM.replace('Monday', 'Tuesday')))
+
+
+def test_publication_date_is_bounded_by_the_fetch_time_not_the_run_date(
+    config):
+  # A date after today's run is accepted when the page was fetched after it:
+  # the same record gives the same date whenever it is processed.
+  later = build_articles({'url': 'https://city.example/ferry',
+                          'html': _dated_page('2031-05-01'),
+                          'fetched_at': '2031-05-01T12:00:00Z'},
+                         config['extract'])
+  assert later[0]['published_at'].startswith('2031-05-01')
+  # A date after the fetch is not the page's publication date.
+  earlier = build_articles({'url': 'https://city.example/ferry',
+                            'html': _dated_page('2031-05-01'),
+                            'fetched_at': '2030-01-01T12:00:00Z'},
+                           config['extract'])
+  assert not (earlier[0]['published_at'] or '').startswith('2031')
+  assert latest_publication_day('2031-05-01T23:30:00Z') == '2031-05-02'
+  assert latest_publication_day(None) is None

@@ -10,6 +10,7 @@ markup or entities, no control characters, single spaces, and paragraphs
 separated by one blank line.
 """
 
+import datetime
 import html as html_lib
 import re
 import unicodedata
@@ -196,11 +197,28 @@ _NO_METADATA = {'title': None, 'authors': [], 'date': None,
                 'description': None, 'canonical_url': None}
 
 
-def page_metadata(tree, url: Optional[str]) -> Dict[str, Any]:
+def latest_publication_day(fetched_at: Optional[str]) -> Optional[str]:
+  """The latest date a page fetched at `fetched_at` (ISO, UTC) can carry as
+  its publication date: the next day (a page's local date may be ahead of
+  UTC); None when the fetch time is unknown."""
+  if not fetched_at:
+    return None
+  try:
+    fetched = datetime.datetime.strptime(fetched_at[:10], '%Y-%m-%d')
+  except ValueError:
+    return None
+  return (fetched + datetime.timedelta(days=1)).strftime('%Y-%m-%d')
+
+
+def page_metadata(tree, url: Optional[str],
+                  latest_date: Optional[str] = None) -> Dict[str, Any]:
   """Title, authors, date, description and canonical URL of a parsed page.
 
   trafilatura's own metadata steps, in its order, without those newsbeam has
   no use for (categories, tags, licence, site name: a fifth of the cost).
+  Dates after `latest_date` (YYYY-MM-DD) are not publication dates; without
+  it trafilatura's bound is the day of the run, which would make the same
+  page's date depend on when it is processed.
   """
   from htmldate import find_date
   from trafilatura.metadata import (examine_meta, extract_author,
@@ -217,7 +235,10 @@ def page_metadata(tree, url: Optional[str]) -> Dict[str, Any]:
   meta.title = meta.title or extract_title(tree)
   meta.author = meta.author or extract_author(tree)
   meta.url = meta.url or extract_url(tree, url)
-  meta.date = find_date(tree, **dict(set_date_params(True), url=meta.url))
+  date_params = dict(set_date_params(True), url=meta.url)
+  if latest_date:
+    date_params['max_date'] = latest_date
+  meta.date = find_date(tree, **date_params)
   meta.clean_and_trim()
   return {
       'title': normalize_text(meta.title) or None,
@@ -330,7 +351,8 @@ def parse_page(page_html: str):
 def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
                  min_chars: int = 200, story_min_words: int = 0,
                  story_min_paragraphs: int = 0,
-                 lead_min_words: int = 0) -> Dict[str, Any]:
+                 lead_min_words: int = 0,
+                 latest_date: Optional[str] = None) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.
 
   Returns {text, title, authors, date, description, canonical_url, stories};
@@ -338,12 +360,13 @@ def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
   for a page of several stories (see ``story_elements``; story_min_words 0:
   not looked for), else []. A lead of at least `lead_min_words` words that
   the main text lacks is put back (see ``printed_lead``; 0: not looked for).
+  `latest_date`: see ``page_metadata``.
   """
   tree = parse_page(page_html)
   if tree is None:
     return dict(_NO_METADATA, text='', stories=[])
   try:
-    meta = page_metadata(tree, url)
+    meta = page_metadata(tree, url, latest_date)
   except (TypeError, ValueError):  # what trafilatura gives up on: no metadata
     meta = dict(_NO_METADATA)
   stories = []
@@ -398,11 +421,12 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
 
 def _build(page: Dict[str, Any], favor: str, min_chars: int,
            max_html_bytes: Optional[int], page_extractor,
-           page_options: Tuple[int, ...] = ()
+           page_options: Tuple[int, ...] = (0, 0, 0)
            ) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
   """(article, [(headline, text)] of its stories) of a raw page record: one
   call of `page_extractor` per page, given `page_options` (its arguments
-  after `min_chars`)."""
+  after `min_chars`) and the latest publication day the page's fetch time
+  allows."""
   from transforms.sources import iso_utc
   title = normalize_text(page.get('title')) or None
   summary = None
@@ -421,7 +445,8 @@ def _build(page: Dict[str, Any], favor: str, min_chars: int,
                       % max_html_bytes)
       page_html = cut
     meta = page_extractor(page_html, page.get('url'), favor, min_chars,
-                          *page_options)
+                          *page_options,
+                          latest_publication_day(page.get('fetched_at')))
     body = meta['text']
     stories = meta['stories']
     title = title or meta['title']
