@@ -39,9 +39,8 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.ingest import add_index_arguments, add_output_arguments
-from pipelines.ingest import index_path, prepare_articles, resolve_settings
-from transforms import schema
-from transforms.classify import ClassifyTopics
+from pipelines.ingest import classified_outputs, index_path
+from pipelines.ingest import prepare_articles, resolve_settings
 from transforms.fetch import FetchOptions
 from transforms.partitions import DeduplicateAcrossDays, SplitByDay
 from transforms.partitions import date_range, partition_name, scraped_glob
@@ -92,16 +91,9 @@ def build_backfill(pipeline: beam.Pipeline, config: Dict[str, Any],
   unique, duplicates = (articles | 'AllArticles' >> beam.Flatten()
                         | 'DedupAcrossDays' >> DeduplicateAcrossDays(
                             config['dedup'], days, index))
-  classified = unique | 'Classify' >> ClassifyTopics(
-      config['classify'], config['taxonomy'])
-  by_output = {
-      schema.ARTICLES: classified.articles,
-      schema.DUPLICATES: duplicates,
-      schema.REJECTED: rejected | 'AllRejected' >> beam.Flatten(),
-      # A classification dead letter keeps its day in its `raw` article.
-      schema.DEAD_LETTER: (dead_letters + [classified.dead_letter])
-                          | 'AllDeadLetters' >> beam.Flatten(),
-  }
+  # A classification dead letter keeps its day in its `raw` article.
+  by_output = classified_outputs(unique, duplicates, rejected, dead_letters,
+                                 config)
   per_day = {name: records | 'Split_%s' % name >> SplitByDay(days)
              for name, records in by_output.items()}
   for i, day in enumerate(days):

@@ -153,6 +153,21 @@ def prepare_articles(root, config: Dict[str, Any], read: ReadInputs,
   return articles, [rejected], [read_errors, dead]
 
 
+def classified_outputs(unique, duplicates, rejected: List, dead_letters: List,
+                       config: Dict[str, Any]) -> Dict[str, Any]:
+  """Classifies the kept articles; -> the four outputs by name, the rejected
+  and the dead letters (classification's among them) flattened."""
+  classified = unique | 'Classify' >> ClassifyTopics(
+      config['classify'], config['taxonomy'])
+  return {
+      schema.ARTICLES: classified.articles,
+      schema.DUPLICATES: duplicates,
+      schema.REJECTED: list(rejected) | 'AllRejected' >> beam.Flatten(),
+      schema.DEAD_LETTER: (list(dead_letters) + [classified.dead_letter])
+                          | 'AllDeadLetters' >> beam.Flatten(),
+  }
+
+
 def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
                    feeds: List[str], scraped: List[str], output: str,
                    min_words: int, fetch: Optional[FetchOptions] = None,
@@ -167,15 +182,8 @@ def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
   dedup = (DeduplicateAcrossRuns(config['dedup'], index) if index
            else Deduplicate(config['dedup']))
   unique, duplicates = articles | 'Dedup' >> dedup
-  classified = unique | 'Classify' >> ClassifyTopics(
-      config['classify'], config['taxonomy'])
-  outputs = {
-      schema.ARTICLES: classified.articles,
-      schema.DUPLICATES: duplicates,
-      schema.REJECTED: rejected | 'AllRejected' >> beam.Flatten(),
-      schema.DEAD_LETTER: (dead_letters + [classified.dead_letter])
-                          | 'AllDeadLetters' >> beam.Flatten(),
-  }
+  outputs = classified_outputs(unique, duplicates, rejected, dead_letters,
+                               config)
   written = outputs | 'Write' >> WriteOutputs(
       output, config['output']['compress'], file_format,
       taxonomy=config['taxonomy'])

@@ -45,7 +45,6 @@ from apache_beam.runners.runner import PipelineState
 from pipelines import ingest
 from transforms import schema
 from transforms.articles import ProcessArticles
-from transforms.classify import ClassifyTopics
 from transforms.config import resolve_inputs
 from transforms.dedup import Deduplicate
 from transforms.dedup_index import ReadPublished, WritePublished
@@ -140,15 +139,8 @@ def build_streaming(pipeline: beam.Pipeline, config: Dict[str, Any],
            | 'EventTime' >> StampEventTime(
                config['stream']['allowed_lateness_minutes'] * 60))
   unique, duplicates = timed | 'Dedup' >> StreamDeduplicate(config['dedup'])
-  classified = unique | 'Classify' >> ClassifyTopics(
-      config['classify'], config['taxonomy'])
-  outputs = {
-      schema.ARTICLES: classified.articles,
-      schema.DUPLICATES: duplicates,
-      schema.REJECTED: rejected,
-      schema.DEAD_LETTER: (dead + [stage_dead, classified.dead_letter])
-                          | 'AllDeadLetters' >> beam.Flatten(),
-  }
+  outputs = ingest.classified_outputs(unique, duplicates, [rejected],
+                                      dead + [stage_dead], config)
   outputs | 'Write' >> WriteWindows(output, config['stream'])
 
 
@@ -196,15 +188,8 @@ def build_poll(pipeline: beam.Pipeline, config: Dict[str, Any],
       config['dedup'], published)
   unique | 'WriteIndex' >> WritePublished(
       config['dedup'], index, pipeline | 'PollName' >> beam.Create([partition]))
-  classified = unique | 'Classify' >> ClassifyTopics(
-      config['classify'], config['taxonomy'])
-  outputs = {
-      schema.ARTICLES: classified.articles,
-      schema.DUPLICATES: duplicates,
-      schema.REJECTED: rejected,
-      schema.DEAD_LETTER: (read_errors, stage_dead, classified.dead_letter)
-                          | 'AllDeadLetters' >> beam.Flatten(),
-  }
+  outputs = ingest.classified_outputs(unique, duplicates, [rejected],
+                                      [read_errors, stage_dead], config)
   written = outputs | 'Write' >> WritePoll(
       output, partition, config['output']['compress'])
   if read.fetch_state is not None:
