@@ -197,6 +197,11 @@ def validate(config: Dict[str, Any]) -> None:
   _number(config, 'language', 'fragment_max_capitalized_share', low=0, high=1)
   _number(config, 'language', 'fragment_max_cut_share', low=0, high=1)
   _number(config, 'language', 'foreign_script_share', low=0, high=1)
+  _check(config['language'].get('fast_detector') in ('fasttext', 'none'),
+         'language.fast_detector must be fasttext or none, got %r'
+         % config['language'].get('fast_detector'))
+  _number(config, 'language', 'fast_document_min_probability', low=0, high=1)
+  _number(config, 'language', 'fast_fragment_min_probability', low=0, high=1)
   _number(config, 'filter', 'min_words', low=0, integer=True)
   _number(config, 'dedup', 'shingle_words', low=1, integer=True)
   _number(config, 'dedup', 'num_perm', low=1, integer=True)
