@@ -403,7 +403,9 @@ def run(argv=None) -> None:
     language = config['language']
     backend = language['backend'] + (
         ' (low accuracy mode)' if language['backend'] == 'lingua'
-        and language['lingua_low_accuracy'] else '')
+        and language['lingua_low_accuracy'] else '') + (
+            ', %s first' % language['fast_detector']
+            if language['fast_detector'] != 'none' else '')
     rows += [
         ('composite documents (%d): document language accuracy' % comp['documents'],
          comp['accuracy'], comp['alone']),

@@ -169,3 +169,12 @@ def test_bad_cascade_settings_are_clear_config_errors(tmp_path, key, value):
   path.write_text(yaml.safe_dump({'language': {key: value}}))
   with pytest.raises(ConfigError, match='language.%s' % key):
     load_config(str(path))
+
+
+def test_text_without_letters_has_no_language_at_any_threshold(config):
+  # fastText guesses English, weakly, for anything; without a letter there
+  # is nothing to guess from.
+  detector = LanguageDetector(dict(config['language'],
+                                   fast_document_min_probability=0.0))
+  for text in ('', '   ', '2024-05-01 12:30', '\u2014 | \u2022'):
+    assert detector.detect(text) == (None, 0.0)

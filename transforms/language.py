@@ -349,8 +349,10 @@ class LanguageDetector:
 
   def detect(self, text: str) -> Tuple[Optional[str], float]:
     """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
-    if self._fast:
-      code, probability = self._fast.top(text[:self._max_chars])
+    text_read = text[:self._max_chars]
+    # Without a letter there is no language, whatever fastText's guess.
+    if self._fast and any(char.isalpha() for char in text_read):
+      code, probability = self._fast.top(text_read)
       if (probability >= self._fast_document_min
           and code in self._backend.languages and code not in self._close):
         return code, round(probability, 4)
