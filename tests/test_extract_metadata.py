@@ -1,10 +1,12 @@
 """A page's authors and date as trafilatura and htmldate find them, for less:
-the author search skipped only where it can find nothing, the extensive date
-search run only where the fast one finds nothing."""
+trafilatura's author search in one walk of the page (the same author), the
+extensive date search run only where the fast one finds nothing."""
 
 import pytest
 from trafilatura.metadata import extract_author
 
+from transforms import author_search
+from transforms.author_search import page_author
 from transforms.extract import extract_page, parse_page
 
 STORY = [
@@ -43,6 +45,47 @@ def test_byline_in_the_page_gives_the_author_trafilatura_finds(byline):
   page_html = news_page(byline)
   assert extract(page_html)['authors'] == ['Jane Doe']
   assert extract_author(parse_page(page_html)) == 'Jane Doe'
+
+
+@pytest.mark.parametrize('byline', [
+    # The date inside the byline is not part of the name.
+    '<span class="byline">By Jane Doe <time>12 March 2021</time></span>',
+    # Text on both sides of a deleted element joins as trafilatura joins it.
+    '<span class="byline">Jane<time>12 March</time>Doe</span>',
+    # A byline in a sidebar or a comment is not the story's.
+    '<div class="sidebar"><span class="byline">By Sam Roe</span></div>'
+    '<p class="byline">By Jane Doe</p>',
+    # The first selector (names that mark the author) before bylines, even
+    # when a byline comes first on the page.
+    '<p class="byline">By Sam Roe</p><a rel="author">Jane Doe</a>',
+    # Too long to be a name: the next one.
+    '<span class="author">%s</span><span class="author">Jane Doe</span>'
+    % ('word ' * 30),
+    '<span class="author"><a rel="author">Jane Doe</a></span>',
+])
+def test_one_walk_finds_what_trafilatura_finds(byline):
+  tree = parse_page(news_page(byline))
+  assert page_author(tree) == extract_author(tree)
+  assert page_author(tree)
+
+
+def test_the_selectors_walked_are_the_installed_trafilaturas():
+  # When this fails, trafilatura's selectors changed: its own search runs
+  # (correct, slower) until transforms/author_search.py is translated again.
+  assert author_search._translated()
+
+
+def test_other_selectors_than_those_translated_get_trafilaturas_search(
+    monkeypatch):
+  monkeypatch.setattr(author_search, 'SELECTORS', 'another trafilatura')
+  author_search._translated.cache_clear()
+  try:
+    assert not author_search._translated()
+    tree = parse_page(news_page('<span class="byline">By Jane Doe</span>'))
+    assert page_author(tree) == 'Jane Doe'
+  finally:
+    monkeypatch.undo()
+    author_search._translated.cache_clear()
 
 
 def test_page_without_byline_has_no_author():

@@ -21,6 +21,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.author_search import page_author
 from transforms.budget import BudgetExceeded, TimeBudget
 from transforms.clean import comparable
 from transforms.report import ProgressLog
@@ -221,9 +222,8 @@ def page_metadata(tree, url: Optional[str],
   page's date depend on when it is processed.
   """
   from htmldate import find_date
-  from trafilatura.metadata import (examine_meta, extract_author,
-                                    extract_meta_json, extract_title,
-                                    extract_url)
+  from trafilatura.metadata import (examine_meta, extract_meta_json,
+                                    extract_title, extract_url)
   from trafilatura.settings import set_date_params
   meta = examine_meta(tree)
   if meta.author and ' ' not in meta.author:  # a handle, not a name
@@ -233,8 +233,7 @@ def page_metadata(tree, url: Optional[str],
   except Exception:  # malformed JSON-LD: the meta tags are enough
     pass
   meta.title = meta.title or extract_title(tree)
-  if not meta.author and _may_name_author(tree):
-    meta.author = extract_author(tree)
+  meta.author = meta.author or page_author(tree)
   meta.url = meta.url or extract_url(tree, url)
   date_params = dict(set_date_params(False), url=meta.url)
   if latest_date:
@@ -253,29 +252,6 @@ def page_metadata(tree, url: Optional[str],
       'canonical_url': (meta.url if meta.url and meta.url.startswith('http')
                         else None),
   }
-
-
-# The attribute values trafilatura's author search (AUTHOR_XPATHS) reads,
-# and the words one of them holds (lower-cased) wherever that search finds
-# anything. Its three XPath scans of a pruned copy of the page (regular
-# expressions called from XPath, element by element) cost more than all other
-# metadata together; on a page where no attribute holds such a word, they can
-# only find nothing.
-_AUTHOR_ATTRIBUTES = ('//@class|//@id|//@itemprop|//@rel|//@data-testid|'
-                      '//@data-component')
-_AUTHOR_WORDS = re.compile(
-    'author|byl|bbl|username|writer|screenname|channel-name|submitted-by|'
-    'posted-by|journalist-name|zuozhe|bianji|xiaobian')
-
-
-def _may_name_author(tree) -> bool:
-  """Whether trafilatura's author search can find anything on the page:
-  an <author> element, a <rel> element (its `rel='me'`), or an attribute
-  it reads holding one of its words."""
-  if tree.xpath('boolean(//author|//rel)'):
-    return True
-  values = tree.xpath(_AUTHOR_ATTRIBUTES, smart_strings=False)
-  return _AUTHOR_WORDS.search(' '.join(values).lower()) is not None
 
 
 def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
