@@ -21,6 +21,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.author_search import page_author
 from transforms.budget import BudgetExceeded, TimeBudget
 from transforms.clean import comparable
 from transforms.report import ProgressLog
@@ -221,9 +222,8 @@ def page_metadata(tree, url: Optional[str],
   page's date depend on when it is processed.
   """
   from htmldate import find_date
-  from trafilatura.metadata import (examine_meta, extract_author,
-                                    extract_meta_json, extract_title,
-                                    extract_url)
+  from trafilatura.metadata import (examine_meta, extract_meta_json,
+                                    extract_title, extract_url)
   from trafilatura.settings import set_date_params
   meta = examine_meta(tree)
   if meta.author and ' ' not in meta.author:  # a handle, not a name
@@ -233,12 +233,16 @@ def page_metadata(tree, url: Optional[str],
   except Exception:  # malformed JSON-LD: the meta tags are enough
     pass
   meta.title = meta.title or extract_title(tree)
-  meta.author = meta.author or extract_author(tree)
+  meta.author = meta.author or page_author(tree)
   meta.url = meta.url or extract_url(tree, url)
-  date_params = dict(set_date_params(True), url=meta.url)
+  date_params = dict(set_date_params(False), url=meta.url)
   if latest_date:
     date_params['max_date'] = latest_date
-  meta.date = find_date(tree, **date_params)
+  # htmldate's fast search first (half the cost, and no dateparser, whose
+  # first use in a process compiles its patterns for seconds); the extensive
+  # one only for the pages where it finds no date.
+  meta.date = (find_date(tree, **date_params) or
+               find_date(tree, **dict(date_params, extensive_search=True)))
   meta.clean_and_trim()
   return {
       'title': normalize_text(meta.title) or None,
