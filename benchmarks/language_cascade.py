@@ -25,7 +25,7 @@ import argparse
 import collections
 import os
 import sys
-from typing import Dict, List
+from typing import Dict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:

@@ -7,7 +7,7 @@ from trafilatura.metadata import extract_author
 
 from transforms import author_search
 from transforms.author_search import page_author
-from transforms.extract import extract_page, parse_page
+from transforms.page_text import extract_page, parse_page
 
 STORY = [
     'The city council approved a new flood barrier for the old harbour on '

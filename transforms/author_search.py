@@ -54,7 +54,7 @@ def _translated() -> bool:
 
 def page_author(tree) -> Optional[str]:
   """The author trafilatura's ``extract_author`` finds in a parsed page (as
-  ``extract.parse_page`` gives it; left unchanged), or None."""
+  ``page_text.parse_page`` gives it; left unchanged), or None."""
   from trafilatura.metadata import extract_author, normalize_authors
   from trafilatura.htmlprocessing import prune_unwanted_nodes
   from trafilatura.utils import trim

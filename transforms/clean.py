@@ -7,7 +7,6 @@ sight. ``CleanArticles`` is the thin Beam wrapper.
 """
 
 import re
-import unicodedata
 from collections import Counter
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -15,20 +14,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.page_text import comparable
 
 DEAD_LETTER = 'dead_letter'
 STAGE = 'clean'
-
-_NON_WORD = re.compile(r'[\W_]+', re.U)
-
-
-def comparable(text: Optional[str]) -> str:
-  """Text reduced for comparison: case-folded letters and digits only."""
-  if not text:
-    return ''
-  text = unicodedata.normalize('NFKC', text).casefold()
-  return ' '.join(_NON_WORD.sub(' ', text).split())
-
 
 _LIST_ITEM_OR_LINK = re.compile(
     r'^\s*(?:[-*\u2022\u2013\u2014\u00b7]|\d+[.)])\s|://|\bwww\.')
