@@ -371,15 +371,15 @@ class WriteOutputs(beam.PTransform):
                for name in schema.OUTPUTS}
     # The temporary folder of this run's part files, in each output folder.
     temp = 'beam-temp-%s' % uuid.uuid4().hex
-    named = [outputs[name] | 'Name_%s' % name >> beam.Map(
+    named = [outputs[name] | 'Write_%s' % name >> beam.Map(
         lambda r, n=name: (n, r)) for name in schema.OUTPUTS]
     written = (named
                | 'AllOutputs' >> beam.Flatten()
                | 'WriteParts' >> beam.ParDo(_WritePartsFn(
                    folders, temp, self._compress, self._format)))
     return (named[0].pipeline
-            | 'Finalize' >> beam.Create([None])
-            | 'Publish' >> beam.ParDo(_FinalizeFn(
+            | 'Once' >> beam.Create([None])
+            | 'WriteSummary' >> beam.ParDo(_FinalizeFn(
                 folders, temp, self._compress, self._format,
                 summary_path(self._output, self._partition),
                 summary_path(self._output, self._partition, REPORT_FILE),
