@@ -351,7 +351,9 @@ class WriteOutputs(beam.PTransform):
   produce the records (each bundle writes its own part files and counts),
   and one step that publishes the files and the summary: a few stages in
   all where a WriteToText per output and a counting pipeline for the
-  summary took some forty, each a start-up cost on every worker."""
+  summary took some thirty, each a start-up cost on every worker. For
+  bounded inputs in the global window (the batch pipelines); a stream's
+  windows are written by ``WriteRecords``."""
 
   def __init__(self, output: str, compress: bool = False,
                file_format: str = JSONL, partition: Optional[str] = None,
