@@ -26,6 +26,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
@@ -221,7 +222,7 @@ class _PartFile:
   ROW_GROUP = 1000
 
   def __init__(self, path: str, name: str, compress: bool, file_format: str):
-    self.path, self.records = path, 0
+    self.path = path
     self._name, self._format = name, file_format
     self._file = FileSystems.create(
         path, compression_type=CompressionTypes.GZIP if compress and
@@ -229,7 +230,6 @@ class _PartFile:
     self._rows, self._parquet = [], None
 
   def write(self, record: Dict[str, Any]) -> None:
-    self.records += 1
     if self._format == JSONL:
       self._file.write(schema.to_json_line(record).encode('utf-8') + b'\n')
       return
@@ -238,7 +238,6 @@ class _PartFile:
       self._flush_rows()
 
   def _flush_rows(self) -> None:
-    import pyarrow.parquet as pq
     declared = arrow_schema(self._name)
     if self._parquet is None:
       self._parquet = pq.ParquetWriter(self._file, declared,
