@@ -2,10 +2,13 @@
 
 Runs, in one invocation:
   * trafilatura alone (``trafilatura.extract``) over N real news pages, in one
-    process: the baseline, the one unavoidable cost per page;
+    process: the baseline, the one unavoidable cost per page; and trafilatura
+    with metadata (``with_metadata=True``: title, author, date, as a newsbeam
+    record has them), the baseline that does what newsbeam's extraction does;
   * ``python -m pipelines.ingest`` over the same pages on the DirectRunner,
     with 1 worker and with 2 (multi-processing), timed end to end (start-up
-    included), with the CPU time and peak memory of its process tree;
+    included), with the CPU time and peak memory of its whole process tree
+    (the workers and their extraction children included);
   * short records (feed items of about 100 words, plain text) through the
     pipeline on 2 workers, end to end and without the start-up (a run on one
     record, measured in the same invocation, is the start-up);
@@ -46,6 +49,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TWO_WORKERS = ['--direct_num_workers=2', '--direct_running_mode=multi_processing']
+CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 
 
 def default_data():
@@ -87,25 +91,44 @@ def load_short_records(data, n):
 
 
 def descendants(pid: int):
-  """The ids of a process's live descendants (Linux)."""
+  """The ids of a process's live descendants (Linux): the children of every
+  thread, as the multi-processing DirectRunner starts its workers from a
+  thread (and a worker its extraction child)."""
   found, frontier = [], [pid]
   while frontier:
     parent = frontier.pop()
     try:
-      with open('/proc/%d/task/%d/children' % (parent, parent)) as f:
-        kids = [int(k) for k in f.read().split()]
+      tasks = os.listdir('/proc/%d/task' % parent)
     except OSError:
-      kids = []
-    found += kids
-    frontier += kids
+      tasks = []
+    for task in tasks:
+      try:
+        with open('/proc/%d/task/%s/children' % (parent, task)) as f:
+          kids = [int(k) for k in f.read().split()]
+      except OSError:
+        kids = []
+      found += kids
+      frontier += kids
   return found
 
 
-class TreeMemory:
-  """Samples the resident memory of a process and its children (Linux)."""
+def process_cpu(pid: int) -> float:
+  """CPU seconds (user + system) a live process has used, 0 if it is gone."""
+  try:
+    with open('/proc/%d/stat' % pid) as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+  except OSError:
+    return 0.0
+  return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class ProcessTree:
+  """Samples a process and its descendants (Linux): the peak of their summed
+  resident memory, and the CPU time of each as last seen."""
 
   def __init__(self, pid):
     self._pid, self.peak, self._stop = pid, 0, threading.Event()
+    self._cpu = {}
     self._thread = threading.Thread(target=self._run, daemon=True)
     self._thread.start()
 
@@ -124,13 +147,17 @@ class TreeMemory:
 
   def _run(self):
     while not self._stop.is_set():
-      self.peak = max(self.peak, sum(self._rss(p) for p in self._tree()))
-      time.sleep(0.2)
+      tree = self._tree()
+      self.peak = max(self.peak, sum(self._rss(p) for p in tree))
+      for p in tree:
+        self._cpu[p] = max(self._cpu.get(p, 0.0), process_cpu(p))
+      time.sleep(0.1)
 
   def stop(self):
+    """-> (peak memory, CPU seconds of every process seen)."""
     self._stop.set()
     self._thread.join()
-    return self.peak
+    return self.peak, sum(self._cpu.values())
 
 
 def children_cpu():
@@ -139,8 +166,8 @@ def children_cpu():
 
 
 class Run:
-  """One timed pipeline run: wall and CPU seconds (the process tree's, as
-  far as its processes wait for their children), peak memory, summary."""
+  """One timed pipeline run: wall and CPU seconds of the whole process tree,
+  peak memory, summary."""
 
   def __init__(self, seconds, cpu, peak, summary):
     self.seconds, self.cpu, self.peak, self.summary = seconds, cpu, peak, summary
@@ -165,16 +192,19 @@ def run_pipeline(inputs, workdir, name, extra, code=ROOT):
   start = time.perf_counter()
   proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
-  memory = TreeMemory(proc.pid)
+  tree = ProcessTree(proc.pid)
   _, err = proc.communicate()
   elapsed = time.perf_counter() - start
-  peak = memory.stop()
+  peak, sampled_cpu = tree.stop()
   if proc.returncode:
     raise SystemExit('pipeline failed:\n%s' % err[-3000:])
   with open(os.path.join(output, 'summary.json')) as f:
     summary = json.load(f)
   shutil.rmtree(output, ignore_errors=True)
-  return Run(elapsed, children_cpu() - cpu, peak, summary)
+  # Sampling misses what a process uses after its last sample; getrusage
+  # counts whole the children that were waited for, but not a process no
+  # one waits for (a worker's extraction child): the larger is the closer.
+  return Run(elapsed, max(sampled_cpu, children_cpu() - cpu), peak, summary)
 
 
 def checkout(ref, workdir):
@@ -187,11 +217,17 @@ def checkout(ref, workdir):
   return folder
 
 
-def trafilatura_alone(pages):
+def trafilatura_alone(pages, with_metadata=False):
+  """Wall and CPU seconds of trafilatura over the pages: the main text only,
+  or with the metadata (title, author, date) a newsbeam record holds too."""
   import trafilatura
+  # Its first call loads what trafilatura loads lazily: not a page's cost.
+  trafilatura.extract(pages[0]['html'], url=pages[0]['url'],
+                      with_metadata=with_metadata)
   start, cpu = time.perf_counter(), time.process_time()
   for page in pages:
-    trafilatura.extract(page['html'], url=page['url'])
+    trafilatura.extract(page['html'], url=page['url'],
+                        with_metadata=with_metadata)
   return time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -421,14 +457,18 @@ def pipeline_runs(args, workdir, codes):
     print('%d pages, %.0f KB of HTML on average' % (len(pages), sum(
         len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024))
     base, base_cpu = trafilatura_alone(pages)
+    meta_base, meta_cpu = trafilatura_alone(pages, with_metadata=True)
     rows.append(('trafilatura alone, 1 process', None, len(pages), base,
-                 base_cpu, None, 1.0))
+                 base_cpu, None, (1.0, base / meta_base)))
+    rows.append(('trafilatura with metadata, 1 process', None, len(pages),
+                 meta_base, meta_cpu, None, (meta_base / base, 1.0)))
     if not args.skip_pipeline:
       for name, code in codes.items():
         for label, extra in (('1 worker', []), ('2 workers', TWO_WORKERS)):
           run = run_pipeline(page_file, workdir, 'pages', extra, code)
           rows.append(('pages, DirectRunner, ' + label, name, len(pages),
-                       run.seconds, run.cpu, run.peak, run.seconds / base))
+                       run.seconds, run.cpu, run.peak,
+                       (run.seconds / base, run.seconds / meta_base)))
           if label == '2 workers':
             two_worker_cpu['pages', name] = run.cpu
             outputs = run.summary['outputs']
@@ -445,16 +485,20 @@ def pipeline_runs(args, workdir, codes):
                    len(short), marginal, run.cpu - start_up.cpu, None, None))
       two_worker_cpu['short', name] = run.cpu - start_up.cpu
   print('\n| run | code | records | seconds | records/s | CPU s | peak memory '
-        '| time / trafilatura | after / before |')
-  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-  seconds = {(r[0], r[1]): r[3] for r in rows}
-  for name, code, n, secs, cpu, peak, ratio in rows:
-    change = ''
-    if code == 'after' and (name, 'before') in seconds:
-      change = '%.2f' % (secs / seconds[name, 'before'])
-    print('| %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %s |' % (
-        name, code or '', n, secs, n / secs, cpu,
-        mb(peak) if peak else '', '%.2f' % ratio if ratio else '', change))
+        '| time / trafilatura | time / trafilatura with metadata '
+        '| after / before | CPU after / before |')
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
+        '| ---: |')
+  before = {(r[0], r[1]): r for r in rows}
+  for name, code, n, secs, cpu, peak, ratios in rows:
+    change = cpu_change = ''
+    if code == 'after' and (name, 'before') in before:
+      change = '%.2f' % (secs / before[name, 'before'][3])
+      cpu_change = '%.2f' % (cpu / before[name, 'before'][4])
+    print('| %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |' % (
+        name, code or '', n, secs, n / secs, cpu, mb(peak) if peak else '',
+        '%.2f' % ratios[0] if ratios else '',
+        '%.2f' % ratios[1] if ratios else '', change, cpu_change))
   if pages and not args.skip_pipeline:
     print('\noutputs of the 2-worker page run: %s' % json.dumps(outputs))
   for title, records in (('pages', pages[:200]), ('short records', short)):

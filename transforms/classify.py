@@ -11,7 +11,8 @@ than a wrong one.
 """
 
 from importlib import resources
-from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence
+from typing import (TYPE_CHECKING, Any, Dict, Iterable, NamedTuple, Optional,
+                    Sequence)
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -22,11 +23,21 @@ from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.ml.inference.base import RunInference
 
 from transforms import schema
-from transforms.topic_model import TopicModel, article_text, top_topics
+
+if TYPE_CHECKING:
+  from transforms.topic_model import TopicModel
 
 DEAD_LETTER = 'dead_letter'
 STAGE = 'classify'
 PACKAGED_MODEL = 'models/iptc_bbc.joblib'
+
+
+def topic_model():
+  """transforms.topic_model, imported where articles are classified: it
+  imports scikit-learn and SciPy (0.6 to 1 s), which the process that only
+  builds the pipeline never uses."""
+  from transforms import topic_model as module
+  return module
 
 
 def packaged_model_path() -> str:
@@ -35,7 +46,7 @@ def packaged_model_path() -> str:
   return str(resources.files('transforms').joinpath(PACKAGED_MODEL))
 
 
-class TopicModelHandler(ModelHandler[str, PredictionResult, TopicModel]):
+class TopicModelHandler(ModelHandler[str, PredictionResult, 'TopicModel']):
   """Article texts -> the topic model's scores, for RunInference.
 
   Args:
@@ -50,13 +61,13 @@ class TopicModelHandler(ModelHandler[str, PredictionResult, TopicModel]):
     self._batching = {'min_batch_size': min_batch_size,
                       'max_batch_size': max_batch_size}
 
-  def load_model(self) -> TopicModel:
+  def load_model(self) -> 'TopicModel':
     # The packaged model is found on the worker, where the package is
     # installed, not where the pipeline was built.
     with FileSystems.open(self._model_path or packaged_model_path()) as f:
-      return TopicModel.load(f)
+      return topic_model().TopicModel.load(f)
 
-  def run_inference(self, batch: Sequence[str], model: TopicModel,
+  def run_inference(self, batch: Sequence[str], model: 'TopicModel',
                     inference_args: Optional[Dict[str, Any]] = None
                     ) -> Iterable[PredictionResult]:
     """One model call per batch; each result's inference maps topic codes
@@ -91,14 +102,27 @@ class ClassifyTopics(beam.PTransform):
         config['model'], config['min_batch_size'], config['max_batch_size']))
     scored, failed = (
         articles
-        | 'ArticleText' >> beam.Map(lambda article: (article, article_text(
-            article.get('title'), article.get('body'), config['max_chars'])))
+        | 'ArticleText' >> beam.ParDo(_ArticleTextFn(config['max_chars']))
         | 'RunInference' >> RunInference(handler).with_exception_handling())
     classified = scored | 'AttachTopics' >> beam.ParDo(_AttachTopicsFn(
         config['min_score'], config['max_topics'], self._taxonomy))
     failures = failed.failed_inferences | 'FailedBatches' >> beam.FlatMap(
         _failed_batch_dead_letters)
     return ClassifiedArticles(classified, failures)
+
+
+class _ArticleTextFn(beam.DoFn):
+  """article -> (article, what the model reads of it)."""
+
+  def __init__(self, max_chars):
+    self._max_chars = max_chars
+
+  def setup(self):
+    self._article_text = topic_model().article_text
+
+  def process(self, article):
+    yield article, self._article_text(article.get('title'),
+                                      article.get('body'), self._max_chars)
 
 
 class _AttachTopicsFn(beam.DoFn):
@@ -109,9 +133,12 @@ class _AttachTopicsFn(beam.DoFn):
     self._taxonomy = taxonomy
     self._untopical = Metrics.counter(STAGE, 'no_topic')
 
+  def setup(self):
+    self._top_topics = topic_model().top_topics
+
   def process(self, keyed_result):
     article, result = keyed_result
-    topics = top_topics(result.inference, self._taxonomy, self._min_score,
+    topics = self._top_topics(result.inference, self._taxonomy, self._min_score,
                         self._max_topics)
     if not topics:
       self._untopical.inc()

@@ -20,12 +20,16 @@ does not carry is null), one for dead letters (``raw`` as text).
 
 import json
 import logging
-from collections import defaultdict
+import uuid
+from collections import Counter, defaultdict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms import schema
 from transforms.report import REPORT_FILE, render_report
@@ -143,6 +147,12 @@ def write_report(summary: Dict[str, Any], path: str,
   return path
 
 
+def part_suffix(compress: bool, file_format: str) -> str:
+  if file_format == PARQUET:
+    return '.parquet'
+  return '.jsonl.gz' if compress else '.jsonl'
+
+
 def remove_stale_parts(written: List[str], folder: str) -> int:
   """Deletes part files in `folder` that this run did not write.
 
@@ -155,6 +165,11 @@ def remove_stale_parts(written: List[str], folder: str) -> int:
                     'part files of earlier runs, if any, are left there',
                     folder)
     return 0
+  return remove_parts_except(written, folder)
+
+
+def remove_parts_except(written: List[str], folder: str) -> int:
+  """Deletes the part files in `folder` not named in `written`."""
   keep = set(written)
   pattern = FileSystems.join(folder, PART_PREFIX + '*')
   stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
@@ -188,28 +203,164 @@ class WriteRecords(beam.PTransform):
                  | 'ToRow' >> beam.Map(lambda r, n=self._name: typed_row(n, r))
                  | 'Write' >> beam.io.WriteToParquet(
                      prefix, arrow_schema(self._name), codec='snappy',
-                     file_name_suffix='.parquet'))
+                     file_name_suffix=part_suffix(False, PARQUET)))
     else:
       written = (records
                  | 'ToJson' >> beam.Map(schema.to_json_line)
                  | 'Write' >> beam.io.WriteToText(
-                     prefix, file_name_suffix='.jsonl.gz' if self._compress
-                     else '.jsonl'))
+                     prefix, file_name_suffix=part_suffix(self._compress,
+                                                          JSONL)))
     return (written
             | 'Written' >> beam.combiners.ToList()
             | 'RemoveStale' >> beam.Map(remove_stale_parts, folder))
+
+
+class _PartFile:
+  """One part file being written: JSON lines as they come, or Parquet row
+  groups of `ROW_GROUP` rows."""
+
+  ROW_GROUP = 1000
+
+  def __init__(self, path: str, name: str, compress: bool, file_format: str):
+    self.path = path
+    self._name, self._format = name, file_format
+    self._file = FileSystems.create(
+        path, compression_type=CompressionTypes.GZIP if compress and
+        file_format == JSONL else CompressionTypes.UNCOMPRESSED)
+    self._rows, self._parquet = [], None
+
+  def write(self, record: Dict[str, Any]) -> None:
+    if self._format == JSONL:
+      self._file.write(schema.to_json_line(record).encode('utf-8') + b'\n')
+      return
+    self._rows.append(typed_row(self._name, record))
+    if len(self._rows) >= self.ROW_GROUP:
+      self._flush_rows()
+
+  def _flush_rows(self) -> None:
+    declared = arrow_schema(self._name)
+    if self._parquet is None:
+      self._parquet = pq.ParquetWriter(self._file, declared,
+                                       compression='snappy')
+    self._parquet.write_table(pa.Table.from_pylist(self._rows, declared))
+    self._rows = []
+
+  def close(self) -> None:
+    if self._format == PARQUET:
+      if self._rows or self._parquet is None:
+        self._flush_rows()
+      self._parquet.close()
+    self._file.close()
+
+
+class _WritePartsFn(beam.DoFn):
+  """(output name, record) -> in each bundle, one temporary part file per
+  output it holds records of, and the bundle's summary counters: at the end
+  of the bundle, ('part', (name, temporary path)) and ('counts', Counter).
+  A bundle that fails reports nothing: its files are never published."""
+
+  def __init__(self, folders: Dict[str, str], temp: str, compress: bool,
+               file_format: str):
+    self._folders = folders
+    self._temp = temp
+    self._compress = compress
+    self._format = file_format
+
+  def start_bundle(self):
+    self._parts, self._counts = {}, Counter()
+
+  def process(self, named):
+    name, record = named
+    part = self._parts.get(name)
+    if part is None:
+      path = FileSystems.join(self._folders[name], self._temp,
+                              uuid.uuid4().hex + part_suffix(
+                                  self._compress, self._format))
+      part = self._parts[name] = _PartFile(path, name, self._compress,
+                                           self._format)
+    part.write(record)
+    self._counts.update(summary_keys(name, record))
+
+  def finish_bundle(self):
+    for name, part in self._parts.items():
+      part.close()
+      yield GlobalWindows.windowed_value(('part', (name, part.path)))
+    if self._counts:
+      yield GlobalWindows.windowed_value(('counts', self._counts))
+
+
+def publish_parts(temporary: Dict[str, List[str]], folders: Dict[str, str],
+                  temp: str, compress: bool, file_format: str) -> None:
+  """Renames each output's temporary part files to part-SSSSS-of-NNNNN (an
+  output without records gets one empty part file), deletes the part files
+  of earlier runs and the temporary folders."""
+  suffix = part_suffix(compress, file_format)
+  for name, folder in folders.items():
+    paths = sorted(temporary.get(name, []))
+    shards = max(len(paths), 1)
+    final = [FileSystems.join(folder, '%s-%05d-of-%05d%s' % (
+        PART_PREFIX, shard, shards, suffix)) for shard in range(shards)]
+    remove_parts_except(final, folder)
+    if paths:
+      FileSystems.rename(paths, final)
+    else:
+      _PartFile(final[0], name, compress, file_format).close()
+    # Files of bundles that failed and were retried; the folder itself
+    # where the file system has folders.
+    leftovers = FileSystems.join(folder, temp)
+    stray = FileSystems.match([FileSystems.join(leftovers, '*')])[0]
+    if stray.metadata_list:
+      FileSystems.delete([m.path for m in stray.metadata_list])
+    if FileSystems.exists(leftovers):
+      FileSystems.delete([leftovers])
+
+
+class _FinalizeFn(beam.DoFn):
+  """Once, after every bundle wrote its part files: publishes them, then
+  writes summary.json and report.html; -> the summary's path."""
+
+  def __init__(self, folders, temp, compress, file_format, summary_file,
+               report_file, taxonomy):
+    self._folders, self._temp = folders, temp
+    self._compress, self._format = compress, file_format
+    self._summary_file, self._report_file = summary_file, report_file
+    self._taxonomy = taxonomy
+
+  def process(self, unused_impulse, written):
+    temporary, counts = defaultdict(list), Counter()
+    for kind, value in written:
+      if kind == 'part':
+        temporary[value[0]].append(value[1])
+      else:
+        counts.update(value)
+    publish_parts(temporary, self._folders, self._temp, self._compress,
+                  self._format)
+    summary = build_summary(counts.items())
+    write_report(summary, self._report_file, self._taxonomy)
+    yield write_summary(summary, self._summary_file)
 
 
 class WriteOutputs(beam.PTransform):
   """Writes {output name: PCollection}, summary.json and report.html
   (topics named from `taxonomy` when given); with a `partition` (a
   backfill's `dt=YYYY-MM-DD`) under `name/partition/` and
-  `summary/partition/`."""
+  `summary/partition/`.
+
+  All four outputs go through one writing step, fused with the stages that
+  produce the records (each bundle writes its own part files and counts),
+  and one step that publishes the files and the summary: a few stages in
+  all where a WriteToText per output and a counting pipeline for the
+  summary took some thirty, each a start-up cost on every worker. For
+  bounded inputs in the global window (the batch pipelines); a stream's
+  windows are written by ``WriteRecords``."""
 
   def __init__(self, output: str, compress: bool = False,
                file_format: str = JSONL, partition: Optional[str] = None,
                taxonomy: Optional[Dict[str, str]] = None):
     super().__init__()
+    if file_format not in FORMATS:
+      raise ValueError('unknown output format %r; known: %s'
+                       % (file_format, ', '.join(FORMATS)))
     self._output = output
     self._compress = compress
     self._format = file_format
@@ -217,20 +368,20 @@ class WriteOutputs(beam.PTransform):
     self._taxonomy = taxonomy
 
   def expand(self, outputs: Dict[str, Any]):
-    counted = []
-    for name in schema.OUTPUTS:
-      records = outputs[name]
-      records | 'Write_%s' % name >> WriteRecords(
-          self._output, name, self._compress, self._format, self._partition)
-      counted.append(records | 'SummaryKeys_%s' % name >> beam.FlatMap(
-          lambda r, n=name: summary_keys(n, r)))
-    path = summary_path(self._output, self._partition)
-    summary = (counted
-               | 'AllKeys' >> beam.Flatten()
-               | 'Count' >> beam.combiners.Count.PerElement()
-               | 'Collect' >> beam.combiners.ToList()
-               | 'Summarize' >> beam.Map(build_summary))
-    summary | 'WriteReport' >> beam.Map(
-        write_report, summary_path(self._output, self._partition, REPORT_FILE),
-        self._taxonomy)
-    return summary | 'WriteSummary' >> beam.Map(write_summary, path)
+    folders = {name: output_folder(self._output, name, self._partition)
+               for name in schema.OUTPUTS}
+    # The temporary folder of this run's part files, in each output folder.
+    temp = 'beam-temp-%s' % uuid.uuid4().hex
+    named = [outputs[name] | 'Write_%s' % name >> beam.Map(
+        lambda r, n=name: (n, r)) for name in schema.OUTPUTS]
+    written = (named
+               | 'AllOutputs' >> beam.Flatten()
+               | 'WriteParts' >> beam.ParDo(_WritePartsFn(
+                   folders, temp, self._compress, self._format)))
+    return (named[0].pipeline
+            | 'Once' >> beam.Create([None])
+            | 'WriteSummary' >> beam.ParDo(_FinalizeFn(
+                folders, temp, self._compress, self._format,
+                summary_path(self._output, self._partition),
+                summary_path(self._output, self._partition, REPORT_FILE),
+                self._taxonomy), beam.pvalue.AsList(written)))

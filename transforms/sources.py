@@ -466,13 +466,14 @@ def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20
     yield b''.join(pieces)
 
 
-class ReadScrapedFiles(beam.DoFn):
-  """Reads one JSON Lines file (gzip by extension) line by line."""
+class ReadScrapedLines(beam.DoFn):
+  """Reads one JSON Lines file (gzip by extension) line by line: ->
+  (origin, line) for each line that is not blank, origin being `path:N`; a
+  file that cannot be read is a dead letter."""
 
   def __init__(self, read_config: Dict[str, Any]):
     self._max_bytes = read_config['max_record_bytes']
     self._lines = Metrics.counter('sources', 'scraped_lines')
-    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
 
   def process(self, path: str):
     try:
@@ -499,17 +500,44 @@ class ReadScrapedFiles(beam.DoFn):
           if not line.strip():
             continue
           self._lines.inc()
-          kind, record = parse_scraped_line(
-              line, self._max_bytes, '%s:%d' % (path, line_no))
-          if kind == DEAD_LETTER:
-            self._bad.inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
-          else:
-            yield record
+          yield '%s:%d' % (path, line_no), line
     except Exception as e:
       logging.exception('reading %s failed', path)
       yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
           STAGE_READ_SCRAPED, 'file read failed: %s' % e, path))
+
+
+class ParseScrapedLines(beam.DoFn):
+  """(origin, line) -> the scraped page record, or a dead letter."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._max_bytes = read_config['max_record_bytes']
+    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
+
+  def process(self, origin_line: Tuple[str, bytes]):
+    origin, line = origin_line
+    kind, record = parse_scraped_line(line, self._max_bytes, origin)
+    if kind == DEAD_LETTER:
+      self._bad.inc()
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
+    else:
+      yield record
+
+
+class ReadScrapedFiles(beam.DoFn):
+  """Reads and parses one JSON Lines file: -> page records, and dead
+  letters (bad lines, unreadable files)."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._read = ReadScrapedLines(read_config)
+    self._parse = ParseScrapedLines(read_config)
+
+  def process(self, path: str):
+    for item in self._read.process(path):
+      if isinstance(item, beam.pvalue.TaggedOutput):
+        yield item
+      else:
+        yield from self._parse.process(item)
 
 
 class ReadInputs(beam.PTransform):
@@ -557,21 +585,27 @@ class ReadInputs(beam.PTransform):
                         self._fetch)).with_outputs(DEAD_LETTER, main='pages'))
         entries = articles.pages
         dead.append(articles[DEAD_LETTER])
-      pages.append(entries)
+      pages.append(entries | 'SpreadPages' >> beam.Reshuffle())
     if self._scraped:
       files = (pbegin
                | 'ScrapedGlobs' >> beam.Create(self._scraped)
                | 'ExpandScraped' >> beam.ParDo(ExpandSpecs(
                    STAGE_READ_SCRAPED)).with_outputs(DEAD_LETTER, main='files'))
-      scraped = (files.files
-                 | 'SpreadFiles' >> beam.Reshuffle()
-                 | 'ReadScraped' >> beam.ParDo(ReadScrapedFiles(
+      lines = (files.files
+               | 'SpreadFiles' >> beam.Reshuffle()
+               | 'ReadScraped' >> beam.ParDo(ReadScrapedLines(
+                   self._config)).with_outputs(DEAD_LETTER, main='lines'))
+      # The lines are spread over the workers, not the parsed records: a
+      # record holds its line as `raw` beside the page's html, twice the
+      # bytes through the shuffle.
+      scraped = (lines.lines
+                 | 'SpreadLines' >> beam.Reshuffle()
+                 | 'ParseScraped' >> beam.ParDo(ParseScrapedLines(
                      self._config)).with_outputs(DEAD_LETTER, main='pages'))
       pages.append(scraped.pages)
-      dead += [files[DEAD_LETTER], scraped[DEAD_LETTER]]
+      dead += [files[DEAD_LETTER], lines[DEAD_LETTER], scraped[DEAD_LETTER]]
     if not pages:
       empty = pbegin | 'NoInputs' >> beam.Create([])
       return empty, pbegin | 'NoDeadLetters' >> beam.Create([])
-    all_pages = (pages | 'FlattenPages' >> beam.Flatten()
-                 | 'SpreadPages' >> beam.Reshuffle())
+    all_pages = pages | 'FlattenPages' >> beam.Flatten()
     return all_pages, dead | 'FlattenReadErrors' >> beam.Flatten()
