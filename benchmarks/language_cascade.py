@@ -31,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
-from benchmarks.quality import (CLOSE_LANGUAGES, LANGUAGE_SCRIPT,  # noqa: E402
+from benchmarks.quality import (CLOSE_LANGUAGES, LANGUAGE_SCRIPT, _row,  # noqa: E402
                                 composite_documents, labelled_texts)
 from transforms import schema  # noqa: E402
 from transforms.config import load_config  # noqa: E402
@@ -112,10 +112,6 @@ def holds(got: Dict[str, float], base: Dict[str, float]) -> bool:
   """No quality figure worse than the baseline's."""
   return (all(got[key] >= base[key] for key in HIGHER)
           and all(got[key] <= base[key] for key in LOWER))
-
-
-def _row(cells) -> str:
-  return '| ' + ' | '.join(str(c) for c in cells) + ' |'
 
 
 def run(argv=None) -> None:

@@ -4,20 +4,11 @@ document's label and the screening of paragraphs. Texts of our own making."""
 import collections
 
 import pytest
-import yaml
 
+from tests.test_language_fragments import ENGLISH
 from transforms import schema
-from transforms.config import ConfigError, load_config
 from transforms.language import FAST_DETECTORS, LanguageDetector
 
-ENGLISH = [
-    'The council voted on Monday to extend the tram line to the new hospital, '
-    'a project that has been discussed for more than ten years.',
-    'Construction is expected to start next spring, and the first trams '
-    'should run by the end of 2027, the mayor told reporters.',
-    'Residents of the eastern districts have long complained that buses are '
-    'slow and crowded during the morning rush hour.',
-]
 INDONESIAN = (
     'Pemerintah daerah menyetujui rencana perluasan jalur kereta menuju rumah '
     'sakit baru pada hari Senin. Proyek tersebut sudah dibahas selama lebih '
@@ -155,20 +146,6 @@ def test_cascade_labels_and_scores_are_the_same_on_every_run(config):
   again = LanguageDetector(config['language'])
   for _ in range(3):
     assert [again.label(schema.new_article(body=b)) for b in bodies] == first
-
-
-@pytest.mark.parametrize('key, value', [
-    ('fast_detector', 'cld3'),
-    ('fast_detector', True),
-    ('fast_document_min_probability', 1.5),
-    ('fast_fragment_min_probability', -0.1),
-    ('fast_fragment_min_probability', 'high'),
-])
-def test_bad_cascade_settings_are_clear_config_errors(tmp_path, key, value):
-  path = tmp_path / 'bad.yaml'
-  path.write_text(yaml.safe_dump({'language': {key: value}}))
-  with pytest.raises(ConfigError, match='language.%s' % key):
-    load_config(str(path))
 
 
 def test_text_without_letters_has_no_language_at_any_threshold(config):

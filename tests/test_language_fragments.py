@@ -115,6 +115,11 @@ def test_labels_and_cuts_are_the_same_on_every_run(config):
     ('main_languages', ['english']),
     ('fragment_max_chars', 0),
     ('short_fragment_languages', 'some'),
+    ('fast_detector', 'cld3'),
+    ('fast_detector', True),
+    ('fast_document_min_probability', 1.5),
+    ('fast_fragment_min_probability', -0.1),
+    ('fast_fragment_min_probability', 'high'),
 ])
 def test_bad_language_settings_are_clear_config_errors(tmp_path, key, value):
   path = tmp_path / 'bad.yaml'
