@@ -16,8 +16,8 @@ setuptools.setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     python_requires='>=3.10',
-    packages=['pipelines', 'transforms', 'configs'],
-    package_data={'configs': ['*.yaml'], 'transforms': ['models/*']},
+    packages=setuptools.find_packages(include=['pipelines', 'transforms', 'transforms.*', 'configs']),
+    package_data={'configs': ['*.yaml'], 'transforms.topics': ['models/*']},
     install_requires=[
         'apache-beam[gcp]>=2.60,<3',
         'feedparser>=6.0.10,<7',

@@ -30,9 +30,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
 from benchmarks.bbc_news import default_data, read_bbc
-from transforms import topic_model
-from transforms.classify import TopicModelHandler
-from transforms.config import load_config
+from transforms.topics import model as topic_model
+from transforms.topics.classify import TopicModelHandler
+from configs.loading import load_config
 
 VARIANTS = topic_model.EVALUATION_VARIANTS
 

@@ -23,8 +23,8 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from benchmarks.bbc_news import default_data, read_bbc
-from transforms import topic_model
-from transforms.config import load_config
+from transforms.topics import model as topic_model
+from configs.loading import load_config
 
 VARIANTS = topic_model.EVALUATION_VARIANTS
 

@@ -29,8 +29,8 @@ sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
 
 import quality  # noqa: E402
 from transforms import schema  # noqa: E402
-from transforms.config import load_config  # noqa: E402
-from transforms.language import LanguageDetector  # noqa: E402
+from configs.loading import load_config  # noqa: E402
+from transforms.language.detector import LanguageDetector  # noqa: E402
 
 GROUPS = [('ms', 'id'), ('bs', 'hr', 'sr'), ('nb', 'nn', 'da')]
 GROUP_OF = {code: group for group in GROUPS for code in group}

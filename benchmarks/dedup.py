@@ -54,8 +54,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from transforms import schema
 from transforms.clean import CleanArticles, comparable
-from transforms.config import load_config
-from transforms.dedup import Deduplicate
+from configs.loading import load_config
+from transforms.dedup.batch import Deduplicate
 
 BBC_CSV = os.path.join('topics', 'bbc', 'bbc_news.csv')
 SITES = {

@@ -104,7 +104,7 @@ def stage_rows(pages, config):
   """[(name, (CPU ms, wall ms))] of the stage as the pipeline runs it."""
   from trafilatura import bare_extraction
 
-  from transforms.budget import TimeBudget
+  from transforms.text.budget import TimeBudget
   from transforms.extract import _ExtractFn, build_articles
   stage = _ExtractFn(dict(config, progress_seconds=0))
   stage.setup()
@@ -209,7 +209,7 @@ def run(argv=None):
   args = parser.parse_args(argv)
   if not args.data:
     parser.error('--data is required (no ../shared/data here)')
-  from transforms.config import load_config
+  from configs.loading import load_config
   config = load_config()['extract']
   pages = load_pages(args.data, args.limit)
   kb = sum(len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024

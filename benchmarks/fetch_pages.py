@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 import requests  # noqa: E402
 
-from transforms.config import load_config  # noqa: E402
-from transforms.fetch import Fetcher  # noqa: E402
+from configs.loading import load_config  # noqa: E402
+from transforms.fetch.client import Fetcher  # noqa: E402
 
 PAGES = os.path.join('extraction', 'scrapinghub-dev', 'html')
 # UTF-8 read as a single-byte charset ("Ã©", "â€™"), or bytes that did

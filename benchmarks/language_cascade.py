@@ -34,8 +34,8 @@ if ROOT not in sys.path:
 from benchmarks.quality import (CLOSE_LANGUAGES, LANGUAGE_SCRIPT, _row,  # noqa: E402
                                 composite_documents, labelled_texts)
 from transforms import schema  # noqa: E402
-from transforms.config import load_config  # noqa: E402
-from transforms.language import LanguageDetector  # noqa: E402
+from configs.loading import load_config  # noqa: E402
+from transforms.language.detector import LanguageDetector  # noqa: E402
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 # Quality figures where higher is better, and the one where lower is.

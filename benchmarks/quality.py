@@ -49,9 +49,9 @@ if ROOT not in sys.path:
 from transforms import schema  # noqa: E402
 from transforms.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
 from transforms.clean import ArticleCleaner  # noqa: E402
-from transforms.config import load_config  # noqa: E402
+from configs.loading import load_config  # noqa: E402
 from transforms.extract import build_articles  # noqa: E402
-from transforms.language import LanguageDetector  # noqa: E402
+from transforms.language.detector import LanguageDetector  # noqa: E402
 
 _TOKEN = re.compile(r'\w+', re.U)
 
@@ -239,7 +239,7 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
                      ) -> Dict[str, Dict[str, float]]:
   from langdetect import DetectorFactory, detect_langs
   from langdetect.lang_detect_exception import LangDetectException
-  from transforms.language import iso_639_1
+  from transforms.language.detector import iso_639_1
   languages = sorted({lang for lang, _ in texts})
   docs = composite_documents(texts, languages, per_language, sentences)
   DetectorFactory.seed = 0

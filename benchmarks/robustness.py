@@ -22,8 +22,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
-from transforms import extract, schema, sources  # noqa: E402
-from transforms.budget import TimeBudget  # noqa: E402
+from transforms import extract, schema  # noqa: E402
+
+from transforms.io import sources
+from transforms.text.budget import TimeBudget  # noqa: E402
 
 # What must never be in a record's text (as tests/test_bad_inputs.py checks).
 _TAG_START = re.compile(r'<[a-zA-Z/!?]')

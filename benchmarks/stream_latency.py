@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 from pipelines import ingest, stream  # noqa: E402
-from transforms.stream import epoch_of, latency_figures  # noqa: E402
+from transforms.streaming.stream import epoch_of, latency_figures  # noqa: E402
 
 RELISTED = 20
 

@@ -250,15 +250,15 @@ def stage_costs(lines):
   from collections import Counter
   from transforms import schema
   from transforms.boilerplate import SiteBoilerplate, page_lines
-  from transforms.classify import TopicModelHandler
+  from transforms.topics.classify import TopicModelHandler
   from transforms.clean import ArticleCleaner
-  from transforms.config import load_config
-  from transforms.dedup import MinHasher, body_fingerprint, url_key
+  from configs.loading import load_config
+  from transforms.dedup.batch import MinHasher, body_fingerprint, url_key
   from transforms.extract import build_articles
   from transforms.filters import rejection_reason
-  from transforms.language import LanguageDetector
-  from transforms.sources import parse_scraped_line
-  from transforms.topic_model import article_text, top_topics
+  from transforms.language.detector import LanguageDetector
+  from transforms.io.sources import parse_scraped_line
+  from transforms.topics.model import article_text, top_topics
   config = load_config()
   clock = StageClock()
   cleaner = clock('setup (once per worker)', ArticleCleaner, config['clean'])
@@ -345,8 +345,8 @@ def one_scale(path):
   from transforms import schema
   from transforms.boilerplate import CutSiteBoilerplate
   from transforms.clean import CleanArticles
-  from transforms.config import load_config
-  from transforms.dedup import Deduplicate
+  from configs.loading import load_config
+  from transforms.dedup.batch import Deduplicate
   config = load_config()
   start, cpu = time.perf_counter(), time.process_time()
   with beam.Pipeline(options=PipelineOptions(['--runner=DirectRunner'])) as p:

@@ -13,7 +13,7 @@ filtered in its own branch; deduplication then runs over the whole range in
 date order (an article listed again on a later day is a duplicate there),
 against the articles earlier backfills published on the days before the
 range (the index, OUTPUT/_index/dt=YYYY-MM-DD/ unless --index or --no-index
-says otherwise; see transforms/partitions.py); classification and writing
+says otherwise; see transforms/io/partitions.py); classification and writing
 follow, one branch per day. The job graph grows
 with the number of days: submit long ranges as one job per month.
 
@@ -41,13 +41,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.ingest import add_index_arguments, add_output_arguments
 from pipelines.ingest import classified_outputs, index_path
 from pipelines.ingest import prepare_articles, resolve_settings
-from transforms.fetch import FetchOptions
-from transforms.partitions import DeduplicateAcrossDays, SplitByDay
-from transforms.partitions import date_range, partition_name, scraped_glob
-from transforms.partitions import with_partition
-from transforms.security import redact_logs
-from transforms.sinks import JSONL, WriteOutputs
-from transforms.sources import ReadInputs
+from transforms.fetch.client import FetchOptions
+from transforms.io.partitions import DeduplicateAcrossDays, SplitByDay
+from transforms.io.partitions import date_range, partition_name, scraped_glob
+from transforms.io.partitions import with_partition
+from transforms.fetch.redact import redact_logs
+from transforms.io.sinks import JSONL, WriteOutputs
+from transforms.io.sources import ReadInputs
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,15 +44,15 @@ from apache_beam.options.pipeline_options import TestOptions
 
 from transforms import schema
 from transforms.articles import ProcessArticles
-from transforms.classify import ClassifyTopics
-from transforms.config import ConfigError, load_config, resolve_inputs
-from transforms.dedup import Deduplicate
-from transforms.dedup_index import DeduplicateAcrossRuns, default_index_path
-from transforms.fetch import FetchOptions
-from transforms.security import redact_logs
-from transforms.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs
-from transforms.sinks import output_path
-from transforms.sources import ReadInputs, SaveFetchState
+from transforms.topics.classify import ClassifyTopics
+from configs.loading import ConfigError, load_config, resolve_inputs
+from transforms.dedup.batch import Deduplicate
+from transforms.dedup.index import DeduplicateAcrossRuns, default_index_path
+from transforms.fetch.client import FetchOptions
+from transforms.fetch.redact import redact_logs
+from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs
+from transforms.io.sinks import output_path
+from transforms.io.sources import ReadInputs, SaveFetchState
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:

@@ -45,15 +45,15 @@ from apache_beam.runners.runner import PipelineState
 from pipelines import ingest
 from transforms import schema
 from transforms.articles import ProcessArticles
-from transforms.config import resolve_inputs
-from transforms.dedup import Deduplicate
-from transforms.dedup_index import ReadPublished, WritePublished
-from transforms.fetch import FetchOptions
-from transforms.security import redact_logs
-from transforms.sinks import JSONL, SUMMARY_FILE, output_path
-from transforms.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
+from configs.loading import resolve_inputs
+from transforms.dedup.batch import Deduplicate
+from transforms.dedup.index import ReadPublished, WritePublished
+from transforms.fetch.client import FetchOptions
+from transforms.fetch.redact import redact_logs
+from transforms.io.sinks import JSONL, SUMMARY_FILE, output_path
+from transforms.io.sources import (DEAD_LETTER, FetchArticlePages, ReadInputs,
                                 SaveFetchState, is_url)
-from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
+from transforms.streaming.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                SUMMARY_FOLDER, WATCHED_FILE, PollFeeds,
                                ReadMessages,
                                RememberFirstSeen, StampEventTime,
@@ -64,7 +64,7 @@ from transforms.stream import (FETCH_STATE_FILE, FIRST_SEEN_FILE,
                                prune_index, read_poll, record_sightings,
                                remove_empty_partition, run_summary, save_json,
                                state_path)
-from transforms.stream_dedup import StreamDeduplicate, horizon_of
+from transforms.dedup.streams import StreamDeduplicate, horizon_of
 
 
 def build_parser():

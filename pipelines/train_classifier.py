@@ -21,8 +21,8 @@ import sys
 
 from apache_beam.io.filesystems import FileSystems
 
-from transforms import topic_model
-from transforms.config import ConfigError, load_config
+from transforms.topics import model as topic_model
+from configs.loading import ConfigError, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import threading
 import google.auth
 import pytest
 
-from transforms.config import load_config
+from configs.loading import load_config
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 

@@ -12,7 +12,7 @@ import pytest
 from pipelines import backfill
 from sample_pages import (OUTPUTS, jsonl_bytes, page, read_day, story,
                           write_jsonl)
-from transforms.partitions import (index_file_day, indexed_before,
+from transforms.io.partitions import (index_file_day, indexed_before,
                                    later_days_indexed, remove_stale_entries)
 
 FIRST = ('2022-04-01', '2022-04-02', '2022-04-03')

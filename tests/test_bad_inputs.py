@@ -10,8 +10,9 @@ import resource
 import pytest
 
 from pipelines import ingest
-from transforms import extract, sources
-from transforms.config import load_config
+from transforms import extract
+from transforms.io import sources
+from configs.loading import load_config
 
 LIMIT = 20000000  # read.max_record_bytes in configs/default.yaml
 
@@ -402,7 +403,7 @@ def test_a_page_over_the_time_budget_is_a_timeout_dead_letter(tmp_path):
 
 
 def test_limits_are_validated():
-  from transforms.config import ConfigError, validate
+  from configs.loading import ConfigError, validate
   config = load_config()
   for key, value in (('max_html_bytes', 10), ('timeout_seconds', -1),
                      ('timeout_seconds', 'soon')):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from transforms.budget import BudgetExceeded, TimeBudget
+from transforms.text.budget import BudgetExceeded, TimeBudget
 
 
 # Module-level, so that the child process can import them.

@@ -18,10 +18,10 @@ from apache_beam.testing.util import assert_that, equal_to
 from gcp_storage_emulator.server import create_server
 
 from pipelines import ingest, train_classifier
-from transforms import topic_model
-from transforms.classify import ClassifyTopics, TopicModelHandler
-from transforms.config import ConfigError, load_config
-from transforms.topic_model import TopicModel
+from transforms.topics import model as topic_model
+from transforms.topics.classify import ClassifyTopics, TopicModelHandler
+from configs.loading import ConfigError, load_config
+from transforms.topics.model import TopicModel
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 LABELLED = os.path.join(FIXTURES, 'topics.jsonl')

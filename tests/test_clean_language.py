@@ -5,7 +5,7 @@ import pytest
 from transforms import schema
 from transforms.clean import ArticleCleaner, headline_markers
 from transforms.extract import build_article
-from transforms.language import LanguageDetector, iso_639_1
+from transforms.language.detector import LanguageDetector, iso_639_1
 
 SEED_TITLES = [
     'Russia Claims Ukraine Is Staging Civilian Killings To Accuse Moscow Of '

@@ -5,7 +5,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
-from transforms.dedup import Deduplicate, MinHasher, similarity, resolve_roots
+from transforms.dedup.batch import Deduplicate, MinHasher, similarity, resolve_roots
 
 BODY = ' '.join('Word%d appears in this story about the harbour storm.' % i
                 for i in range(40))

@@ -11,8 +11,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import ingest
 from transforms import schema
-from transforms.dedup import MinHasher, entry_sketch, index_entry
-from transforms.dedup_index import (DeduplicateAcrossRuns, ReadPublished,
+from transforms.dedup.batch import MinHasher, entry_sketch, index_entry
+from transforms.dedup.index import (DeduplicateAcrossRuns, ReadPublished,
                                     RunKeyFn)
 
 HARBOUR = ' '.join(

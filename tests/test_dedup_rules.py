@@ -9,7 +9,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
-from transforms.dedup import (Deduplicate, MinHasher, NearDuplicateTest,
+from transforms.dedup.batch import (Deduplicate, MinHasher, NearDuplicateTest,
                               Sketch, body_fingerprint, keep_rank,
                               running_text, similarity, url_key)
 from transforms.extract import canonicalize_url

@@ -5,9 +5,9 @@ extensive date search run only where the fast one finds nothing."""
 import pytest
 from trafilatura.metadata import extract_author
 
-from transforms import author_search
-from transforms.author_search import page_author
-from transforms.page_text import extract_page, parse_page
+from transforms.text import authors as author_search
+from transforms.text.authors import page_author
+from transforms.text.page import extract_page, parse_page
 
 STORY = [
     'The city council approved a new flood barrier for the old harbour on '
@@ -71,7 +71,7 @@ def test_one_walk_finds_what_trafilatura_finds(byline):
 
 def test_the_selectors_walked_are_the_installed_trafilaturas():
   # When this fails, trafilatura's selectors changed: its own search runs
-  # (correct, slower) until transforms/author_search.py is translated again.
+  # (correct, slower) until transforms/text/authors.py is translated again.
   assert author_search._translated()
 
 

@@ -5,9 +5,9 @@ and a headline repeated under its page title's section label cut."""
 import pytest
 
 from tests.test_multi_story import BRIDGE, TRAM, _page, _story_html
-from transforms.budget import TimeBudget
+from transforms.text.budget import TimeBudget
 from transforms.clean import ArticleCleaner
-from transforms.config import ConfigError, load_config
+from configs.loading import ConfigError, load_config
 from transforms.extract import (_WARM_UP_PAGE, build_article, build_articles,
                                 extract_page, latest_publication_day)
 

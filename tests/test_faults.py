@@ -20,10 +20,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import ingest
 from transforms import schema
-from transforms.config import load_config
+from configs.loading import load_config
 from transforms.extract import ExtractArticles
-from transforms.sinks import WriteOutputs
-from transforms.sources import ReadInputs
+from transforms.io.sinks import WriteOutputs
+from transforms.io.sources import ReadInputs
 
 
 class FailOnceFor(beam.DoFn):
@@ -134,7 +134,7 @@ def test_stale_part_removal_never_deletes_when_the_runner_reports_nothing(
     tmp_path):
   # The BundleBasedDirectRunner reports no written files: removing every
   # part file "not written" deleted the run's whole output.
-  from transforms.sinks import remove_stale_parts
+  from transforms.io.sinks import remove_stale_parts
   folder = tmp_path / 'articles'
   folder.mkdir()
   for name in ('part-00000-of-00002.jsonl', 'part-00001-of-00002.jsonl'):

@@ -20,8 +20,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import ingest
-from transforms import fetch, sources
-from transforms.fetch import FetchError, Fetcher, FetchOptions
+from transforms.fetch import client as fetch
+from transforms.io import sources
+from transforms.fetch.client import FetchError, Fetcher, FetchOptions
 
 RETRIES = 2
 MAX_BYTES = 1000000
@@ -516,7 +517,7 @@ def test_private_hosts_are_refused_by_default_end_to_end(server, tmp_path):
 
 
 def test_bad_fetch_settings_are_clear_errors(tmp_path):
-  from transforms.config import ConfigError, load_config
+  from configs.loading import ConfigError, load_config
   cases = {
       'read_timeout: 0': 'fetch.read_timeout must be at least 0.01',
       'retries: 1.5': 'fetch.retries must be a whole number',

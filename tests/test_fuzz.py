@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from apache_beam.pvalue import TaggedOutput
 
-from transforms import extract, schema, sources
+from transforms import extract, schema
+
+from transforms.io import sources
 from transforms.clean import ArticleCleaner
-from transforms.config import load_config
-from transforms.language import LanguageDetector
+from configs.loading import load_config
+from transforms.language.detector import LanguageDetector
 
 LIMIT = 100000
 # NEWSBEAM_FUZZ_EXAMPLES raises the count for a longer local hunt.

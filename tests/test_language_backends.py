@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from transforms import schema
-from transforms.config import ConfigError, load_config
-from transforms.language import LanguageDetector
+from configs.loading import ConfigError, load_config
+from transforms.language.detector import LanguageDetector
 
 ENGLISH = ('The council voted on Monday to extend the tram line to the new '
            'hospital, a project that has been discussed for more than ten years.')

@@ -7,7 +7,7 @@ import pytest
 
 from tests.test_language_fragments import ENGLISH
 from transforms import schema
-from transforms.language import FAST_DETECTORS, LanguageDetector
+from transforms.language.detector import FAST_DETECTORS, LanguageDetector
 
 INDONESIAN = (
     'Pemerintah daerah menyetujui rencana perluasan jalur kereta menuju rumah '

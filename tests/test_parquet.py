@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from pipelines import ingest
 from sample_pages import page, write_jsonl
 from transforms import schema
-from transforms.sinks import arrow_schema
+from transforms.io.sinks import arrow_schema
 
 OUTPUTS = ('articles', 'duplicates', 'rejected', 'dead_letter')
 

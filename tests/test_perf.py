@@ -15,8 +15,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import train_classifier
 from transforms import schema
-from transforms.dedup import Deduplicate
-from transforms.topic_model import TopicModel
+from transforms.dedup.batch import Deduplicate
+from transforms.topics.model import TopicModel
 from tests.test_classify import LABELLED, UNSEEN
 from tests.test_dedup import BODY
 

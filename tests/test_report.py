@@ -12,7 +12,8 @@ import subprocess
 import pytest
 
 from pipelines import ingest
-from transforms import report, sinks
+from transforms.io import report
+from transforms.io import sinks
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 

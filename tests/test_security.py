@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines import ingest
-from transforms import schema, sources
-from transforms.config import ConfigError, load_config
-from transforms.fetch import FetchOptions
-from transforms.security import RedactingFilter, redact_url
+from transforms import schema
+from transforms.io import sources
+from configs.loading import ConfigError, load_config
+from transforms.fetch.client import FetchOptions
+from transforms.fetch.redact import RedactingFilter, redact_url
 
 SECRET = 's3cr3t-T0KEN'
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from transforms import schema
-from transforms.sinks import WriteOutputs
+from transforms.io.sinks import WriteOutputs
 
 ARTICLES = [schema.new_article(id='a%d' % n, url='https://news.example/%d' % n,
                                body='Story %d.' % n, language='en')

@@ -3,7 +3,7 @@
 import json
 import os
 
-from transforms import sources
+from transforms.io import sources
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 LIMIT = 1000000

@@ -20,12 +20,12 @@ from apache_beam.utils.timestamp import Duration
 from pipelines import stream as stream_pipeline
 from transforms import schema
 from transforms.extract import canonicalize_url
-from transforms.stream import (OutputWindows, RememberFirstSeen,
+from transforms.streaming.stream import (OutputWindows, RememberFirstSeen,
                                StampEventTime, WriteWindows, epoch_of,
                                event_time, forget_poll,
                                latency_figures, parse_message, prune_index,
                                record_sightings)
-from transforms.stream_dedup import StreamDeduplicate
+from transforms.dedup.streams import StreamDeduplicate
 
 STORIES = {
     'harbour': ('Harbour crane collapses during storm',

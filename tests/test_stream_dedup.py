@@ -9,7 +9,7 @@ from apache_beam.transforms import window
 
 from transforms import schema
 from transforms.extract import canonicalize_url
-from transforms.stream_dedup import StreamDeduplicate
+from transforms.dedup.streams import StreamDeduplicate
 
 HOUR = 60 * 60
 DAY = 24 * HOUR

@@ -14,7 +14,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.page_text import comparable
+from transforms.text.page import comparable
 
 DEAD_LETTER = 'dead_letter'
 STAGE = 'clean'

@@ -1,6 +1,6 @@
 """Extraction: raw page records to article records.
 
-Whole pages go through ``transforms.page_text.extract_page`` (trafilatura,
+Whole pages go through ``transforms.text.page.extract_page`` (trafilatura,
 each page parsed once: metadata, main text, the stories of a page holding
 several in <article> elements, one record per story, and the page's printed
 lead), in one round trip to the time-budget process. Feed entries' HTML
@@ -16,11 +16,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.budget import BudgetExceeded, TimeBudget
-from transforms.page_text import (extract_page, html_fragment_to_text,
+from transforms.text.budget import BudgetExceeded, TimeBudget
+from transforms.text.page import (extract_page, html_fragment_to_text,
                                   latest_publication_day, normalize_text,
                                   truncate_html)
-from transforms.report import ProgressLog
+from transforms.io.report import ProgressLog
 
 DEAD_LETTER = 'dead_letter'
 REJECTED = 'rejected'
@@ -82,7 +82,7 @@ def _build(page: Dict[str, Any], favor: str, min_chars: int,
   call of `page_extractor` per page, given `page_options` (its arguments
   after `min_chars`) and the latest publication day the page's fetch time
   allows."""
-  from transforms.sources import iso_utc
+  from transforms.io.sources import iso_utc
   title = normalize_text(page.get('title')) or None
   summary = None
   if page.get('summary'):

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
-from transforms.security import redact_url
+from transforms.fetch.redact import redact_url
 
 # Fields of an article record, in the order they are written. Held fixed: other
 # tools depend on these names (extend, never rename).

@@ -2,7 +2,7 @@
 
 Plain functions and one small class, with no Beam in them: the training
 command (`pipelines.train_classifier`), the benchmark and the pipeline's
-model handler (`transforms/classify.py`) all go through here, so an article
+model handler (`transforms/topics/classify.py`) all go through here, so an article
 is turned into the model's text, and a label into a code, in one way only.
 
 The model is a scikit-learn pipeline: word 1-2 gram TF-IDF beside character

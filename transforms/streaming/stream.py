@@ -6,12 +6,12 @@ Two ways to run the same stages (``ProcessArticles``, dedup, classify):
   ``PeriodicImpulse`` with conditional GET kept in Beam state per feed URL,
   a Pub/Sub subscription of scraped page records or feed URLs, new files
   under a watched prefix (``fileio.MatchContinuously``); dedup with state
-  and timers (``transforms/stream_dedup.py``); fixed event-time windows
+  and timers (``transforms/dedup/streams.py``); fixed event-time windows
   written one file per window, pane and shard;
 * polls (the DirectRunner): each poll is one bounded pipeline over the
   feeds and the new watched files, with conditional GET through a fetch
   state file and dedup against the published-records index that all polls
-  share (``transforms/dedup_index.py``); each poll writes its own partition,
+  share (``transforms/dedup/index.py``); each poll writes its own partition,
   ``<output>/<articles|duplicates|...>/poll=YYYYMMDDTHHMMSSZ/``.
 
 Either way each record remembers when an item (a URL) was first seen
@@ -43,10 +43,10 @@ from apache_beam.transforms.userstate import (ReadModifyWriteStateSpec,
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 
 from transforms import schema
-from transforms.fetch import FetchOptions
-from transforms.sinks import (PART_PREFIX, WriteRecords, build_summary,
+from transforms.fetch.client import FetchOptions
+from transforms.io.sinks import (PART_PREFIX, WriteRecords, build_summary,
                               output_path, summary_keys)
-from transforms.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
+from transforms.io.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
                                 ReadScrapedFiles, is_url, parse_scraped_line)
 
 STAGE = 'stream'

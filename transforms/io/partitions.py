@@ -34,8 +34,8 @@ from typing import Any, Dict, Iterable, List, Optional
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.dedup import Deduplicate, Stub, keep_rank, stub_index_entry
-from transforms.dedup_index import (INDEX_GLOB, ReadPublished, index_file,
+from transforms.dedup.batch import Deduplicate, Stub, keep_rank, stub_index_entry
+from transforms.dedup.index import (INDEX_GLOB, ReadPublished, index_file,
                                     index_shard, write_entries)
 
 PARTITION_FIELD = 'partition_date'

@@ -29,7 +29,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.dedup import (STAGE, Deduplicate, SketchingDoFn, index_entry,
+from transforms.dedup.batch import (STAGE, Deduplicate, SketchingDoFn, index_entry,
                               stub_index_entry)
 
 INDEX_FOLDER = '_index'

@@ -34,7 +34,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.page_text import comparable
+from transforms.text.page import comparable
 
 DUPLICATES = 'duplicates'
 STAGE = 'dedup'
@@ -539,7 +539,7 @@ class Deduplicate(beam.PTransform):
   part, then near-duplicate bodies.
 
   `published` (optional): index entries of records earlier runs published
-  (see transforms/dedup_index.py); a record matching one is a duplicate of
+  (see transforms/dedup/index.py); a record matching one is a duplicate of
   it, whatever its rank. `rank` orders the records of a run, the one to
   keep first (default ``keep_rank``; backfills put the earliest day first).
   `partition` (record -> key): a kept record's cluster_size counts only the

@@ -9,7 +9,7 @@ A raw page record is a dict with the article fields known so far plus:
 ``html`` (a whole page), ``content_html`` (a feed entry's HTML content),
 ``text`` (plain text), and ``raw`` (the input as read, for replay); with
 --fetch-articles, feed entries also carry ``fetch_error`` (None, or why
-their page could not be fetched). HTTP itself is ``transforms/fetch.py``.
+their page could not be fetched). HTTP itself is ``transforms/fetch/client.py``.
 """
 
 import calendar
@@ -26,9 +26,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.fetch import (FetchError, Fetcher, FetchOptions, load_state,
+from transforms.fetch.client import (FetchError, Fetcher, FetchOptions, load_state,
                               save_state, validators_of)
-from transforms.security import redact_url
+from transforms.fetch.redact import redact_url
 
 DEAD_LETTER = 'dead_letter'
 FETCH_STATE = 'fetch_state'
@@ -557,7 +557,7 @@ class ReadInputs(beam.PTransform):
     self._scraped = list(scraped)
     self._config = read_config
     if fetch is None:
-      from transforms.config import load_config
+      from configs.loading import load_config
       fetch = FetchOptions(load_config()['fetch'])
     self._fetch = fetch
     self.fetch_state = None

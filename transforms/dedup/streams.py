@@ -41,7 +41,7 @@ from apache_beam.transforms.userstate import (BagStateSpec,
                                               TimerSpec, on_timer)
 from apache_beam.utils.timestamp import Duration
 
-from transforms.dedup import (CANONICAL_URL, DUPLICATES, EXACT_BODY, STAGE,
+from transforms.dedup.batch import (CANONICAL_URL, DUPLICATES, EXACT_BODY, STAGE,
                               NearDuplicateTest, Sketch, SketchingDoFn,
                               as_duplicate, band_keys, body_fingerprint,
                               url_key)

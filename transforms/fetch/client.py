@@ -5,7 +5,7 @@ read timeouts, retries with exponential backoff on connection errors, 429 and
 5xx (honouring ``Retry-After``), redirects followed by hand so that every hop
 is checked, a size cap enforced while streaming, gzip, charset detection,
 refusal of private addresses after DNS resolution, robots.txt, per-host
-politeness and conditional GET. The Beam stages in ``transforms/sources.py``
+politeness and conditional GET. The Beam stages in ``transforms/io/sources.py``
 create one per worker in ``DoFn.setup()``.
 
 A failure raises ``FetchError`` whose ``str`` starts with its reason

@@ -1,6 +1,6 @@
 """Topic classification into IPTC Media Topics (top level), the Beam way.
 
-The trained model (`transforms/topic_model.py`, trained with
+The trained model (`transforms/topics/model.py`, trained with
 `pipelines.train_classifier`) is served through Beam's RunInference:
 `TopicModelHandler` loads the model file once per worker process, from a
 local or gs:// path, and scores batches of article texts. Each article rides
@@ -25,7 +25,7 @@ from apache_beam.ml.inference.base import RunInference
 from transforms import schema
 
 if TYPE_CHECKING:
-  from transforms.topic_model import TopicModel
+  from transforms.topics.model import TopicModel
 
 DEAD_LETTER = 'dead_letter'
 STAGE = 'classify'
@@ -33,17 +33,17 @@ PACKAGED_MODEL = 'models/iptc_bbc.joblib'
 
 
 def topic_model():
-  """transforms.topic_model, imported where articles are classified: it
+  """transforms.topics.model, imported where articles are classified: it
   imports scikit-learn and SciPy (0.6 to 1 s), which the process that only
   builds the pipeline never uses."""
-  from transforms import topic_model as module
+  from transforms.topics import model as module
   return module
 
 
 def packaged_model_path() -> str:
   """The model shipped in the package (trained on BBC News), where the
   package is installed: on a Dataflow worker too."""
-  return str(resources.files('transforms').joinpath(PACKAGED_MODEL))
+  return str(resources.files('transforms.topics').joinpath(PACKAGED_MODEL))
 
 
 class TopicModelHandler(ModelHandler[str, PredictionResult, 'TopicModel']):

@@ -32,7 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from transforms import schema
-from transforms.report import REPORT_FILE, render_report
+from transforms.io.report import REPORT_FILE, render_report
 
 SUMMARY_FILE = 'summary.json'
 SUMMARY_FOLDER = 'summary'

@@ -20,7 +20,7 @@ import unicodedata
 from typing import Any, Dict, List, Optional, Tuple
 
 from transforms import schema
-from transforms.author_search import page_author
+from transforms.text.authors import page_author
 
 _TAG = re.compile(r'</?[a-zA-Z][a-zA-Z0-9:-]*(\s[^<>]*)?/?>')
 # '<' starting a tag, a closing tag, a comment or a declaration, for a browser.

@@ -1,0 +1,1 @@
+"""Polling and streaming sources, event time, windows and the pane writer."""

@@ -1,0 +1,1 @@
+"""IPTC Media Topic classification: the model and the stage."""
