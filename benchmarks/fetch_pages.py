@@ -24,10 +24,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
-import requests  # noqa: E402
+import requests
 
-from configs.loading import load_config  # noqa: E402
-from transforms.fetch.client import Fetcher  # noqa: E402
+from configs.loading import load_config
+from transforms.fetch.client import Fetcher
 
 PAGES = os.path.join('extraction', 'scrapinghub-dev', 'html')
 # UTF-8 read as a single-byte charset ("Ã©", "â€™"), or bytes that did
@@ -54,7 +54,7 @@ def serve(pages, content_type):
   class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'  # keep-alive, as real servers do
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
       body = pages.get(self.path)
       status = 200 if body is not None else 404
       body = body if body is not None else b'not found'
@@ -106,30 +106,35 @@ def main(argv=None):
   pages = load_pages(args.data)
   config = dict(load_config()['fetch'], per_host_delay=0)
   megabytes = sum(map(len, pages.values())) / 1e6
-  print('%d pages, %.1f MB, best of %d runs' % (len(pages), megabytes,
-                                                args.repeat))
+  print('%d pages, %.1f MB, best of %d runs' % (len(pages), megabytes, args.repeat))
   # The reference: pages whose own text (read as the UTF-8 they all are)
   # already holds mojibake or U+FFFD, put there by the publisher.
-  in_source = sum(1 for body in pages.values()
-                  if MOJIBAKE.search(body.decode('utf-8', 'replace')))
+  in_source = sum(1 for body in pages.values() if MOJIBAKE.search(body.decode('utf-8', 'replace')))
   print('pages holding mojibake in their own UTF-8 text: %d' % in_source)
-  print('| server Content-Type | ms/page baseline | ms/page fetcher | ratio '
-        '| mojibake pages baseline | mojibake pages fetcher |')
+  print(
+    '| server Content-Type | ms/page baseline | ms/page fetcher | ratio '
+    '| mojibake pages baseline | mojibake pages fetcher |'
+  )
   print('| --- | --- | --- | --- | --- | --- |')
   for content_type in ('text/html', 'text/html; charset=ISO-8859-1'):
     server = serve(pages, content_type)
-    urls = ['http://127.0.0.1:%d%s' % (server.server_port, path)
-            for path in pages]
+    urls = ['http://127.0.0.1:%d%s' % (server.server_port, path) for path in pages]
     base_time, base_texts = timed(lambda: run_baseline(urls), args.repeat)
-    fetch_time, fetch_texts = timed(lambda: run_fetcher(urls, config),
-                                    args.repeat)
+    fetch_time, fetch_texts = timed(lambda: run_fetcher(urls, config), args.repeat)
     server.shutdown()
     server.server_close()
     bad = lambda texts: sum(1 for t in texts if MOJIBAKE.search(t))
-    print('| `%s` | %.2f | %.2f | %.2f | %d | %d |' % (
-        content_type, 1000 * base_time / len(urls),
-        1000 * fetch_time / len(urls), fetch_time / base_time,
-        bad(base_texts), bad(fetch_texts)))
+    print(
+      '| `%s` | %.2f | %.2f | %.2f | %d | %d |'
+      % (
+        content_type,
+        1000 * base_time / len(urls),
+        1000 * fetch_time / len(urls),
+        fetch_time / base_time,
+        bad(base_texts),
+        bad(fetch_texts),
+      )
+    )
 
 
 if __name__ == '__main__':

@@ -46,10 +46,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 
+from configs.loading import load_config  # noqa: E402
 from transforms import schema  # noqa: E402
 from transforms.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
 from transforms.clean import ArticleCleaner  # noqa: E402
-from configs.loading import load_config  # noqa: E402
 from transforms.extract import build_articles  # noqa: E402
 from transforms.language.detector import LanguageDetector  # noqa: E402
 
@@ -57,6 +57,7 @@ _TOKEN = re.compile(r'\w+', re.U)
 
 
 # --- scoring -------------------------------------------------------------
+
 
 def token_counts(text: str) -> collections.Counter:
   return collections.Counter(_TOKEN.findall(text or ''))
@@ -70,26 +71,26 @@ def token_match(gold: str, pred: str) -> Tuple[float, float, float]:
   fp = sum((got - true).values())
   fn = sum((true - got).values())
   total = tp + fp + fn
-  return (tp / total, fp / total, fn / total) if total else (0., 0., 0.)
+  return (tp / total, fp / total, fn / total) if total else (0.0, 0.0, 0.0)
 
 
 def _precision(tp, fp, fn):
   if fp == fn == 0:
-    return 1.
-  return 0. if tp == fp == 0 else tp / (tp + fp)
+    return 1.0
+  return 0.0 if tp == fp == 0 else tp / (tp + fp)
 
 
 def _recall(tp, fp, fn):
   if fp == fn == 0:
-    return 1.
-  return 0. if tp == fn == 0 else tp / (tp + fn)
+    return 1.0
+  return 0.0 if tp == fn == 0 else tp / (tp + fn)
 
 
 def f1_scores(matches: List[Tuple[float, float, float]]) -> Dict[str, float]:
   """The benchmark's aggregate: mean precision, mean recall, their F1."""
   precision = statistics.mean(_precision(*m) for m in matches if m[0] + m[1] > 0)
   recall = statistics.mean(_recall(*m) for m in matches if m[0] + m[2] > 0)
-  f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.
+  f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
   return {'f1': f1, 'precision': precision, 'recall': recall}
 
 
@@ -110,14 +111,15 @@ def snippet_shares(pages: List[Dict], texts: List[str]) -> Dict[str, float]:
       unwanted += 1
       dropped += _comparable_snippet(snippet) not in text
   kept_share, dropped_share = kept / wanted, dropped / unwanted
-  return {'kept': kept_share, 'dropped': dropped_share,
-          'mean': (kept_share + dropped_share) / 2}
+  return {'kept': kept_share, 'dropped': dropped_share, 'mean': (kept_share + dropped_share) / 2}
 
 
 # --- systems -------------------------------------------------------------
 
+
 def trafilatura_alone(page: Dict) -> str:
   from trafilatura import bare_extraction
+
   doc = bare_extraction(page['html'], url=page['url'])
   return (doc.text or '') if doc is not None else ''
 
@@ -133,9 +135,9 @@ class Newsbeam:
   def texts(self, pages: List[Dict]) -> List[str]:
     extract = self.config['extract']
     stories_per_page = [
-        [story for article in build_articles(page, extract)
-         for story in self.cleaner.clean(article)]
-        for page in pages]
+      [story for article in build_articles(page, extract) for story in self.cleaner.clean(article)]
+      for page in pages
+    ]
     # Site boilerplate is learned over the run, as in the pipeline.
     line_pages = collections.Counter()
     domain_pages = collections.Counter()
@@ -143,8 +145,7 @@ class Newsbeam:
       for story in stories:
         domain_pages[story['domain']] += 1
         line_pages.update((story['domain'], line) for line in page_lines(story))
-    site = SiteBoilerplate.from_counts(line_pages, domain_pages,
-                                       self.config['boilerplate'])
+    site = SiteBoilerplate.from_counts(line_pages, domain_pages, self.config['boilerplate'])
     out = []
     for stories in stories_per_page:
       bodies = [self.detector.label(site.cut(story))['body'] for story in stories]
@@ -154,8 +155,10 @@ class Newsbeam:
 
 # --- data ----------------------------------------------------------------
 
+
 def _decode(raw: bytes) -> str:
   from trafilatura.utils import decode_file
+
   return decode_file(raw)
 
 
@@ -166,8 +169,9 @@ def scrapinghub_pages(folder: str, limit: Optional[int]) -> List[Dict]:
   for page_id in sorted(truth)[:limit]:
     with gzip.open(os.path.join(folder, 'html', page_id + '.html.gz')) as f:
       html = _decode(f.read())
-    pages.append({'url': truth[page_id]['url'], 'html': html,
-                  'gold': truth[page_id]['articleBody']})
+    pages.append(
+      {'url': truth[page_id]['url'], 'html': html, 'gold': truth[page_id]['articleBody']}
+    )
   return pages
 
 
@@ -180,9 +184,14 @@ def trafilatura_eval_pages(folder: str, limit: Optional[int]) -> List[Dict]:
     with gzip.open(os.path.join(folder, entry['staged_file'])) as f:
       html = _decode(f.read())
     url = key.split('::', 1)[-1]
-    pages.append({'url': url if url.startswith('http') else 'https://' + url,
-                  'html': html, 'with': entry.get('with') or [],
-                  'without': entry.get('without') or []})
+    pages.append(
+      {
+        'url': url if url.startswith('http') else 'https://' + url,
+        'html': html,
+        'with': entry.get('with') or [],
+        'without': entry.get('without') or [],
+      }
+    )
   return pages
 
 
@@ -200,13 +209,32 @@ def labelled_texts(path: str) -> Dict[Tuple[str, str], List[str]]:
 # the benchmark's own table, so that "cross-script" does not depend on the
 # code under test.
 LANGUAGE_SCRIPT = {
-    'ar': 'Arabic', 'fa': 'Arabic', 'ur': 'Arabic', 'be': 'Cyrillic',
-    'bg': 'Cyrillic', 'kk': 'Cyrillic', 'mk': 'Cyrillic', 'mn': 'Cyrillic',
-    'ru': 'Cyrillic', 'sr': 'Cyrillic', 'uk': 'Cyrillic', 'el': 'Greek',
-    'he': 'Hebrew', 'hi': 'Devanagari', 'mr': 'Devanagari', 'bn': 'Bengali',
-    'gu': 'Gujarati', 'pa': 'Gurmukhi', 'ta': 'Tamil', 'te': 'Telugu',
-    'th': 'Thai', 'ka': 'Georgian', 'hy': 'Armenian', 'ko': 'Hangul',
-    'ja': 'Japanese', 'zh': 'Han',
+  'ar': 'Arabic',
+  'fa': 'Arabic',
+  'ur': 'Arabic',
+  'be': 'Cyrillic',
+  'bg': 'Cyrillic',
+  'kk': 'Cyrillic',
+  'mk': 'Cyrillic',
+  'mn': 'Cyrillic',
+  'ru': 'Cyrillic',
+  'sr': 'Cyrillic',
+  'uk': 'Cyrillic',
+  'el': 'Greek',
+  'he': 'Hebrew',
+  'hi': 'Devanagari',
+  'mr': 'Devanagari',
+  'bn': 'Bengali',
+  'gu': 'Gujarati',
+  'pa': 'Gurmukhi',
+  'ta': 'Tamil',
+  'te': 'Telugu',
+  'th': 'Thai',
+  'ka': 'Georgian',
+  'hy': 'Armenian',
+  'ko': 'Hangul',
+  'ja': 'Japanese',
+  'zh': 'Han',
 }
 
 
@@ -217,14 +245,17 @@ FOOTER_MAX_CHARS = 100
 CLOSE_LANGUAGES = {'id': 'ms', 'hr': 'bs', 'sr': 'bs', 'nn': 'nb', 'no': 'nb'}
 
 
-def composite_documents(texts, languages: List[str], per_language: int,
-                        sentences: int, seed: int = 0):
+def composite_documents(
+  texts, languages: List[str], per_language: int, sentences: int, seed: int = 0
+):
   """[(language, body, footer language, footer)]: `sentences` sentences of
   one language, each a paragraph, then a short footer line (a sentence of at
   most FOOTER_MAX_CHARS characters) of another."""
   rng = random.Random(seed)
-  footers = {lang: [t for t in texts[(lang, 'sentences')]
-                    if len(t) <= FOOTER_MAX_CHARS] for lang in languages}
+  footers = {
+    lang: [t for t in texts[(lang, 'sentences')] if len(t) <= FOOTER_MAX_CHARS]
+    for lang in languages
+  }
   docs = []
   for lang in languages:
     for _ in range(per_language):
@@ -234,12 +265,18 @@ def composite_documents(texts, languages: List[str], per_language: int,
   return docs
 
 
-def language_figures(detector: LanguageDetector, texts, per_language: int,
-                     sentences: int, sentence_limit: Optional[int]
-                     ) -> Dict[str, Dict[str, float]]:
+def language_figures(
+  detector: LanguageDetector,
+  texts,
+  per_language: int,
+  sentences: int,
+  sentence_limit: Optional[int],
+) -> Dict[str, Dict[str, float]]:
   from langdetect import DetectorFactory, detect_langs
   from langdetect.lang_detect_exception import LangDetectException
+
   from transforms.language.detector import iso_639_1
+
   languages = sorted({lang for lang, _ in texts})
   docs = composite_documents(texts, languages, per_language, sentences)
   DetectorFactory.seed = 0
@@ -249,6 +286,7 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
       return iso_639_1(detect_langs(text)[0].lang)
     except LangDetectException:
       return None
+
   right = close_right = alone_right = cross = cross_cut = same = same_cut = 0
   body_sentences = body_cut = 0
   # The fragment rules were chosen on the even-numbered languages (in code
@@ -257,13 +295,12 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
   held = collections.Counter()
   start = time.perf_counter()
   for lang, body, other, footer in docs:
-    labelled = detector.label(schema.new_article(
-        body=schema.join_paragraphs(body + [footer])))
+    labelled = detector.label(schema.new_article(body=schema.join_paragraphs(body + [footer])))
     right += labelled['language'] == lang
-    close_right += (CLOSE_LANGUAGES.get(labelled['language'], labelled['language'])
-                    == CLOSE_LANGUAGES.get(lang, lang))
-    alone_right += langdetect_alone(
-        schema.join_paragraphs(body + [footer])) == lang
+    close_right += CLOSE_LANGUAGES.get(
+      labelled['language'], labelled['language']
+    ) == CLOSE_LANGUAGES.get(lang, lang)
+    alone_right += langdetect_alone(schema.join_paragraphs(body + [footer])) == lang
     kept = schema.paragraphs(labelled['body'])
     cut = footer not in kept
     body_sentences += len(body)
@@ -282,8 +319,9 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
       held['body_cut'] += sum(1 for sentence in body if sentence not in kept)
   composite_ms = 1000 * (time.perf_counter() - start) / len(docs)
 
-  single = [(lang, text) for lang in languages
-            for text in texts[(lang, 'sentences')][:sentence_limit]]
+  single = [
+    (lang, text) for lang in languages for text in texts[(lang, 'sentences')][:sentence_limit]
+  ]
   start = time.perf_counter()
   ours = sum(detector.detect(text)[0] == lang for lang, text in single)
   ours_ms = 1000 * (time.perf_counter() - start) / len(single)
@@ -292,32 +330,43 @@ def language_figures(detector: LanguageDetector, texts, per_language: int,
   alone = sum(langdetect_alone(text) == lang for lang, text in single)
   alone_ms = 1000 * (time.perf_counter() - start) / len(single)
   return {
-      'composite': {'documents': len(docs), 'accuracy': right / len(docs),
-                    'alone': alone_right / len(docs),
-                    'close': close_right / len(docs),
-                    'body_cut': body_cut / body_sentences,
-                    'cross_script': cross, 'cross_cut': cross_cut / max(cross, 1),
-                    'same_script': same, 'same_cut': same_cut / max(same, 1),
-                    'held_same': held['same'],
-                    'held_same_cut': held['same_cut'] / max(held['same'], 1),
-                    'held_body_cut': held['body_cut'] / max(held['body'], 1),
-                    'ms': composite_ms},
-      'single': {'sentences': len(single), 'ours': ours / len(single),
-                 'alone': alone / len(single), 'ours_ms': ours_ms,
-                 'alone_ms': alone_ms},
+    'composite': {
+      'documents': len(docs),
+      'accuracy': right / len(docs),
+      'alone': alone_right / len(docs),
+      'close': close_right / len(docs),
+      'body_cut': body_cut / body_sentences,
+      'cross_script': cross,
+      'cross_cut': cross_cut / max(cross, 1),
+      'same_script': same,
+      'same_cut': same_cut / max(same, 1),
+      'held_same': held['same'],
+      'held_same_cut': held['same_cut'] / max(held['same'], 1),
+      'held_body_cut': held['body_cut'] / max(held['body'], 1),
+      'ms': composite_ms,
+    },
+    'single': {
+      'sentences': len(single),
+      'ours': ours / len(single),
+      'alone': alone / len(single),
+      'ours_ms': ours_ms,
+      'alone_ms': alone_ms,
+    },
   }
 
 
-def language_stage_cost(newsbeam: Newsbeam, pages: List[Dict]
-                        ) -> Tuple[float, float]:
+def language_stage_cost(newsbeam: Newsbeam, pages: List[Dict]) -> Tuple[float, float]:
   """CPU milliseconds per page: the language stage on the stories newsbeam
   extracts and cleans from the pages (after one untimed pass, so lingua's
   models are loaded), and trafilatura's extraction of the same pages. CPU
   time, as the machine may be shared."""
   extract = newsbeam.config['extract']
-  stories = [story for page in pages
-             for article in build_articles(page, extract)
-             for story in newsbeam.cleaner.clean(article)]
+  stories = [
+    story
+    for page in pages
+    for article in build_articles(page, extract)
+    for story in newsbeam.cleaner.clean(article)
+  ]
   for story in stories:
     newsbeam.detector.label(story)
   start = time.process_time()
@@ -332,6 +381,7 @@ def language_stage_cost(newsbeam: Newsbeam, pages: List[Dict]
 
 # --- report --------------------------------------------------------------
 
+
 def _row(cells: Iterable) -> str:
   return '| ' + ' | '.join(str(c) for c in cells) + ' |'
 
@@ -339,21 +389,27 @@ def _row(cells: Iterable) -> str:
 def run(argv=None) -> None:
   default_data = os.path.join(ROOT, '..', 'shared', 'data')
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data', default=default_data if os.path.isdir(
-      default_data) else None, help='the shared data folder')
-  parser.add_argument('--limit', type=int, default=None,
-                      help='at most this many pages per extraction set, and '
-                      'single sentences per language')
-  parser.add_argument('--per-language', type=int, default=20,
-                      help='composite documents per language')
-  parser.add_argument('--sentences', type=int, default=4,
-                      help='sentences per composite document')
-  parser.add_argument('--config', default=None,
-                      help='a newsbeam config merged over the defaults')
+  parser.add_argument(
+    '--data',
+    default=default_data if os.path.isdir(default_data) else None,
+    help='the shared data folder',
+  )
+  parser.add_argument(
+    '--limit',
+    type=int,
+    default=None,
+    help='at most this many pages per extraction set, and single sentences per language',
+  )
+  parser.add_argument(
+    '--per-language', type=int, default=20, help='composite documents per language'
+  )
+  parser.add_argument('--sentences', type=int, default=4, help='sentences per composite document')
+  parser.add_argument('--config', default=None, help='a newsbeam config merged over the defaults')
   parts = ['scrapinghub', 'trafilatura', 'language', 'language-cost']
   parser.add_argument('--skip', action='append', default=[], choices=parts)
-  parser.add_argument('--only', action='append', default=[], choices=parts,
-                      help='run only this part (repeatable)')
+  parser.add_argument(
+    '--only', action='append', default=[], choices=parts, help='run only this part (repeatable)'
+  )
   args = parser.parse_args(argv)
   if args.only:
     args.skip = [part for part in parts if part not in args.only]
@@ -367,87 +423,124 @@ def run(argv=None) -> None:
   rows = []
 
   if 'scrapinghub' not in args.skip:
-    pages = scrapinghub_pages(
-        os.path.join(args.data, 'extraction', 'scrapinghub-dev'), args.limit)
+    pages = scrapinghub_pages(os.path.join(args.data, 'extraction', 'scrapinghub-dev'), args.limit)
     timed = {}
-    for name, texts in (('trafilatura', lambda: [trafilatura_alone(p) for p in pages]),
-                        ('newsbeam', lambda: newsbeam.texts(pages))):
+    for name, texts in (
+      ('trafilatura', lambda: [trafilatura_alone(p) for p in pages]),
+      ('newsbeam', lambda: newsbeam.texts(pages)),
+    ):
       start = time.perf_counter()
       got = texts()
-      timed[name] = (f1_scores([token_match(p['gold'], t)
-                                for p, t in zip(pages, got)]),
-                     time.perf_counter() - start)
+      timed[name] = (
+        f1_scores([token_match(p['gold'], t) for p, t in zip(pages, got)]),
+        time.perf_counter() - start,
+      )
     for key in ('f1', 'precision', 'recall'):
-      rows.append(('scrapinghub-dev (%d pages): body token %s' % (len(pages), key),
-                   timed['newsbeam'][0][key], timed['trafilatura'][0][key]))
-    rows.append(('scrapinghub-dev: seconds for all pages',
-                 timed['newsbeam'][1], timed['trafilatura'][1]))
+      rows.append(
+        (
+          'scrapinghub-dev (%d pages): body token %s' % (len(pages), key),
+          timed['newsbeam'][0][key],
+          timed['trafilatura'][0][key],
+        )
+      )
+    rows.append(
+      ('scrapinghub-dev: seconds for all pages', timed['newsbeam'][1], timed['trafilatura'][1])
+    )
 
   if 'trafilatura' not in args.skip:
     pages = trafilatura_eval_pages(
-        os.path.join(args.data, 'extraction', 'trafilatura-eval-subset'),
-        args.limit)
+      os.path.join(args.data, 'extraction', 'trafilatura-eval-subset'), args.limit
+    )
     ours = snippet_shares(pages, newsbeam.texts(pages))
     alone = snippet_shares(pages, [trafilatura_alone(p) for p in pages])
-    for key, what in (('kept', 'must-have snippets kept'),
-                      ('dropped', 'must-not snippets dropped'),
-                      ('mean', 'mean of both')):
-      rows.append(('trafilatura-eval-subset (%d pages): %s' % (len(pages), what),
-                   ours[key], alone[key]))
+    for key, what in (
+      ('kept', 'must-have snippets kept'),
+      ('dropped', 'must-not snippets dropped'),
+      ('mean', 'mean of both'),
+    ):
+      rows.append(
+        ('trafilatura-eval-subset (%d pages): %s' % (len(pages), what), ours[key], alone[key])
+      )
 
   if 'language' not in args.skip:
     texts = labelled_texts(os.path.join(args.data, 'langid', 'labelled.tsv'))
-    figures = language_figures(newsbeam.detector, texts, args.per_language,
-                               args.sentences, args.limit)
+    figures = language_figures(
+      newsbeam.detector, texts, args.per_language, args.sentences, args.limit
+    )
     comp, single = figures['composite'], figures['single']
     language = config['language']
-    backend = language['backend'] + (
-        ' (low accuracy mode)' if language['backend'] == 'lingua'
-        and language['lingua_low_accuracy'] else '') + (
-            ', %s first' % language['fast_detector']
-            if language['fast_detector'] != 'none' else '')
+    backend = (
+      language['backend']
+      + (
+        ' (low accuracy mode)'
+        if language['backend'] == 'lingua' and language['lingua_low_accuracy']
+        else ''
+      )
+      + (', %s first' % language['fast_detector'] if language['fast_detector'] != 'none' else '')
+    )
     rows += [
-        ('composite documents (%d): document language accuracy' % comp['documents'],
-         comp['accuracy'], comp['alone']),
-        ('composite: accuracy, close languages merged (ms=id, bs=hr=sr, nb=nn)',
-         comp['close'], None),
-        ('composite: cross-script footers cut (%d)' % comp['cross_script'],
-         comp['cross_cut'], None),
-        ('composite: same-script footers cut (%d)' % comp['same_script'],
-         comp['same_cut'], None),
-        ('composite: body sentences wrongly cut', comp['body_cut'], None),
-        ('composite, held-out half of the languages: same-script footers '
-         'cut (%d)' % comp['held_same'], comp['held_same_cut'], None),
-        ('composite, held-out half of the languages: body sentences wrongly '
-         'cut', comp['held_body_cut'], None),
-        ('composite: ms per document', comp['ms'], None),
-        ('single sentences (%d): accuracy' % single['sentences'],
-         single['ours'], single['alone']),
-        ('single sentences: ms per sentence', single['ours_ms'], single['alone_ms']),
+      (
+        'composite documents (%d): document language accuracy' % comp['documents'],
+        comp['accuracy'],
+        comp['alone'],
+      ),
+      ('composite: accuracy, close languages merged (ms=id, bs=hr=sr, nb=nn)', comp['close'], None),
+      ('composite: cross-script footers cut (%d)' % comp['cross_script'], comp['cross_cut'], None),
+      ('composite: same-script footers cut (%d)' % comp['same_script'], comp['same_cut'], None),
+      ('composite: body sentences wrongly cut', comp['body_cut'], None),
+      (
+        'composite, held-out half of the languages: same-script footers '
+        'cut (%d)' % comp['held_same'],
+        comp['held_same_cut'],
+        None,
+      ),
+      (
+        'composite, held-out half of the languages: body sentences wrongly cut',
+        comp['held_body_cut'],
+        None,
+      ),
+      ('composite: ms per document', comp['ms'], None),
+      ('single sentences (%d): accuracy' % single['sentences'], single['ours'], single['alone']),
+      ('single sentences: ms per sentence', single['ours_ms'], single['alone_ms']),
     ]
-    print('language backend: %s; baselines: trafilatura alone (extraction), '
-        'langdetect alone on the whole text (language)' % backend)
-    print('newsbeam stages and detector loaded in %.1f s (first detection '
-          'included); peak memory of this process %.0f MB' % (
-              load_seconds,
-              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    print(
+      'language backend: %s; baselines: trafilatura alone (extraction), '
+      'langdetect alone on the whole text (language)' % backend
+    )
+    print(
+      'newsbeam stages and detector loaded in %.1f s (first detection '
+      'included); peak memory of this process %.0f MB'
+      % (load_seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    )
 
   if 'language-cost' not in args.skip:
-    pages = (scrapinghub_pages(os.path.join(
-        args.data, 'extraction', 'scrapinghub-dev'), args.limit)
-             + trafilatura_eval_pages(os.path.join(
-                 args.data, 'extraction', 'trafilatura-eval-subset'),
-                                      args.limit))
+    pages = scrapinghub_pages(
+      os.path.join(args.data, 'extraction', 'scrapinghub-dev'), args.limit
+    ) + trafilatura_eval_pages(
+      os.path.join(args.data, 'extraction', 'trafilatura-eval-subset'), args.limit
+    )
     language_ms, extract_ms = language_stage_cost(newsbeam, pages)
-    rows.append(('language stage, CPU ms per page (%d extraction pages; '
-                 'baseline: trafilatura extraction)' % len(pages),
-                 language_ms, extract_ms))
+    rows.append(
+      (
+        'language stage, CPU ms per page (%d extraction pages; '
+        'baseline: trafilatura extraction)' % len(pages),
+        language_ms,
+        extract_ms,
+      )
+    )
 
   print(_row(('figure', 'newsbeam', 'baseline')))
   print(_row(('---', '---:', '---:')))
   for name, ours, base in rows:
-    print(_row((name, '%.4f' % ours if isinstance(ours, float) else ours,
-                '-' if base is None else '%.4f' % base)))
+    print(
+      _row(
+        (
+          name,
+          '%.4f' % ours if isinstance(ours, float) else ours,
+          '-' if base is None else '%.4f' % base,
+        )
+      )
+    )
 
 
 if __name__ == '__main__':

@@ -22,25 +22,28 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
-from transforms import extract, schema  # noqa: E402
-
+from transforms import extract, schema
 from transforms.io import sources
-from transforms.text.budget import TimeBudget  # noqa: E402
+from transforms.text.budget import TimeBudget
 
 # What must never be in a record's text (as tests/test_bad_inputs.py checks).
 _TAG_START = re.compile(r'<[a-zA-Z/!?]')
 
 
 def has_markup(article):
-  return any(_TAG_START.search(article.get(field) or '')
-             for field in ('title', 'body', 'summary'))
+  return any(_TAG_START.search(article.get(field) or '') for field in ('title', 'body', 'summary'))
 
 
 def feed_corpus(data):
   import feedparser
-  paths = sorted(p for p in glob.glob(os.path.join(
-      data, 'feeds', 'feedparser-tests', 'tests', '**', '*'), recursive=True)
-                 if os.path.isfile(p))
+
+  paths = sorted(
+    p
+    for p in glob.glob(
+      os.path.join(data, 'feeds', 'feedparser-tests', 'tests', '**', '*'), recursive=True
+    )
+    if os.path.isfile(p)
+  )
   documents = []
   for path in paths:
     with open(path, 'rb') as f:
@@ -49,8 +52,14 @@ def feed_corpus(data):
   for data_bytes in documents:
     feedparser.parse(data_bytes, sanitize_html=True)
   baseline = time.perf_counter() - start
-  counts = {'documents': len(documents), 'pages': 0, 'dead_letters': 0,
-            'articles_with_text': 0, 'exceptions': 0, 'markup_in_text': 0}
+  counts = {
+    'documents': len(documents),
+    'pages': 0,
+    'dead_letters': 0,
+    'articles_with_text': 0,
+    'exceptions': 0,
+    'markup_in_text': 0,
+  }
   slowest = 0.0
   start = time.perf_counter()
   for path, data_bytes in zip(paths, documents):
@@ -76,8 +85,9 @@ def feed_corpus(data):
 
 def news_pages_markup(data):
   """Real pages through build_article: does any markup survive?"""
-  paths = sorted(glob.glob(os.path.join(
-      data, 'extraction', 'trafilatura-eval-subset', 'html', '*')))
+  paths = sorted(
+    glob.glob(os.path.join(data, 'extraction', 'trafilatura-eval-subset', 'html', '*'))
+  )
   markup = 0
   for path in paths:
     opener = gzip.open if path.endswith('.gz') else open
@@ -88,8 +98,9 @@ def news_pages_markup(data):
 
 
 def extraction_budget(data, limit):
-  paths = sorted(glob.glob(os.path.join(
-      data, 'extraction', 'scrapinghub-dev', 'html', '*.html.gz')))[:limit]
+  paths = sorted(
+    glob.glob(os.path.join(data, 'extraction', 'scrapinghub-dev', 'html', '*.html.gz'))
+  )[:limit]
   pages = []
   for path in paths:
     with gzip.open(path, 'rt', encoding='utf-8', errors='replace') as f:
@@ -118,41 +129,40 @@ def extraction_budget(data, limit):
 
 
 def main(argv=None):
-  default = os.path.join(os.path.dirname(__file__), '..', '..', 'shared',
-                         'data')
+  default = os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data')
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data', default=default if os.path.isdir(default)
-                      else None, help='the shared data folder')
-  parser.add_argument('--pages', type=int, default=70,
-                      help='news pages for the time-budget comparison')
+  parser.add_argument(
+    '--data', default=default if os.path.isdir(default) else None, help='the shared data folder'
+  )
+  parser.add_argument(
+    '--pages', type=int, default=70, help='news pages for the time-budget comparison'
+  )
   args = parser.parse_args(argv)
   if not args.data:
     parser.error('--data is required (no ../shared/data here)')
   counts, baseline, newsbeam, slowest = feed_corpus(args.data)
   print('## Feed corpus (feedparser tests)\n')
-  print('| documents | pages | dead letters | pages with text | exceptions '
-        '| markup in text |')
+  print('| documents | pages | dead letters | pages with text | exceptions | markup in text |')
   print('| ---: | ---: | ---: | ---: | ---: | ---: |')
-  print('| %(documents)d | %(pages)d | %(dead_letters)d | '
-        '%(articles_with_text)d | %(exceptions)d | %(markup_in_text)d |'
-        % counts)
+  print(
+    '| %(documents)d | %(pages)d | %(dead_letters)d | '
+    '%(articles_with_text)d | %(exceptions)d | %(markup_in_text)d |' % counts
+  )
   print('\n| step | seconds | ratio |\n| --- | ---: | ---: |')
   print('| feedparser.parse alone (baseline) | %.2f | 1.00 |' % baseline)
-  print('| parse_feed_document + build_article | %.2f | %.2f |'
-        % (newsbeam, newsbeam / baseline))
+  print('| parse_feed_document + build_article | %.2f | %.2f |' % (newsbeam, newsbeam / baseline))
   print('| slowest single document | %.3f | |' % slowest)
   pages, markup = news_pages_markup(args.data)
   print('\n## News pages through build_article (trafilatura eval subset)\n')
-  print('| pages | markup in text |\n| ---: | ---: |\n| %d | %d |'
-        % (pages, markup))
+  print('| pages | markup in text |\n| ---: | ---: |\n| %d | %d |' % (pages, markup))
   n, size, inline, budgeted = extraction_budget(args.data, args.pages)
-  print('\n## Extraction time budget (%d news pages, %.1f MB, best of 3)\n'
-        % (n, size / 1e6))
+  print('\n## Extraction time budget (%d news pages, %.1f MB, best of 3)\n' % (n, size / 1e6))
   print('| how | seconds | per page (ms) | ratio |\n| --- | ---: | ---: | ---: |')
-  print('| in the worker (baseline) | %.2f | %.1f | 1.00 |'
-        % (inline, 1000 * inline / n))
-  print('| child process with a 30 s budget | %.2f | %.1f | %.2f |'
-        % (budgeted, 1000 * budgeted / n, budgeted / inline))
+  print('| in the worker (baseline) | %.2f | %.1f | 1.00 |' % (inline, 1000 * inline / n))
+  print(
+    '| child process with a 30 s budget | %.2f | %.1f | %.2f |'
+    % (budgeted, 1000 * budgeted / n, budgeted / inline)
+  )
 
 
 if __name__ == '__main__':

@@ -82,11 +82,15 @@ def load_short_records(data, n):
       for start in (0, 100, 200):
         if len(records) >= n:
           return records
-        chunk = words[start:start + 100]
+        chunk = words[start : start + 100]
         if len(chunk) >= 60:
-          records.append({'url': 'https://short.example/%s/%s/%d' % (
-              row['category'], row['file'], start), 'title': row['title'],
-                          'text': ' '.join(chunk)})
+          records.append(
+            {
+              'url': 'https://short.example/%s/%s/%d' % (row['category'], row['file'], start),
+              'title': row['title'],
+              'text': ' '.join(chunk),
+            }
+          )
   return records
 
 
@@ -185,13 +189,13 @@ def run_pipeline(inputs, workdir, name, extra, code=ROOT):
   """`python -m pipelines.ingest` on `inputs` with the code under `code`
   (this checkout, or another commit's)."""
   output = tempfile.mkdtemp(prefix=name + '-', dir=workdir)
-  cmd = [sys.executable, '-m', 'pipelines.ingest', '--scraped', inputs,
-         '--output', output] + extra
+  cmd = [sys.executable, '-m', 'pipelines.ingest', '--scraped', inputs, '--output', output] + extra
   env = dict(os.environ, PYTHONPATH=code)
   cpu = children_cpu()
   start = time.perf_counter()
-  proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  proc = subprocess.Popen(
+    cmd, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+  )
   tree = ProcessTree(proc.pid)
   _, err = proc.communicate()
   elapsed = time.perf_counter() - start
@@ -211,8 +215,9 @@ def checkout(ref, workdir):
   """The tree of git commit `ref`, extracted into a scratch folder."""
   folder = os.path.join(workdir, 'before')
   os.makedirs(folder)
-  archive = subprocess.run(['git', 'archive', ref], cwd=ROOT, check=True,
-                           capture_output=True).stdout
+  archive = subprocess.run(
+    ['git', 'archive', ref], cwd=ROOT, check=True, capture_output=True
+  ).stdout
   subprocess.run(['tar', '-x', '-C', folder], input=archive, check=True)
   return folder
 
@@ -221,13 +226,12 @@ def trafilatura_alone(pages, with_metadata=False):
   """Wall and CPU seconds of trafilatura over the pages: the main text only,
   or with the metadata (title, author, date) a newsbeam record holds too."""
   import trafilatura
+
   # Its first call loads what trafilatura loads lazily: not a page's cost.
-  trafilatura.extract(pages[0]['html'], url=pages[0]['url'],
-                      with_metadata=with_metadata)
+  trafilatura.extract(pages[0]['html'], url=pages[0]['url'], with_metadata=with_metadata)
   start, cpu = time.perf_counter(), time.process_time()
   for page in pages:
-    trafilatura.extract(page['html'], url=page['url'],
-                        with_metadata=with_metadata)
+    trafilatura.extract(page['html'], url=page['url'], with_metadata=with_metadata)
   return time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -248,32 +252,33 @@ def stage_costs(lines):
   """CPU seconds per stage over scraped JSON lines, calling each stage's
   plain functions as the pipeline does (classification in batches)."""
   from collections import Counter
+
+  from configs.loading import load_config
   from transforms import schema
   from transforms.boilerplate import SiteBoilerplate, page_lines
-  from transforms.topics.classify import TopicModelHandler
   from transforms.clean import ArticleCleaner
-  from configs.loading import load_config
   from transforms.dedup.batch import MinHasher, body_fingerprint, url_key
   from transforms.extract import build_articles
   from transforms.filters import rejection_reason
-  from transforms.language.detector import LanguageDetector
   from transforms.io.sources import parse_scraped_line
+  from transforms.language.detector import LanguageDetector
+  from transforms.topics.classify import TopicModelHandler
   from transforms.topics.model import article_text, top_topics
+
   config = load_config()
   clock = StageClock()
   cleaner = clock('setup (once per worker)', ArticleCleaner, config['clean'])
-  detector = clock('setup (once per worker)', LanguageDetector,
-                   config['language'])
+  detector = clock('setup (once per worker)', LanguageDetector, config['language'])
   handler = TopicModelHandler(config['classify']['model'], 1, 1)
   model = clock('setup (once per worker)', handler.load_model)
-  hasher = MinHasher(config['dedup']['num_perm'],
-                     config['dedup']['shingle_words'])
+  hasher = MinHasher(config['dedup']['num_perm'], config['dedup']['shingle_words'])
   cleaned = []
   for line in lines:
-    _, page = clock('read', parse_scraped_line, line,
-                    config['read']['max_record_bytes'])
-    clock('coders (pickle, 1 round trip)', lambda: pickle.loads(
-        pickle.dumps(page, pickle.HIGHEST_PROTOCOL)))
+    _, page = clock('read', parse_scraped_line, line, config['read']['max_record_bytes'])
+    clock(
+      'coders (pickle, 1 round trip)',
+      lambda: pickle.loads(pickle.dumps(page, pickle.HIGHEST_PROTOCOL)),
+    )
     for article in clock('extract', build_articles, page, config['extract']):
       cleaned += clock('clean', cleaner.clean, article)
 
@@ -282,28 +287,33 @@ def stage_costs(lines):
     for article in cleaned:
       pages[article['domain']] += 1
       lines_per_site.update((article['domain'], l) for l in page_lines(article))
-    return SiteBoilerplate.from_counts(lines_per_site, pages,
-                                       config['boilerplate'])
+    return SiteBoilerplate.from_counts(lines_per_site, pages, config['boilerplate'])
+
   site = clock('site boilerplate', learn)
   kept = []
   for article in cleaned:
     article = clock('site boilerplate', site.cut, article)
     article = clock('language', detector.label, article)
     article = clock('filter', schema.with_id, article)
-    if not clock('filter', rejection_reason, article,
-                 config['filter']['min_words']):
+    if not clock('filter', rejection_reason, article, config['filter']['min_words']):
       kept.append(article)
-    clock('dedup (keys, MinHash)', lambda: (
-        body_fingerprint(article['body']), url_key(article),
-        hasher.sketch(article['body'])))
+    clock(
+      'dedup (keys, MinHash)',
+      lambda: (body_fingerprint(article['body']), url_key(article), hasher.sketch(article['body'])),
+    )
   classify = config['classify']
   for start in range(0, len(kept), classify['max_batch_size']):
-    batch = kept[start:start + classify['max_batch_size']]
-    texts = [article_text(a['title'], a['body'], classify['max_chars'])
-             for a in batch]
+    batch = kept[start : start + classify['max_batch_size']]
+    texts = [article_text(a['title'], a['body'], classify['max_chars']) for a in batch]
     for scores in clock('classify', model.scores, texts):
-      clock('classify', top_topics, scores, config['taxonomy'],
-            classify['min_score'], classify['max_topics'])
+      clock(
+        'classify',
+        top_topics,
+        scores,
+        config['taxonomy'],
+        classify['min_score'],
+        classify['max_topics'],
+      )
   for article in kept:
     clock('write (JSON line)', schema.to_json_line, article)
   return clock.costs, len(lines), len(kept)
@@ -316,15 +326,13 @@ def print_stage_costs(title, costs, records, pipeline_cpu=None):
   print('\n| stage (in-process CPU, %s) | ms per record | share |' % title)
   print('| --- | ---: | ---: |')
   for stage, secs in per_record.items():
-    print('| %s | %.2f | %.0f%% |' % (stage, 1000 * secs / records,
-                                      100 * secs / total))
+    print('| %s | %.2f | %.0f%% |' % (stage, 1000 * secs / records, 100 * secs / total))
   print('| **sum of the stages** | **%.2f** | 100%% |' % (1000 * total / records))
   for stage, secs in costs.items():
     if stage.startswith('setup'):
       print('| %s | %.0f ms in all | |' % (stage, 1000 * secs))
   if pipeline_cpu is not None:
-    print('| pipeline, 2 workers: CPU of the process tree | %.2f | |'
-          % (1000 * pipeline_cpu))
+    print('| pipeline, 2 workers: CPU of the process tree | %.2f | |' % (1000 * pipeline_cpu))
 
 
 def scale_documents(data, size):
@@ -332,6 +340,7 @@ def scale_documents(data, size):
   their syndicated, edited and cut-short copies on five sites, each under
   its site's menus and footers."""
   from benchmarks.dedup import Vocabulary, corpus, read_bbc
+
   rows = read_bbc(data)
   return [record for record, _, _ in corpus(rows, Vocabulary(rows), size)]
 
@@ -342,33 +351,48 @@ def one_scale(path):
   memory as JSON."""
   import apache_beam as beam
   from apache_beam.options.pipeline_options import PipelineOptions
+
+  from configs.loading import load_config
   from transforms import schema
   from transforms.boilerplate import CutSiteBoilerplate
   from transforms.clean import CleanArticles
-  from configs.loading import load_config
   from transforms.dedup.batch import Deduplicate
+
   config = load_config()
   start, cpu = time.perf_counter(), time.process_time()
   with beam.Pipeline(options=PipelineOptions(['--runner=DirectRunner'])) as p:
-    cleaned = (p | beam.io.ReadFromText(path) | beam.Map(json.loads)
-               | CleanArticles(config['clean']))
+    cleaned = p | beam.io.ReadFromText(path) | beam.Map(json.loads) | CleanArticles(config['clean'])
     templated = cleaned.articles | CutSiteBoilerplate(config['boilerplate'])
-    kept, duplicates = (templated.articles | 'Id' >> beam.Map(schema.with_id)
-                        | Deduplicate(config['dedup']))
+    kept, duplicates = (
+      templated.articles | 'Id' >> beam.Map(schema.with_id) | Deduplicate(config['dedup'])
+    )
     outcome = os.path.join(os.path.dirname(path), 'outcome')
-    ((kept | 'Kept' >> beam.Map(lambda a: 'kept')),
-     (duplicates | 'Dup' >> beam.Map(lambda d: d['duplicate_rule'])))  \
-        | beam.Flatten() | beam.combiners.Count.PerElement() \
-        | beam.Map(json.dumps) | beam.io.WriteToText(outcome)
+    (
+      (
+        (kept | 'Kept' >> beam.Map(lambda a: 'kept')),
+        (duplicates | 'Dup' >> beam.Map(lambda d: d['duplicate_rule'])),
+      )
+      | beam.Flatten()
+      | beam.combiners.Count.PerElement()
+      | beam.Map(json.dumps)
+      | beam.io.WriteToText(outcome)
+    )
   counts = {}
   for name in glob.glob(outcome + '*'):
     with open(name) as f:
       counts.update(json.loads(line) for line in f)
   with open('/proc/self/status') as f:
     peak = [int(l.split()[1]) * 1024 for l in f if l.startswith('VmHWM:')][0]
-  print(json.dumps({'seconds': time.perf_counter() - start,
-                    'cpu': time.process_time() - cpu, 'peak': peak,
-                    'outcome': counts}))
+  print(
+    json.dumps(
+      {
+        'seconds': time.perf_counter() - start,
+        'cpu': time.process_time() - cpu,
+        'peak': peak,
+        'outcome': counts,
+      }
+    )
+  )
 
 
 def measure_scales(data, sizes, workdir, codes):
@@ -382,9 +406,12 @@ def measure_scales(data, sizes, workdir, codes):
       for old in glob.glob(os.path.join(os.path.dirname(path), 'outcome*')):
         os.remove(old)
       done = subprocess.run(
-          [sys.executable, os.path.abspath(__file__), '--code', code,
-           '--one-scale', path], cwd=code, capture_output=True, text=True,
-          env=dict(os.environ, PYTHONPATH=code))
+        [sys.executable, os.path.abspath(__file__), '--code', code, '--one-scale', path],
+        cwd=code,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=code),
+      )
       if done.returncode:
         raise SystemExit('scale run failed:\n%s' % done.stderr[-3000:])
       results[name, size] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -392,17 +419,25 @@ def measure_scales(data, sizes, workdir, codes):
 
 
 def print_scales(results, sizes, names):
-  print('\n| code | documents | CPU s | CPU ratio | size ratio | wall s | '
-        'peak memory | outcome |')
+  print('\n| code | documents | CPU s | CPU ratio | size ratio | wall s | peak memory | outcome |')
   print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
   for name in names:
     base = results[name, sizes[0]]
     for size in sizes:
       r = results[name, size]
-      print('| %s | %d | %.1f | %.2f | %.0f | %.1f | %.0f MB | %s |' % (
-          name, size, r['cpu'], r['cpu'] / base['cpu'], size / sizes[0],
-          r['seconds'], r['peak'] / 2**20, ', '.join(
-              '%s %d' % kv for kv in sorted(r['outcome'].items()))))
+      print(
+        '| %s | %d | %.1f | %.2f | %.0f | %.1f | %.0f MB | %s |'
+        % (
+          name,
+          size,
+          r['cpu'],
+          r['cpu'] / base['cpu'],
+          size / sizes[0],
+          r['seconds'],
+          r['peak'] / 2**20,
+          ', '.join('%s %d' % kv for kv in sorted(r['outcome'].items())),
+        )
+      )
 
 
 def mb(value):
@@ -414,14 +449,20 @@ def main(argv=None):
   parser.add_argument('--data', default=default_data())
   parser.add_argument('--pages', type=int, default=600)
   parser.add_argument('--short', type=int, default=4000)
-  parser.add_argument('--before', metavar='REF',
-                      help='also run the pipeline with the code of this git '
-                      'commit, for before/after ratios')
-  parser.add_argument('--scale', metavar='N,M,...', default='',
-                      help='clean + site boilerplate + dedup on N, M, ... '
-                      'documents: time and memory growth')
-  parser.add_argument('--skip-pipeline', action='store_true',
-                      help='only the stage costs (and --scale)')
+  parser.add_argument(
+    '--before',
+    metavar='REF',
+    help='also run the pipeline with the code of this git commit, for before/after ratios',
+  )
+  parser.add_argument(
+    '--scale',
+    metavar='N,M,...',
+    default='',
+    help='clean + site boilerplate + dedup on N, M, ... documents: time and memory growth',
+  )
+  parser.add_argument(
+    '--skip-pipeline', action='store_true', help='only the stage costs (and --scale)'
+  )
   parser.add_argument('--code', default=ROOT, help=argparse.SUPPRESS)
   parser.add_argument('--one-scale', help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
@@ -438,10 +479,11 @@ def main(argv=None):
       pipeline_runs(args, workdir, codes)
     if args.scale:
       sizes = [int(s) for s in args.scale.split(',')]
-      print('\nclean + site boilerplate + dedup, DirectRunner, 1 process, '
-            'the dedup benchmark\'s corpus (1 story in 4 is an original):')
-      print_scales(measure_scales(args.data, sizes, workdir, codes), sizes,
-                   list(codes))
+      print(
+        '\nclean + site boilerplate + dedup, DirectRunner, 1 process, '
+        'the dedup benchmark\'s corpus (1 story in 4 is an original):'
+      )
+      print_scales(measure_scales(args.data, sizes, workdir, codes), sizes, list(codes))
 
 
 def pipeline_runs(args, workdir, codes):
@@ -449,67 +491,125 @@ def pipeline_runs(args, workdir, codes):
   short = load_short_records(args.data, args.short) if args.short else []
   page_file = write_jsonl(pages, os.path.join(workdir, 'pages.jsonl'))
   short_file = write_jsonl(short, os.path.join(workdir, 'short.jsonl'))
-  one_file = write_jsonl(short[:1] or pages[:1],
-                         os.path.join(workdir, 'one.jsonl'))
+  one_file = write_jsonl(short[:1] or pages[:1], os.path.join(workdir, 'one.jsonl'))
   rows = []
   two_worker_cpu = {}
   if pages:
-    print('%d pages, %.0f KB of HTML on average' % (len(pages), sum(
-        len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024))
+    print(
+      '%d pages, %.0f KB of HTML on average'
+      % (len(pages), sum(len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024)
+    )
     base, base_cpu = trafilatura_alone(pages)
     meta_base, meta_cpu = trafilatura_alone(pages, with_metadata=True)
-    rows.append(('trafilatura alone, 1 process', None, len(pages), base,
-                 base_cpu, None, (1.0, base / meta_base)))
-    rows.append(('trafilatura with metadata, 1 process', None, len(pages),
-                 meta_base, meta_cpu, None, (meta_base / base, 1.0)))
+    rows.append(
+      (
+        'trafilatura alone, 1 process',
+        None,
+        len(pages),
+        base,
+        base_cpu,
+        None,
+        (1.0, base / meta_base),
+      )
+    )
+    rows.append(
+      (
+        'trafilatura with metadata, 1 process',
+        None,
+        len(pages),
+        meta_base,
+        meta_cpu,
+        None,
+        (meta_base / base, 1.0),
+      )
+    )
     if not args.skip_pipeline:
       for name, code in codes.items():
         for label, extra in (('1 worker', []), ('2 workers', TWO_WORKERS)):
           run = run_pipeline(page_file, workdir, 'pages', extra, code)
-          rows.append(('pages, DirectRunner, ' + label, name, len(pages),
-                       run.seconds, run.cpu, run.peak,
-                       (run.seconds / base, run.seconds / meta_base)))
+          rows.append(
+            (
+              'pages, DirectRunner, ' + label,
+              name,
+              len(pages),
+              run.seconds,
+              run.cpu,
+              run.peak,
+              (run.seconds / base, run.seconds / meta_base),
+            )
+          )
           if label == '2 workers':
             two_worker_cpu['pages', name] = run.cpu
             outputs = run.summary['outputs']
   if short and not args.skip_pipeline:
     for name, code in codes.items():
       start_up = run_pipeline(one_file, workdir, 'one', TWO_WORKERS, code)
-      rows.append(('start-up: 1 record, 2 workers', name, 1, start_up.seconds,
-                   start_up.cpu, start_up.peak, None))
+      rows.append(
+        (
+          'start-up: 1 record, 2 workers',
+          name,
+          1,
+          start_up.seconds,
+          start_up.cpu,
+          start_up.peak,
+          None,
+        )
+      )
       run = run_pipeline(short_file, workdir, 'short', TWO_WORKERS, code)
-      rows.append(('short records, 2 workers', name, len(short), run.seconds,
-                   run.cpu, run.peak, None))
+      rows.append(
+        ('short records, 2 workers', name, len(short), run.seconds, run.cpu, run.peak, None)
+      )
       marginal = max(run.seconds - start_up.seconds, 1e-9)
-      rows.append(('short records, 2 workers, without start-up', name,
-                   len(short), marginal, run.cpu - start_up.cpu, None, None))
+      rows.append(
+        (
+          'short records, 2 workers, without start-up',
+          name,
+          len(short),
+          marginal,
+          run.cpu - start_up.cpu,
+          None,
+          None,
+        )
+      )
       two_worker_cpu['short', name] = run.cpu - start_up.cpu
-  print('\n| run | code | records | seconds | records/s | CPU s | peak memory '
-        '| time / trafilatura | time / trafilatura with metadata '
-        '| after / before | CPU after / before |')
-  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: '
-        '| ---: |')
+  print(
+    '\n| run | code | records | seconds | records/s | CPU s | peak memory '
+    '| time / trafilatura | time / trafilatura with metadata '
+    '| after / before | CPU after / before |'
+  )
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   before = {(r[0], r[1]): r for r in rows}
   for name, code, n, secs, cpu, peak, ratios in rows:
     change = cpu_change = ''
     if code == 'after' and (name, 'before') in before:
       change = '%.2f' % (secs / before[name, 'before'][3])
       cpu_change = '%.2f' % (cpu / before[name, 'before'][4])
-    print('| %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |' % (
-        name, code or '', n, secs, n / secs, cpu, mb(peak) if peak else '',
+    print(
+      '| %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |'
+      % (
+        name,
+        code or '',
+        n,
+        secs,
+        n / secs,
+        cpu,
+        mb(peak) if peak else '',
         '%.2f' % ratios[0] if ratios else '',
-        '%.2f' % ratios[1] if ratios else '', change, cpu_change))
+        '%.2f' % ratios[1] if ratios else '',
+        change,
+        cpu_change,
+      )
+    )
   if pages and not args.skip_pipeline:
     print('\noutputs of the 2-worker page run: %s' % json.dumps(outputs))
   for title, records in (('pages', pages[:200]), ('short records', short)):
     if records:
       lines = [json.dumps(r).encode('utf-8') + b'\n' for r in records]
       costs, n, _ = stage_costs(lines)
-      key, total = (('pages', len(pages)) if title == 'pages'
-                    else ('short', len(short)))
+      key, total = ('pages', len(pages)) if title == 'pages' else ('short', len(short))
       cpu = two_worker_cpu.get((key, 'after'))
-      print_stage_costs('%s, %d records' % (title, n), costs, n,
-                        cpu / total if cpu else None)
+      print_stage_costs('%s, %d records' % (title, n), costs, n, cpu / total if cpu else None)
+
 
 if __name__ == '__main__':
   main()

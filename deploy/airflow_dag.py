@@ -15,40 +15,37 @@ apache-airflow-providers-google (installed on Cloud Composer).
 import datetime
 
 from airflow import DAG
-from airflow.providers.google.cloud.operators.dataflow import (
-    DataflowStartFlexTemplateOperator)
+from airflow.providers.google.cloud.operators.dataflow import DataflowStartFlexTemplateOperator
 
 BUCKET = 'gs://{{ var.value.newsbeam_bucket }}'
 
 with DAG(
-    dag_id='newsbeam_daily_backfill',
-    description='newsbeam: the day\'s scraped pages to clean records',
-    schedule='15 3 * * *',
-    start_date=datetime.datetime(2022, 4, 1),
-    catchup=True,
-    max_active_runs=1,
-    default_args={'retries': 2,
-                  'retry_delay': datetime.timedelta(minutes=10)},
-    tags=['newsbeam'],
+  dag_id='newsbeam_daily_backfill',
+  description='newsbeam: the day\'s scraped pages to clean records',
+  schedule='15 3 * * *',
+  start_date=datetime.datetime(2022, 4, 1),
+  catchup=True,
+  max_active_runs=1,
+  default_args={'retries': 2, 'retry_delay': datetime.timedelta(minutes=10)},
+  tags=['newsbeam'],
 ) as dag:
   DataflowStartFlexTemplateOperator(
-      task_id='backfill_day',
-      project_id='{{ var.value.newsbeam_project }}',
-      location='{{ var.value.newsbeam_region }}',
-      wait_until_finished=True,
-      body={
-          'launchParameter': {
-              'jobName': 'newsbeam-backfill-{{ ds_nodash }}',
-              'containerSpecGcsPath':
-                  '{{ var.value.newsbeam_backfill_template }}',
-              'parameters': {
-                  'start': '{{ ds }}',
-                  'end': '{{ ds }}',
-                  'input_root': BUCKET + '/raw',
-                  'output': BUCKET + '/clean',
-                  'format': 'parquet',
-              },
-              'environment': {'tempLocation': BUCKET + '/tmp'},
-          },
+    task_id='backfill_day',
+    project_id='{{ var.value.newsbeam_project }}',
+    location='{{ var.value.newsbeam_region }}',
+    wait_until_finished=True,
+    body={
+      'launchParameter': {
+        'jobName': 'newsbeam-backfill-{{ ds_nodash }}',
+        'containerSpecGcsPath': '{{ var.value.newsbeam_backfill_template }}',
+        'parameters': {
+          'start': '{{ ds }}',
+          'end': '{{ ds }}',
+          'input_root': BUCKET + '/raw',
+          'output': BUCKET + '/clean',
+          'format': 'parquet',
+        },
+        'environment': {'tempLocation': BUCKET + '/tmp'},
       },
+    },
   )

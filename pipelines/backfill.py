@@ -38,69 +38,107 @@ from typing import Any, Dict, List, Optional
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.ingest import add_index_arguments, add_output_arguments
-from pipelines.ingest import classified_outputs, index_path
-from pipelines.ingest import prepare_articles, resolve_settings
+from pipelines.ingest import (
+  add_index_arguments,
+  add_output_arguments,
+  classified_outputs,
+  index_path,
+  prepare_articles,
+  resolve_settings,
+)
 from transforms.fetch.client import FetchOptions
-from transforms.io.partitions import DeduplicateAcrossDays, SplitByDay
-from transforms.io.partitions import date_range, partition_name, scraped_glob
-from transforms.io.partitions import with_partition
 from transforms.fetch.redact import redact_logs
+from transforms.io.partitions import (
+  DeduplicateAcrossDays,
+  SplitByDay,
+  date_range,
+  partition_name,
+  scraped_glob,
+  with_partition,
+)
 from transforms.io.sinks import JSONL, WriteOutputs
 from transforms.io.sources import ReadInputs
 
 
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
-      prog='python -m pipelines.backfill',
-      description='Process a range of days of date-partitioned raw input '
-      'into date-partitioned outputs. Flags not listed here are Beam '
-      'pipeline options (--runner, ...).')
-  parser.add_argument('--start', required=True, metavar='YYYY-MM-DD',
-                      help='first day of the range')
-  parser.add_argument('--end', required=True, metavar='YYYY-MM-DD',
-                      help='last day of the range (inclusive)')
-  parser.add_argument('--input-root', '--input_root', dest='input_root',
-                      required=True, metavar='DIR_OR_GS_PREFIX',
-                      help='holds dt=YYYY-MM-DD/*.jsonl[.gz] folders of '
-                      'scraped pages')
+    prog='python -m pipelines.backfill',
+    description='Process a range of days of date-partitioned raw input '
+    'into date-partitioned outputs. Flags not listed here are Beam '
+    'pipeline options (--runner, ...).',
+  )
+  parser.add_argument('--start', required=True, metavar='YYYY-MM-DD', help='first day of the range')
+  parser.add_argument(
+    '--end', required=True, metavar='YYYY-MM-DD', help='last day of the range (inclusive)'
+  )
+  parser.add_argument(
+    '--input-root',
+    '--input_root',
+    dest='input_root',
+    required=True,
+    metavar='DIR_OR_GS_PREFIX',
+    help='holds dt=YYYY-MM-DD/*.jsonl[.gz] folders of scraped pages',
+  )
   add_output_arguments(parser)
   add_index_arguments(parser)
   return parser
 
 
-def build_backfill(pipeline: beam.Pipeline, config: Dict[str, Any],
-                   days: List[str], input_root: str, output: str,
-                   min_words: int, file_format: str = JSONL,
-                   index: Optional[str] = None) -> None:
+def build_backfill(
+  pipeline: beam.Pipeline,
+  config: Dict[str, Any],
+  days: List[str],
+  input_root: str,
+  output: str,
+  min_words: int,
+  file_format: str = JSONL,
+  index: Optional[str] = None,
+) -> None:
   """Wires one branch per day up to filtering, dedup across the range (and
   against the days before it in `index`, when given), then classification
   and one writer per day."""
   articles, rejected, dead_letters = [], [], []
   for day in days:
     tag = lambda record, day=day: with_partition(record, day)
-    read = ReadInputs([], [scraped_glob(input_root, day)], config['read'],
-                      FetchOptions(config['fetch']))
+    read = ReadInputs(
+      [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
+    )
     day_articles, day_rejected, day_dead = prepare_articles(
-        pipeline, config, read, min_words, prefix='%s/' % day)
+      pipeline, config, read, min_words, prefix='%s/' % day
+    )
     articles.append(day_articles | '%s/Tag' % day >> beam.Map(tag))
-    rejected.append(day_rejected | '%s/AllRejected' % day >> beam.Flatten()
-                    | '%s/TagRejected' % day >> beam.Map(tag))
-    dead_letters.append(day_dead | '%s/AllDeadLetters' % day >> beam.Flatten()
-                        | '%s/TagDeadLetters' % day >> beam.Map(tag))
-  unique, duplicates = (articles | 'AllArticles' >> beam.Flatten()
-                        | 'DedupAcrossDays' >> DeduplicateAcrossDays(
-                            config['dedup'], days, index))
+    rejected.append(
+      day_rejected
+      | '%s/AllRejected' % day >> beam.Flatten()
+      | '%s/TagRejected' % day >> beam.Map(tag)
+    )
+    dead_letters.append(
+      day_dead
+      | '%s/AllDeadLetters' % day >> beam.Flatten()
+      | '%s/TagDeadLetters' % day >> beam.Map(tag)
+    )
+  unique, duplicates = (
+    articles
+    | 'AllArticles' >> beam.Flatten()
+    | 'DedupAcrossDays' >> DeduplicateAcrossDays(config['dedup'], days, index)
+  )
   # A classification dead letter keeps its day in its `raw` article.
-  by_output = classified_outputs(unique, duplicates, rejected, dead_letters,
-                                 config)
-  per_day = {name: records | 'Split_%s' % name >> SplitByDay(days)
-             for name, records in by_output.items()}
+  by_output = classified_outputs(unique, duplicates, rejected, dead_letters, config)
+  per_day = {
+    name: records | 'Split_%s' % name >> SplitByDay(days) for name, records in by_output.items()
+  }
   for i, day in enumerate(days):
-    ({name: parts[i] for name, parts in per_day.items()}
-     | 'Write_%s' % day >> WriteOutputs(
-         output, config['output']['compress'], file_format,
-         partition=partition_name(day), taxonomy=config['taxonomy']))
+    (
+      {name: parts[i] for name, parts in per_day.items()}
+      | 'Write_%s' % day
+      >> WriteOutputs(
+        output,
+        config['output']['compress'],
+        file_format,
+        partition=partition_name(day),
+        taxonomy=config['taxonomy'],
+      )
+    )
 
 
 def run(argv=None) -> List[str]:
@@ -111,10 +149,18 @@ def run(argv=None) -> List[str]:
   try:
     days = date_range(known.start, known.end)
   except ValueError as e:
-    raise SystemExit('newsbeam: bad --start/--end: %s' % e)
+    raise SystemExit('newsbeam: bad --start/--end: %s' % e) from None
   with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
-    build_backfill(pipeline, config, days, known.input_root, known.output,
-                   min_words, file_format, index_path(known, config))
+    build_backfill(
+      pipeline,
+      config,
+      days,
+      known.input_root,
+      known.output,
+      min_words,
+      file_format,
+      index_path(known, config),
+    )
   return days
 
 

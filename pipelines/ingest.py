@@ -38,75 +38,102 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import GoogleCloudOptions
-from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.options.pipeline_options import TestOptions
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, TestOptions
 
+from configs.loading import ConfigError, load_config, resolve_inputs
 from transforms import schema
 from transforms.articles import ProcessArticles
-from transforms.topics.classify import ClassifyTopics
-from configs.loading import ConfigError, load_config, resolve_inputs
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import DeduplicateAcrossRuns, default_index_path
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
-from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs
-from transforms.io.sinks import output_path
+from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs, output_path
 from transforms.io.sources import ReadInputs, SaveFetchState
+from transforms.topics.classify import ClassifyTopics
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
   """The flags ingest and backfill share: where and how to write, config."""
   parser.add_argument('--config', help='YAML file merged over the defaults')
-  parser.add_argument('--output', required=True, metavar='DIR_OR_GS_PREFIX',
-                      help='folder or gs:// prefix for the outputs')
+  parser.add_argument(
+    '--output',
+    required=True,
+    metavar='DIR_OR_GS_PREFIX',
+    help='folder or gs:// prefix for the outputs',
+  )
   # --min_words too: Flex Template parameter names cannot hold a hyphen.
-  parser.add_argument('--min-words', '--min_words', dest='min_words',
-                      type=int, default=None, metavar='N',
-                      help='bodies shorter than N words are rejected '
-                      '(default: the config\'s filter.min_words)')
-  parser.add_argument('--format', choices=FORMATS, default=None,
-                      help='part file format: JSON Lines, or Parquet with a '
-                      'declared schema (default: the config\'s output.format)')
+  parser.add_argument(
+    '--min-words',
+    '--min_words',
+    dest='min_words',
+    type=int,
+    default=None,
+    metavar='N',
+    help='bodies shorter than N words are rejected (default: the config\'s filter.min_words)',
+  )
+  parser.add_argument(
+    '--format',
+    choices=FORMATS,
+    default=None,
+    help='part file format: JSON Lines, or Parquet with a '
+    'declared schema (default: the config\'s output.format)',
+  )
 
 
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
-      prog='python -m pipelines.ingest',
-      description='Turn feeds and scraped pages into clean article records. '
-      'Flags not listed here are Beam pipeline options (--runner, ...).')
-  parser.add_argument('--feeds', action='append', default=[],
-                      metavar='URL_OR_PATH',
-                      help='feed URL, or local/gs:// path or glob of feed '
-                      'documents; repeatable')
-  parser.add_argument('--scraped', action='append', default=[],
-                      metavar='GLOB',
-                      help='local or gs:// glob of JSON Lines files of scraped '
-                      'pages (optionally .gz); repeatable')
+    prog='python -m pipelines.ingest',
+    description='Turn feeds and scraped pages into clean article records. '
+    'Flags not listed here are Beam pipeline options (--runner, ...).',
+  )
+  parser.add_argument(
+    '--feeds',
+    action='append',
+    default=[],
+    metavar='URL_OR_PATH',
+    help='feed URL, or local/gs:// path or glob of feed documents; repeatable',
+  )
+  parser.add_argument(
+    '--scraped',
+    action='append',
+    default=[],
+    metavar='GLOB',
+    help='local or gs:// glob of JSON Lines files of scraped pages (optionally .gz); repeatable',
+  )
   add_output_arguments(parser)
-  parser.add_argument('--fetch-articles', action='store_true',
-                      help='fetch the page each feed entry links to and '
-                      'extract its main text')
-  parser.add_argument('--allow-private-hosts', action='store_true',
-                      help='allow fetching from loopback, private and '
-                      'link-local addresses (tests, intranets)')
-  parser.add_argument('--fetch-state', metavar='PATH', default=None,
-                      help='local or gs:// JSON file of the feeds\' ETag and '
-                      'Last-Modified, kept between runs so that unchanged '
-                      'feeds are not refetched (default: the config\'s '
-                      'fetch.state_path; none: every run fetches everything)')
+  parser.add_argument(
+    '--fetch-articles',
+    action='store_true',
+    help='fetch the page each feed entry links to and extract its main text',
+  )
+  parser.add_argument(
+    '--allow-private-hosts',
+    action='store_true',
+    help='allow fetching from loopback, private and link-local addresses (tests, intranets)',
+  )
+  parser.add_argument(
+    '--fetch-state',
+    metavar='PATH',
+    default=None,
+    help='local or gs:// JSON file of the feeds\' ETag and '
+    'Last-Modified, kept between runs so that unchanged '
+    'feeds are not refetched (default: the config\'s '
+    'fetch.state_path; none: every run fetches everything)',
+  )
   add_index_arguments(parser)
   return parser
 
 
 def add_index_arguments(parser: argparse.ArgumentParser) -> None:
   """The published-records index flags ingest and backfill share."""
-  parser.add_argument('--index', metavar='DIR_OR_GS_PREFIX',
-                      help='index of the records earlier runs published: '
-                      'they go to duplicates/ instead of being published '
-                      'again (default: dedup.index, else OUTPUT/_index)')
-  parser.add_argument('--no-index', action='store_true',
-                      help='deduplicate within this run only')
+  parser.add_argument(
+    '--index',
+    metavar='DIR_OR_GS_PREFIX',
+    help='index of the records earlier runs published: '
+    'they go to duplicates/ instead of being published '
+    'again (default: dedup.index, else OUTPUT/_index)',
+  )
+  parser.add_argument('--no-index', action='store_true', help='deduplicate within this run only')
 
 
 def resolve_settings(known: argparse.Namespace):
@@ -115,81 +142,81 @@ def resolve_settings(known: argparse.Namespace):
   try:
     config = load_config(known.config)
   except ConfigError as e:
-    raise SystemExit('newsbeam: %s' % e)
-  min_words = (known.min_words if known.min_words is not None
-               else config['filter']['min_words'])
+    raise SystemExit('newsbeam: %s' % e) from None
+  min_words = known.min_words if known.min_words is not None else config['filter']['min_words']
   if min_words < 0:
     raise SystemExit('newsbeam: --min-words must be 0 or more')
   return config, min_words, known.format or config['output']['format']
 
 
-def fetch_options(known: argparse.Namespace,
-                  config: Dict[str, Any]) -> FetchOptions:
+def fetch_options(known: argparse.Namespace, config: Dict[str, Any]) -> FetchOptions:
   return FetchOptions(
-      config['fetch'], allow_private_hosts=known.allow_private_hosts,
-      fetch_articles=known.fetch_articles,
-      state_path=known.fetch_state or config['fetch']['state_path'])
+    config['fetch'],
+    allow_private_hosts=known.allow_private_hosts,
+    fetch_articles=known.fetch_articles,
+    state_path=known.fetch_state or config['fetch']['state_path'],
+  )
 
 
-def index_path(known: argparse.Namespace, config: Dict[str, Any]
-               ) -> Optional[str]:
+def index_path(known: argparse.Namespace, config: Dict[str, Any]) -> Optional[str]:
   """The published-records index: --index, else the config's, else
   OUTPUT/_index; None with --no-index."""
   if known.no_index:
     return None
-  return (known.index or config['dedup']['index'] or
-          default_index_path(known.output))
+  return known.index or config['dedup']['index'] or default_index_path(known.output)
 
 
-def prepare_articles(root, config: Dict[str, Any], read: ReadInputs,
-                     min_words: int, prefix: str = ''):
+def prepare_articles(
+  root, config: Dict[str, Any], read: ReadInputs, min_words: int, prefix: str = ''
+):
   """Read, extract, clean, site boilerplate, language, filter: -> (articles
   to deduplicate, [rejected PCollections], [dead letter PCollections]).
   `prefix` keeps the labels unique when a pipeline holds several of these
   (backfill days)."""
   pages, read_errors = root | prefix + 'Read' >> read
-  articles, rejected, dead = pages | prefix + 'Process' >> ProcessArticles(
-      config, min_words)
+  articles, rejected, dead = pages | prefix + 'Process' >> ProcessArticles(config, min_words)
   return articles, [rejected], [read_errors, dead]
 
 
-def classified_outputs(unique, duplicates, rejected: List, dead_letters: List,
-                       config: Dict[str, Any]) -> Dict[str, Any]:
+def classified_outputs(
+  unique, duplicates, rejected: List, dead_letters: List, config: Dict[str, Any]
+) -> Dict[str, Any]:
   """Classifies the kept articles; -> the four outputs by name, the rejected
   and the dead letters (classification's among them) flattened."""
-  classified = unique | 'Classify' >> ClassifyTopics(
-      config['classify'], config['taxonomy'])
+  classified = unique | 'Classify' >> ClassifyTopics(config['classify'], config['taxonomy'])
   return {
-      schema.ARTICLES: classified.articles,
-      schema.DUPLICATES: duplicates,
-      schema.REJECTED: list(rejected) | 'AllRejected' >> beam.Flatten(),
-      schema.DEAD_LETTER: (list(dead_letters) + [classified.dead_letter])
-                          | 'AllDeadLetters' >> beam.Flatten(),
+    schema.ARTICLES: classified.articles,
+    schema.DUPLICATES: duplicates,
+    schema.REJECTED: list(rejected) | 'AllRejected' >> beam.Flatten(),
+    schema.DEAD_LETTER: (list(dead_letters) + [classified.dead_letter])
+    | 'AllDeadLetters' >> beam.Flatten(),
   }
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: Dict[str, Any],
-                   feeds: List[str], scraped: List[str], output: str,
-                   min_words: int, fetch: Optional[FetchOptions] = None,
-                   file_format: str = JSONL, index: Optional[str] = None
-                   ) -> None:
+def build_pipeline(
+  pipeline: beam.Pipeline,
+  config: Dict[str, Any],
+  feeds: List[str],
+  scraped: List[str],
+  output: str,
+  min_words: int,
+  fetch: Optional[FetchOptions] = None,
+  file_format: str = JSONL,
+  index: Optional[str] = None,
+) -> None:
   """Wires the stages: read, extract, clean, language, filter, dedup
   (against the index of earlier runs when given), classify, write; then
   saves the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  articles, rejected, dead_letters = prepare_articles(
-      pipeline, config, read, min_words)
-  dedup = (DeduplicateAcrossRuns(config['dedup'], index) if index
-           else Deduplicate(config['dedup']))
+  articles, rejected, dead_letters = prepare_articles(pipeline, config, read, min_words)
+  dedup = DeduplicateAcrossRuns(config['dedup'], index) if index else Deduplicate(config['dedup'])
   unique, duplicates = articles | 'Dedup' >> dedup
-  outputs = classified_outputs(unique, duplicates, rejected, dead_letters,
-                               config)
+  outputs = classified_outputs(unique, duplicates, rejected, dead_letters, config)
   written = outputs | 'Write' >> WriteOutputs(
-      output, config['output']['compress'], file_format,
-      taxonomy=config['taxonomy'])
+    output, config['output']['compress'], file_format, taxonomy=config['taxonomy']
+  )
   if read.fetch_state is not None:
-    read.fetch_state | 'SaveFetchState' >> SaveFetchState(
-        fetch.state_path, after=written)
+    read.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
 def read_summary(output: str) -> Optional[Dict[str, Any]]:
@@ -203,13 +230,21 @@ def read_summary(output: str) -> Optional[Dict[str, Any]]:
 
 def format_summary(summary: Dict[str, Any], output: str) -> str:
   outputs = summary['outputs']
-  lines = ['newsbeam: %d records under %s' % (summary['total'], output),
-           '  ' + '  '.join('%s: %d' % (k, v) for k, v in outputs.items())]
-  for section in ('languages', 'topics', 'rejected_reasons',
-                  'dead_letter_stages', 'duplicate_rules'):
+  lines = [
+    'newsbeam: %d records under %s' % (summary['total'], output),
+    '  ' + '  '.join('%s: %d' % (k, v) for k, v in outputs.items()),
+  ]
+  for section in (
+    'languages',
+    'topics',
+    'rejected_reasons',
+    'dead_letter_stages',
+    'duplicate_rules',
+  ):
     if summary.get(section):
-      lines.append('  %s: %s' % (section, ', '.join(
-          '%s %d' % kv for kv in summary[section].items())))
+      lines.append(
+        '  %s: %s' % (section, ', '.join('%s %d' % kv for kv in summary[section].items()))
+      )
   return '\n'.join(lines)
 
 
@@ -227,10 +262,10 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   index = index_path(known, config)
   options = PipelineOptions(beam_args)
   with beam.Pipeline(options=options) as pipeline:
-    build_pipeline(pipeline, config, feeds, scraped, known.output, min_words,
-                   fetch, file_format, index)
-  if (options.view_as(TestOptions).dry_run or
-      options.view_as(GoogleCloudOptions).template_location):
+    build_pipeline(
+      pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index
+    )
+  if options.view_as(TestOptions).dry_run or options.view_as(GoogleCloudOptions).template_location:
     # Only the job was built (a dry run, or a template that a Flex Template
     # launcher submits): no summary of this run exists to read, and reading
     # gs:// would look up credentials and reach the network.
@@ -242,8 +277,9 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 
 
 if __name__ == '__main__':
-  logging.basicConfig(level=logging.WARNING,
-                      format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+  logging.basicConfig(
+    level=logging.WARNING, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+  )
   # newsbeam's own progress lines (extract.progress_seconds) are INFO.
   logging.getLogger('newsbeam').setLevel(logging.INFO)
   run(sys.argv[1:])

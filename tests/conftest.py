@@ -29,7 +29,7 @@ def seed_text():
 class _Routes(http.server.BaseHTTPRequestHandler):
   routes = {}
 
-  def do_GET(self):  # noqa: N802 (http.server's name)
+  def do_GET(self):
     with self.server.lock:
       self.server.requests.append((self.path, dict(self.headers)))
     route = self.routes.get(self.path)
@@ -74,8 +74,7 @@ def http_server():
   server.lock = threading.Lock()
   server.requests = []
   server.count = lambda path: sum(1 for p, _ in server.requests if p == path)
-  thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                            daemon=True)
+  thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
   thread.start()
   yield server
   server.shutdown()
@@ -97,6 +96,7 @@ def gcs_emulator(tmp_path_factory):
   """
   import json
   import socket
+
   from gcp_storage_emulator.server import create_server
 
   with socket.socket() as probe:
@@ -105,13 +105,23 @@ def gcs_emulator(tmp_path_factory):
   server = create_server('127.0.0.1', port, in_memory=True)
   server.start()
   credentials = tmp_path_factory.mktemp('gcloud') / 'adc.json'
-  credentials.write_text(json.dumps({
-      'type': 'authorized_user', 'client_id': 'newsbeam-tests',
-      'client_secret': 'unused', 'refresh_token': 'unused',
-      'token': 'emulator-token', 'expiry': '2999-01-01T00:00:00Z'}))
-  yield {'STORAGE_EMULATOR_HOST': 'http://127.0.0.1:%d' % port,
-         'GOOGLE_APPLICATION_CREDENTIALS': str(credentials),
-         'GOOGLE_CLOUD_PROJECT': 'test'}
+  credentials.write_text(
+    json.dumps(
+      {
+        'type': 'authorized_user',
+        'client_id': 'newsbeam-tests',
+        'client_secret': 'unused',
+        'refresh_token': 'unused',
+        'token': 'emulator-token',
+        'expiry': '2999-01-01T00:00:00Z',
+      }
+    )
+  )
+  yield {
+    'STORAGE_EMULATOR_HOST': 'http://127.0.0.1:%d' % port,
+    'GOOGLE_APPLICATION_CREDENTIALS': str(credentials),
+    'GOOGLE_CLOUD_PROJECT': 'test',
+  }
   server.stop()
 
 

@@ -4,9 +4,9 @@ range, and reruns that replace a day's partitions without leftovers."""
 import shutil
 
 import pytest
+from sample_pages import OUTPUTS, page, read_day, write_jsonl
 
 from pipelines import backfill
-from sample_pages import OUTPUTS, page, read_day, write_jsonl
 
 DAYS = ('2022-04-01', '2022-04-02', '2022-04-03')
 
@@ -16,18 +16,25 @@ def _raw(root):
     (root / ('dt=' + day)).mkdir(parents=True)
   # The tram story is listed on day 1 (without a date) and again on day 2
   # (dated): the earliest day keeps it, whatever the publication times.
-  write_jsonl(root / 'dt=2022-04-01' / 'pages.jsonl',
-              [page('tram'), page('storm')])
-  write_jsonl(root / 'dt=2022-04-02' / 'pages.jsonl.gz', [
-      page('tram', published_at='2022-03-31T08:00:00Z'), page('final'),
-      '{"url": "https://bad.example/broken"'])
-  write_jsonl(root / 'dt=2022-04-03' / 'pages.jsonl', [
-      page('budget'), {'url': 'https://brief.example/x', 'text': 'Short.'}])
+  write_jsonl(root / 'dt=2022-04-01' / 'pages.jsonl', [page('tram'), page('storm')])
+  write_jsonl(
+    root / 'dt=2022-04-02' / 'pages.jsonl.gz',
+    [
+      page('tram', published_at='2022-03-31T08:00:00Z'),
+      page('final'),
+      '{"url": "https://bad.example/broken"',
+    ],
+  )
+  write_jsonl(
+    root / 'dt=2022-04-03' / 'pages.jsonl',
+    [page('budget'), {'url': 'https://brief.example/x', 'text': 'Short.'}],
+  )
 
 
 def _backfill(root, output, start=DAYS[0], end=DAYS[-1]):
-  return backfill.run(['--start', start, '--end', end, '--input-root',
-                       str(root), '--output', str(output)])
+  return backfill.run(
+    ['--start', start, '--end', end, '--input-root', str(root), '--output', str(output)]
+  )
 
 
 @pytest.fixture(scope='module')
@@ -41,39 +48,40 @@ def first_run(tmp_path_factory):
 
 def test_each_day_has_its_partitions_and_summary(first_run):
   _, _, days = first_run
-  urls = {day: {name: sorted(r['url'] for r in days[day][name])
-                for name in OUTPUTS} for day in DAYS}
+  urls = {
+    day: {name: sorted(r['url'] for r in days[day][name]) for name in OUTPUTS} for day in DAYS
+  }
   assert urls['2022-04-01']['articles'] == [
-      'https://news.example/storm', 'https://news.example/tram']
+    'https://news.example/storm',
+    'https://news.example/tram',
+  ]
   assert urls['2022-04-02']['articles'] == ['https://news.example/final']
   assert urls['2022-04-02']['dead_letter'] == [None]
   assert urls['2022-04-03']['articles'] == ['https://news.example/budget']
   assert urls['2022-04-03']['rejected'] == ['https://brief.example/x']
   for day in DAYS:
     summary = days[day]['summary']
-    assert summary['outputs'] == {name: len(days[day][name])
-                                  for name in OUTPUTS}
+    assert summary['outputs'] == {name: len(days[day][name]) for name in OUTPUTS}
     for name in OUTPUTS:
       assert all('partition_date' not in r for r in days[day][name])
 
 
 def test_an_article_listed_again_is_a_duplicate_on_the_later_day(first_run):
   _, _, days = first_run
-  kept = [a for a in days['2022-04-01']['articles']
-          if a['url'] == 'https://news.example/tram']
+  kept = [a for a in days['2022-04-01']['articles'] if a['url'] == 'https://news.example/tram']
   assert len(kept) == 1 and kept[0]['published_at'] is None
   # cluster_size counts the inputs of the kept article's own day: a day's
   # records do not depend on the days after it (a day rerun alone gives the
   # same records).
   assert kept[0]['cluster_size'] == 1
   again = days['2022-04-02']['duplicates']
-  assert [(d['url'], d['duplicate_of'], d['duplicate_rule']) for d in again] \
-      == [('https://news.example/tram', kept[0]['id'], 'exact_body')]
+  assert [(d['url'], d['duplicate_of'], d['duplicate_rule']) for d in again] == [
+    ('https://news.example/tram', kept[0]['id'], 'exact_body')
+  ]
   assert days['2022-04-01']['duplicates'] == []
 
 
-def test_rerun_replaces_the_days_partitions_without_leftovers(first_run,
-                                                              tmp_path):
+def test_rerun_replaces_the_days_partitions_without_leftovers(first_run, tmp_path):
   root, first_output, days = first_run
   output = tmp_path / 'clean'
   shutil.copytree(first_output, output)

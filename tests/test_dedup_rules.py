@@ -9,51 +9,76 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
-from transforms.dedup.batch import (Deduplicate, MinHasher, NearDuplicateTest,
-                              Sketch, body_fingerprint, keep_rank,
-                              running_text, similarity, url_key)
+from transforms.dedup.batch import (
+  Deduplicate,
+  MinHasher,
+  NearDuplicateTest,
+  Sketch,
+  body_fingerprint,
+  keep_rank,
+  running_text,
+  similarity,
+  url_key,
+)
 from transforms.extract import canonicalize_url
 
 STORY = [
-    'The regional rail operator will cut the number of evening trains on the '
-    'coast line from next month, its director told councillors on Tuesday.',
-    'She said that fewer than forty passengers a night used the last three '
-    'services, and that the savings would pay for new carriages.',
-    'Councillors from the three towns on the line said the cuts would leave '
-    'shift workers at the port with no way home after ten o\'clock.',
-    'The operator has promised to review the timetable after six months and '
-    'to publish the passenger counts for every station on the line.',
-    'A petition against the cuts has gathered more than four thousand '
-    'signatures since it was started by a nurse at the harbour clinic.',
-    'The transport committee will debate the plan at its next meeting, which '
-    'is open to the public and will be streamed on the council website.',
+  'The regional rail operator will cut the number of evening trains on the '
+  'coast line from next month, its director told councillors on Tuesday.',
+  'She said that fewer than forty passengers a night used the last three '
+  'services, and that the savings would pay for new carriages.',
+  'Councillors from the three towns on the line said the cuts would leave '
+  'shift workers at the port with no way home after ten o\'clock.',
+  'The operator has promised to review the timetable after six months and '
+  'to publish the passenger counts for every station on the line.',
+  'A petition against the cuts has gathered more than four thousand '
+  'signatures since it was started by a nurse at the harbour clinic.',
+  'The transport committee will debate the plan at its next meeting, which '
+  'is open to the public and will be streamed on the council website.',
 ]
 OTHER = [
-    'Archaeologists working on the site of the new library have found the '
-    'foundations of a medieval chapel under the old car park.',
-    'The team said the stones showed at least two phases of building, the '
-    'earliest probably from the twelfth century.',
-    'Work on the library will pause for six weeks while the remains are '
-    'recorded, and the city expects the opening to slip to the autumn.',
-    'Local historians had long suspected that a chapel stood near the river '
-    'crossing, but no trace of it had ever been found before.',
-    'Volunteers will be able to join the dig on weekends, and finds will be '
-    'shown at the museum once they have been cleaned and catalogued.',
-    'The developer said the delay would not add to the cost of the building, '
-    'which is paid for by the city and a national heritage grant.',
+  'Archaeologists working on the site of the new library have found the '
+  'foundations of a medieval chapel under the old car park.',
+  'The team said the stones showed at least two phases of building, the '
+  'earliest probably from the twelfth century.',
+  'Work on the library will pause for six weeks while the remains are '
+  'recorded, and the city expects the opening to slip to the autumn.',
+  'Local historians had long suspected that a chapel stood near the river '
+  'crossing, but no trace of it had ever been found before.',
+  'Volunteers will be able to join the dig on weekends, and finds will be '
+  'shown at the museum once they have been cleaned and catalogued.',
+  'The developer said the delay would not add to the cost of the building, '
+  'which is paid for by the city and a national heritage grant.',
 ]
-MENU = ['Home | News | Sport | Business | Opinion | Culture | Weather | Travel',
-        'Sign in | Subscribe | Newsletters | Podcasts']
-FOOTER = ['About us | Careers | Advertise with us | Corrections | Contact',
-          'Valley Courier, 12 Market Street, Valley Town']
+MENU = [
+  'Home | News | Sport | Business | Opinion | Culture | Weather | Travel',
+  'Sign in | Subscribe | Newsletters | Podcasts',
+]
+FOOTER = [
+  'About us | Careers | Advertise with us | Corrections | Contact',
+  'Valley Courier, 12 Market Street, Valley Town',
+]
 
 
-SIDEBAR = ['Most read: council to %s %s near %s' % (verb, topic, place)
-           for verb in ('review', 'fund')
-           for place in ('Valley Town', 'the harbour', 'North Ward',
-                         'the old mill', 'Riverside', 'the airport')
-           for topic in ('parking charges', 'a new school', 'bus routes',
-                         'flood defences', 'the market hall')]
+SIDEBAR = [
+  'Most read: council to %s %s near %s' % (verb, topic, place)
+  for verb in ('review', 'fund')
+  for place in (
+    'Valley Town',
+    'the harbour',
+    'North Ward',
+    'the old mill',
+    'Riverside',
+    'the airport',
+  )
+  for topic in (
+    'parking charges',
+    'a new school',
+    'bus routes',
+    'flood defences',
+    'the market hall',
+  )
+]
 
 
 def _sketch(hasher, paragraphs, rid='x'):
@@ -64,11 +89,15 @@ def _sketch(hasher, paragraphs, rid='x'):
 @pytest.fixture(scope='module')
 def near(config):
   dedup = config['dedup']
-  return (MinHasher(dedup['num_perm'], dedup['shingle_words']),
-          NearDuplicateTest(dedup['threshold'], dedup['containment']))
+  return (
+    MinHasher(dedup['num_perm'], dedup['shingle_words']),
+    NearDuplicateTest(dedup['threshold'], dedup['containment']),
+  )
 
 
-@pytest.mark.parametrize('variant', [
+@pytest.mark.parametrize(
+  'variant',
+  [
     'https://news.example/rail/cuts?utm_source=rss&utm_medium=feed',
     'https://news.example/rail/cuts?utm_campaign=spring',
     'https://news.example/rail/cuts?fbclid=IwAR0abc',
@@ -79,19 +108,21 @@ def near(config):
     'https://news.example:443/rail/cuts',
     'https://news.example/rail/cuts/',
     'https://news.example/rail/cuts#comments',
-])
+  ],
+)
 def test_url_variants_share_the_canonical_key(variant):
   article = {'canonical_url': canonicalize_url(variant), 'part': 0}
-  plain = {'canonical_url': canonicalize_url('https://news.example/rail/cuts'),
-           'part': 0}
+  plain = {'canonical_url': canonicalize_url('https://news.example/rail/cuts'), 'part': 0}
   assert url_key(article) == url_key(plain)
 
 
 def test_url_key_keeps_what_names_another_page():
   def key(url, part=0):
     return url_key({'canonical_url': canonicalize_url(url), 'part': part})
+
   assert key('https://news.example/a?id=1&page=2') == key(
-      'https://news.example/a?page=2&id=1&utm_source=x')
+    'https://news.example/a?page=2&id=1&utm_source=x'
+  )
   assert key('https://news.example/a?id=1') != key('https://news.example/a?id=2')
   assert key('https://news.example/a') != key('https://news.example/b')
   assert key('https://news.example/a') != key('https://news.example/a', part=1)
@@ -100,16 +131,15 @@ def test_url_key_keeps_what_names_another_page():
 def test_exact_body_ignores_case_punctuation_and_spacing():
   body = schema.join_paragraphs(STORY)
   assert body_fingerprint(body) == body_fingerprint(
-      '  ' + body.upper().replace(',', '').replace(' ', '   '))
+    '  ' + body.upper().replace(',', '').replace(' ', '   ')
+  )
   assert body_fingerprint(body) != body_fingerprint(body.replace('forty', 'fifty'))
 
 
 def test_copy_with_edits_and_another_sites_menus_is_near(near):
   hasher, is_duplicate = near
-  edited = [p.replace('Tuesday', 'Monday').replace('nurse', 'midwife')
-            for p in STORY]
-  verdict = is_duplicate(_sketch(hasher, STORY),
-                         _sketch(hasher, MENU + edited + FOOTER))
+  edited = [p.replace('Tuesday', 'Monday').replace('nurse', 'midwife') for p in STORY]
+  verdict = is_duplicate(_sketch(hasher, STORY), _sketch(hasher, MENU + edited + FOOTER))
   assert verdict and verdict[0] == 'near'
 
 
@@ -137,9 +167,14 @@ def test_body_without_sentences_is_fingerprinted_whole():
 
 
 def _article(url, paragraphs, published=None):
-  return schema.with_id(schema.new_article(
-      url=url, canonical_url=canonicalize_url(url),
-      body=schema.join_paragraphs(paragraphs), published_at=published))
+  return schema.with_id(
+    schema.new_article(
+      url=url,
+      canonical_url=canonicalize_url(url),
+      body=schema.join_paragraphs(paragraphs),
+      published_at=published,
+    )
+  )
 
 
 def test_keep_rule_is_earliest_then_longest_then_smallest_id(config):
@@ -147,29 +182,30 @@ def test_keep_rule_is_earliest_then_longest_then_smallest_id(config):
   longer = _article('https://b.example/rail', STORY, '2024-03-01T09:00:00Z')
   undated = _article('https://c.example/rail', STORY + ['Extra line.'])
   assert sorted([undated, longer, early], key=keep_rank)[0] is early
-  twins = [_article('https://%s.example/rail' % h, STORY, '2024-03-01T09:00:00Z')
-           for h in 'de']
+  twins = [_article('https://%s.example/rail' % h, STORY, '2024-03-01T09:00:00Z') for h in 'de']
   assert sorted(twins, key=keep_rank)[0]['id'] == min(t['id'] for t in twins)
   inputs = [early, longer, undated] + twins
   for seed in (1, 2):
     shuffled = inputs[:]
     random.Random(seed).shuffle(shuffled)
     with TestPipeline() as p:
-      kept, duplicates = (p | beam.Create(shuffled)
-                          | Deduplicate(config['dedup']))
-      assert_that(kept | beam.Map(lambda a: (a['id'], a['cluster_size'])),
-                  equal_to([(early['id'], 5)]), label='kept')
-      assert_that(duplicates | beam.Map(lambda d: d['duplicate_of']),
-                  equal_to([early['id']] * 4), label='duplicates')
+      kept, duplicates = p | beam.Create(shuffled) | Deduplicate(config['dedup'])
+      assert_that(
+        kept | beam.Map(lambda a: (a['id'], a['cluster_size'])),
+        equal_to([(early['id'], 5)]),
+        label='kept',
+      )
+      assert_that(
+        duplicates | beam.Map(lambda d: d['duplicate_of']),
+        equal_to([early['id']] * 4),
+        label='duplicates',
+      )
 
 
 def test_distinct_stories_of_one_site_stay_apart_in_beam(config):
-  one = _article('https://valley.example/rail',
-                 MENU + STORY[:1] + SIDEBAR + FOOTER)
-  two = _article('https://valley.example/chapel',
-                 MENU + OTHER[:1] + SIDEBAR + FOOTER)
+  one = _article('https://valley.example/rail', MENU + STORY[:1] + SIDEBAR + FOOTER)
+  two = _article('https://valley.example/chapel', MENU + OTHER[:1] + SIDEBAR + FOOTER)
   with TestPipeline() as p:
     kept, duplicates = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
-    assert_that(kept | beam.Map(lambda a: a['id']),
-                equal_to([one['id'], two['id']]), label='kept')
+    assert_that(kept | beam.Map(lambda a: a['id']), equal_to([one['id'], two['id']]), label='kept')
     assert_that(duplicates, equal_to([]), label='duplicates')

@@ -6,9 +6,8 @@ import json
 import os
 import re
 
-import pytest
-
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import backfill, ingest
@@ -18,31 +17,55 @@ DEPLOY = os.path.join(ROOT, 'deploy')
 
 # The issue's command, as a user submits it, plus the dry-run options.
 DATAFLOW_ARGS = [
-    '--runner', 'DataflowRunner', '--project', 'newsbeam-test',
-    '--region', 'us-central1', '--temp_location', 'gs://newsbeam-test/tmp',
-    '--setup_file', os.path.join(ROOT, 'setup.py'),
-    '--dry_run=True', '--no_auth', '--sdk_location', 'container',
+  '--runner',
+  'DataflowRunner',
+  '--project',
+  'newsbeam-test',
+  '--region',
+  'us-central1',
+  '--temp_location',
+  'gs://newsbeam-test/tmp',
+  '--setup_file',
+  os.path.join(ROOT, 'setup.py'),
+  '--dry_run=True',
+  '--no_auth',
+  '--sdk_location',
+  'container',
 ]
-INGEST_ARGS = ['--output', 'gs://newsbeam-test/clean',
-               '--scraped', 'gs://newsbeam-test/raw/*.jsonl.gz',
-               '--feeds', 'gs://newsbeam-test/feeds/*.xml']
+INGEST_ARGS = [
+  '--output',
+  'gs://newsbeam-test/clean',
+  '--scraped',
+  'gs://newsbeam-test/raw/*.jsonl.gz',
+  '--feeds',
+  'gs://newsbeam-test/feeds/*.xml',
+]
 
 
-def test_dataflow_dry_run_builds_the_job_offline(offline, tmp_path,
-                                                 monkeypatch):
+def test_dataflow_dry_run_builds_the_job_offline(offline, tmp_path, monkeypatch):
   # The stager builds an sdist of the package from --setup_file.
   monkeypatch.chdir(tmp_path)
   assert ingest.run(DATAFLOW_ARGS + INGEST_ARGS) is None
   assert offline == []
 
 
-def test_backfill_dry_run_builds_the_job_offline(offline, tmp_path,
-                                                monkeypatch):
+def test_backfill_dry_run_builds_the_job_offline(offline, tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
-  days = backfill.run(DATAFLOW_ARGS + [
-      '--start', '2022-04-01', '--end', '2022-04-03',
-      '--input-root', 'gs://newsbeam-test/raw',
-      '--output', 'gs://newsbeam-test/clean', '--format', 'parquet'])
+  days = backfill.run(
+    DATAFLOW_ARGS
+    + [
+      '--start',
+      '2022-04-01',
+      '--end',
+      '2022-04-03',
+      '--input-root',
+      'gs://newsbeam-test/raw',
+      '--output',
+      'gs://newsbeam-test/clean',
+      '--format',
+      'parquet',
+    ]
+  )
   assert len(days) == 3
   assert offline == []
 
@@ -50,37 +73,55 @@ def test_backfill_dry_run_builds_the_job_offline(offline, tmp_path,
 def test_dry_run_job_holds_every_stage_and_output(offline, config):
   options = PipelineOptions(DATAFLOW_ARGS)
   pipeline = beam.Pipeline(options=options)
-  ingest.build_pipeline(pipeline, config, ['gs://newsbeam-test/feeds/*.xml'],
-                        ['gs://newsbeam-test/raw/*.jsonl.gz'],
-                        'gs://newsbeam-test/clean', 50)
+  ingest.build_pipeline(
+    pipeline,
+    config,
+    ['gs://newsbeam-test/feeds/*.xml'],
+    ['gs://newsbeam-test/raw/*.jsonl.gz'],
+    'gs://newsbeam-test/clean',
+    50,
+  )
   result = pipeline.run()
-  names = {t.unique_name for t in
-           result.job.proto_pipeline.components.transforms.values()}
-  for stage in ('Read', 'Process/Extract', 'Process/Clean',
-                'Process/SiteBoilerplate', 'Process/Language', 'Process/Filter',
-                'Dedup', 'Classify', 'Write'):
+  names = {t.unique_name for t in result.job.proto_pipeline.components.transforms.values()}
+  for stage in (
+    'Read',
+    'Process/Extract',
+    'Process/Clean',
+    'Process/SiteBoilerplate',
+    'Process/Language',
+    'Process/Filter',
+    'Dedup',
+    'Classify',
+    'Write',
+  ):
     assert stage in names
   for output in ('articles', 'duplicates', 'rejected', 'dead_letter'):
     assert 'Write/Write_%s' % output in names
   assert 'Write/WriteSummary' in names
-  assert result.job.options.view_as(
-      beam.options.pipeline_options.GoogleCloudOptions).project == \
-      'newsbeam-test'
+  assert (
+    result.job.options.view_as(beam.options.pipeline_options.GoogleCloudOptions).project
+    == 'newsbeam-test'
+  )
   assert offline == []
 
 
 # A value of each template parameter, as a user would give it.
 SAMPLE_VALUES = {
-    'output': 'gs://newsbeam-test/clean', 'scraped': 'gs://newsbeam-test/raw/*.jsonl*',
-    'feeds': 'https://news.example/feed.xml', 'min_words': '40',
-    'config': 'gs://newsbeam-test/newsbeam.yaml', 'format': 'parquet',
-    'start': '2022-04-01', 'end': '2022-04-07',
-    'input_root': 'gs://newsbeam-test/raw',
+  'output': 'gs://newsbeam-test/clean',
+  'scraped': 'gs://newsbeam-test/raw/*.jsonl*',
+  'feeds': 'https://news.example/feed.xml',
+  'min_words': '40',
+  'config': 'gs://newsbeam-test/newsbeam.yaml',
+  'format': 'parquet',
+  'start': '2022-04-01',
+  'end': '2022-04-07',
+  'input_root': 'gs://newsbeam-test/raw',
 }
 
 
-@pytest.mark.parametrize('metadata, module', [
-    ('metadata.json', ingest), ('backfill_metadata.json', backfill)])
+@pytest.mark.parametrize(
+  'metadata, module', [('metadata.json', ingest), ('backfill_metadata.json', backfill)]
+)
 def test_template_parameters_are_flags_of_the_pipeline(metadata, module):
   with open(os.path.join(DEPLOY, metadata), encoding='utf-8') as f:
     parameters = json.load(f)['parameters']
@@ -102,16 +143,14 @@ def test_dockerfile_launches_the_pipelines_of_this_package():
   with open(os.path.join(DEPLOY, 'Dockerfile'), encoding='utf-8') as f:
     dockerfile = f.read()
   assert dockerfile.startswith('# ') and re.search(
-      r'^FROM gcr\.io/dataflow-templates-base/python311-template-launcher-base$',
-      dockerfile, re.M)
+    r'^FROM gcr\.io/dataflow-templates-base/python311-template-launcher-base$', dockerfile, re.M
+  )
   for source in re.findall(r'^COPY (.+) \S+$', dockerfile, re.M):
     for path in source.split():
       assert os.path.exists(os.path.join(ROOT, path)), path
-  py_file = re.search(r'FLEX_TEMPLATE_PYTHON_PY_FILE=\$\{WORKDIR\}/(\S+)',
-                      dockerfile).group(1)
+  py_file = re.search(r'FLEX_TEMPLATE_PYTHON_PY_FILE=\$\{WORKDIR\}/(\S+)', dockerfile).group(1)
   for pipeline in ('ingest', 'backfill'):
-    assert os.path.exists(os.path.join(
-        ROOT, py_file.replace('${PIPELINE}', pipeline)))
+    assert os.path.exists(os.path.join(ROOT, py_file.replace('${PIPELINE}', pipeline)))
   assert 'FLEX_TEMPLATE_PYTHON_SETUP_FILE=${WORKDIR}/setup.py' in dockerfile
 
 
@@ -120,24 +159,32 @@ def test_airflow_dag_launches_the_backfill_template_with_its_flags():
   with open(path, encoding='utf-8') as f:
     tree = ast.parse(f.read(), path)
   compile(tree, path, 'exec')
-  operators = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-               and getattr(node.func, 'id', '') ==
-               'DataflowStartFlexTemplateOperator']
+  operators = [
+    node
+    for node in ast.walk(tree)
+    if isinstance(node, ast.Call)
+    and getattr(node.func, 'id', '') == 'DataflowStartFlexTemplateOperator'
+  ]
   assert len(operators) == 1
   parameters = next(
-      node.values[node.keys.index(key)] for node in ast.walk(tree)
-      if isinstance(node, ast.Dict) for key in node.keys
-      if isinstance(key, ast.Constant) and key.value == 'parameters')
+    node.values[node.keys.index(key)]
+    for node in ast.walk(tree)
+    if isinstance(node, ast.Dict)
+    for key in node.keys
+    if isinstance(key, ast.Constant) and key.value == 'parameters'
+  )
   names = [key.value for key in parameters.keys]
-  backfill.build_parser().parse_args(
-      ['--%s=%s' % (name, SAMPLE_VALUES[name]) for name in names])
+  backfill.build_parser().parse_args(['--%s=%s' % (name, SAMPLE_VALUES[name]) for name in names])
   assert {'start', 'end', 'input_root', 'output'} <= set(names)
 
 
 def test_cron_line_runs_the_backfill_for_one_day():
   with open(os.path.join(DEPLOY, 'cron.example'), encoding='utf-8') as f:
-    lines = [l for l in f.read().splitlines()
-             if l.strip() and not l.startswith('#') and '=' not in l.split()[0]]
+    lines = [
+      l
+      for l in f.read().splitlines()
+      if l.strip() and not l.startswith('#') and '=' not in l.split()[0]
+    ]
   assert len(lines) == 1
   fields = lines[0].split(None, 5)
   assert len(fields) == 6 and 'python -m pipelines.backfill' in fields[5]

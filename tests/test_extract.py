@@ -20,8 +20,9 @@ def test_lines_without_blank_lines_are_paragraphs():
 
 
 def test_html_fragment_to_text_keeps_paragraphs_and_drops_script():
-  html = ('<p>First <a href="x" onclick="evil()">para</a>.</p>'
-          '<script>evil()</script><p>Second para.</p>')
+  html = (
+    '<p>First <a href="x" onclick="evil()">para</a>.</p><script>evil()</script><p>Second para.</p>'
+  )
   assert extract.html_fragment_to_text(html) == 'First para.\n\nSecond para.'
 
 
@@ -42,8 +43,7 @@ PAGE = '''<html><head><title>Storm hits the coast | Coast Watch</title>
 
 
 def test_build_article_extracts_main_text_and_metadata():
-  article = extract.build_article({'url': 'https://coast.example/s?utm_x=1',
-                                   'html': PAGE})
+  article = extract.build_article({'url': 'https://coast.example/s?utm_x=1', 'html': PAGE})
   assert 'Forecasters warned' in article['body']
   assert 'Privacy' not in article['body'] and 'Home' not in article['body']
   assert article['authors'] == ['Mara Lindqvist']
@@ -53,6 +53,7 @@ def test_build_article_extracts_main_text_and_metadata():
 
 
 def test_text_record_is_normalized_not_extracted():
-  article = extract.build_article({'url': 'https://a.example/', 'text':
-                                   'Line  one\n\n\n<i>Line</i> two'})
+  article = extract.build_article(
+    {'url': 'https://a.example/', 'text': 'Line  one\n\n\n<i>Line</i> two'}
+  )
   assert article['body'] == 'Line one\n\nLine two'

@@ -4,35 +4,44 @@ and a headline repeated under its page title's section label cut."""
 
 import pytest
 
-from tests.test_multi_story import BRIDGE, TRAM, _page, _story_html
-from transforms.text.budget import TimeBudget
-from transforms.clean import ArticleCleaner
 from configs.loading import ConfigError, load_config
-from transforms.extract import (_WARM_UP_PAGE, build_article, build_articles,
-                                extract_page, latest_publication_day)
+from tests.test_multi_story import BRIDGE, TRAM, _page, _story_html
+from transforms.clean import ArticleCleaner
+from transforms.extract import (
+  _WARM_UP_PAGE,
+  build_article,
+  build_articles,
+  extract_page,
+  latest_publication_day,
+)
+from transforms.text.budget import TimeBudget
 
-LEAD = ('The city council approved a new flood barrier for the old harbour '
-        'on Monday, after two winters of damage to homes along the quay.')
+LEAD = (
+  'The city council approved a new flood barrier for the old harbour '
+  'on Monday, after two winters of damage to homes along the quay.'
+)
 STORY = [
-    'Work on the barrier starts in March and should end before the autumn '
-    'storms, the council said in a statement after the vote.',
-    'The barrier will cost 14 million euros, shared between the city and the '
-    'regional government, which agreed to pay two thirds of the cost.',
-    'Residents of the quay had asked for protection since the floods of 2021 '
-    'damaged more than 200 homes and closed the harbour for a week.',
+  'Work on the barrier starts in March and should end before the autumn '
+  'storms, the council said in a statement after the vote.',
+  'The barrier will cost 14 million euros, shared between the city and the '
+  'regional government, which agreed to pay two thirds of the cost.',
+  'Residents of the quay had asked for protection since the floods of 2021 '
+  'damaged more than 200 homes and closed the harbour for a week.',
 ]
 
 
 def lead_page(description=LEAD, printed='<p class="intro">%s</p>' % LEAD):
   """A news page whose lead is printed above the story's container, as news
   sites print their standfirst."""
-  return ('<html><head><title>Flood barrier approved | Harbour News</title>'
-          '<meta name="description" content="%s"></head><body>'
-          '<nav><a href="/">Home</a> <a href="/city">City</a></nav>'
-          '<header><h1>Flood barrier approved</h1>%s</header>'
-          '<main><article><h1>Flood barrier approved</h1>%s</article></main>'
-          '<footer>Contact us</footer></body></html>' % (
-              description, printed, ''.join('<p>%s</p>' % p for p in STORY)))
+  return (
+    '<html><head><title>Flood barrier approved | Harbour News</title>'
+    '<meta name="description" content="%s"></head><body>'
+    '<nav><a href="/">Home</a> <a href="/city">City</a></nav>'
+    '<header><h1>Flood barrier approved</h1>%s</header>'
+    '<main><article><h1>Flood barrier approved</h1>%s</article></main>'
+    '<footer>Contact us</footer></body></html>'
+    % (description, printed, ''.join('<p>%s</p>' % p for p in STORY))
+  )
 
 
 @pytest.fixture(scope='module')
@@ -41,8 +50,9 @@ def config():
 
 
 def extract(html, config):
-  [record] = build_articles({'url': 'https://harbour.example/barrier',
-                             'html': html}, config['extract'])
+  [record] = build_articles(
+    {'url': 'https://harbour.example/barrier', 'html': html}, config['extract']
+  )
   return record
 
 
@@ -67,18 +77,22 @@ def test_lead_cut_short_in_the_description_is_put_back_whole(config):
 
 
 def test_script_in_the_lead_element_stays_out(config):
-  record = extract(lead_page(
-      description=LEAD[:70] + '...',
-      printed='<p>%s<script>var tracking = 1;</script></p>' % LEAD), config)
+  record = extract(
+    lead_page(
+      description=LEAD[:70] + '...', printed='<p>%s<script>var tracking = 1;</script></p>' % LEAD
+    ),
+    config,
+  )
   assert LEAD in record['body'].split('\n\n')
   assert 'tracking' not in record['body']
 
 
 def test_container_starting_with_a_cut_description_is_not_a_lead(config):
   longer = ' '.join(STORY)
-  record = extract(lead_page(
-      description=LEAD[:70] + '...',
-      printed='<div>%s %s</div>' % (LEAD[:70], longer)), config)
+  record = extract(
+    lead_page(description=LEAD[:70] + '...', printed='<div>%s %s</div>' % (LEAD[:70], longer)),
+    config,
+  )
   assert LEAD[:70] not in record['body']
 
 
@@ -89,22 +103,19 @@ def test_description_not_printed_on_the_page_is_not_added(config):
 
 
 def test_description_printed_only_as_a_link_is_not_a_lead(config):
-  record = extract(lead_page(printed='<a href="/barrier">%s</a>' % LEAD),
-                   config)
+  record = extract(lead_page(printed='<a href="/barrier">%s</a>' % LEAD), config)
   assert LEAD not in record['body']
 
 
 def test_short_description_is_not_a_lead(config):
   short = 'Flood barrier for the harbour'
-  record = extract(lead_page(description=short,
-                             printed='<p class="intro">%s</p>' % short), config)
+  record = extract(lead_page(description=short, printed='<p class="intro">%s</p>' % short), config)
   assert short not in record['body']
 
 
 def test_lead_is_off_at_zero(config):
   off = dict(config['extract'], lead_min_words=0)
-  [record] = build_articles({'url': 'https://harbour.example/barrier',
-                             'html': lead_page()}, off)
+  [record] = build_articles({'url': 'https://harbour.example/barrier', 'html': lead_page()}, off)
   assert LEAD not in record['body']
 
 
@@ -116,10 +127,10 @@ def test_lead_min_words_is_validated(tmp_path):
 
 
 def multi_story_page():
-  return _page(_story_html('Tram line reaches the hospital', TRAM,
-                           TRAM.replace('Monday', 'Tuesday')),
-               _story_html('Bridge closed for repairs', BRIDGE,
-                           BRIDGE.replace('six', 'eight')))
+  return _page(
+    _story_html('Tram line reaches the hospital', TRAM, TRAM.replace('Monday', 'Tuesday')),
+    _story_html('Bridge closed for repairs', BRIDGE, BRIDGE.replace('six', 'eight')),
+  )
 
 
 def test_a_page_and_its_stories_take_one_extraction_call(config):
@@ -128,22 +139,25 @@ def test_a_page_and_its_stories_take_one_extraction_call(config):
   def counted(*args):
     calls.append(args[1])
     return extract_page(*args)
-  records = build_articles({'url': 'https://city.example/today',
-                            'html': multi_story_page()}, config['extract'],
-                           counted)
+
+  records = build_articles(
+    {'url': 'https://city.example/today', 'html': multi_story_page()}, config['extract'], counted
+  )
   assert len(records) == 2 and calls == ['https://city.example/today']
 
 
 def test_stories_come_back_through_the_time_budget(config):
   budget = TimeBudget(30, extract_page, warm_up=_WARM_UP_PAGE)
   try:
-    records = build_articles({'url': 'https://city.example/today',
-                              'html': multi_story_page()}, config['extract'],
-                             budget)
+    records = build_articles(
+      {'url': 'https://city.example/today', 'html': multi_story_page()}, config['extract'], budget
+    )
   finally:
     budget.close()
   assert [(r['title'], r['part']) for r in records] == [
-      ('Tram line reaches the hospital', 0), ('Bridge closed for repairs', 1)]
+    ('Tram line reaches the hospital', 0),
+    ('Bridge closed for repairs', 1),
+  ]
   assert 'bridge' in records[1]['body'] and 'hospital' not in records[1]['body']
 
 
@@ -153,9 +167,11 @@ def test_page_that_is_not_html_gives_no_text():
 
 
 HEADLINE = 'Is football violence a crime?'
-OPINION = ('<html><head><meta property="og:title" content="Opinion | %s">'
-           '</head><body><article><h1>%s</h1>%s</article></body></html>' % (
-               HEADLINE, HEADLINE, ''.join('<p>%s</p>' % p for p in STORY)))
+OPINION = (
+  '<html><head><meta property="og:title" content="Opinion | %s">'
+  '</head><body><article><h1>%s</h1>%s</article></body></html>'
+  % (HEADLINE, HEADLINE, ''.join('<p>%s</p>' % p for p in STORY))
+)
 
 
 def test_headline_under_a_section_label_in_the_title_is_cut(config):
@@ -167,27 +183,35 @@ def test_headline_under_a_section_label_in_the_title_is_cut(config):
 
 
 def _dated_page(day):
-  return ('<html><head><title>Harbour ferry timetable changes</title>'
-          '<meta property="article:published_time" content="%sT08:00:00Z">'
-          '</head><body><article><h1>Harbour ferry timetable changes</h1>'
-          '<p>%s</p><p>%s</p></article></body></html>' % (
-              day, TRAM, TRAM.replace('Monday', 'Tuesday')))
+  return (
+    '<html><head><title>Harbour ferry timetable changes</title>'
+    '<meta property="article:published_time" content="%sT08:00:00Z">'
+    '</head><body><article><h1>Harbour ferry timetable changes</h1>'
+    '<p>%s</p><p>%s</p></article></body></html>' % (day, TRAM, TRAM.replace('Monday', 'Tuesday'))
+  )
 
 
-def test_publication_date_is_bounded_by_the_fetch_time_not_the_run_date(
-    config):
+def test_publication_date_is_bounded_by_the_fetch_time_not_the_run_date(config):
   # A date after today's run is accepted when the page was fetched after it:
   # the same record gives the same date whenever it is processed.
-  later = build_articles({'url': 'https://city.example/ferry',
-                          'html': _dated_page('2031-05-01'),
-                          'fetched_at': '2031-05-01T12:00:00Z'},
-                         config['extract'])
+  later = build_articles(
+    {
+      'url': 'https://city.example/ferry',
+      'html': _dated_page('2031-05-01'),
+      'fetched_at': '2031-05-01T12:00:00Z',
+    },
+    config['extract'],
+  )
   assert later[0]['published_at'].startswith('2031-05-01')
   # A date after the fetch is not the page's publication date.
-  earlier = build_articles({'url': 'https://city.example/ferry',
-                            'html': _dated_page('2031-05-01'),
-                            'fetched_at': '2030-01-01T12:00:00Z'},
-                           config['extract'])
+  earlier = build_articles(
+    {
+      'url': 'https://city.example/ferry',
+      'html': _dated_page('2031-05-01'),
+      'fetched_at': '2030-01-01T12:00:00Z',
+    },
+    config['extract'],
+  )
   assert not (earlier[0]['published_at'] or '').startswith('2031')
   assert latest_publication_day('2031-05-01T23:30:00Z') == '2031-05-02'
   assert latest_publication_day(None) is None

@@ -18,9 +18,9 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from configs.loading import load_config
 from pipelines import ingest
 from transforms import schema
-from configs.loading import load_config
 from transforms.extract import ExtractArticles
 from transforms.io.sinks import WriteOutputs
 from transforms.io.sources import ReadInputs
@@ -44,16 +44,17 @@ class FailOnceFor(beam.DoFn):
 
 
 def _story(n):
-  return ' '.join('Council meeting %d heard that route %d buses will run every '
-                  '%d minutes from the new depot.' % (n, n * 7 + i, i + 5)
-                  for i in range(8))
+  return ' '.join(
+    'Council meeting %d heard that route %d buses will run every '
+    '%d minutes from the new depot.' % (n, n * 7 + i, i + 5)
+    for i in range(8)
+  )
 
 
 @pytest.fixture
 def scraped(tmp_path):
   path = tmp_path / 'pages.jsonl'
-  records = [{'url': 'https://city.example/%d' % n, 'text': _story(n)}
-             for n in range(6)]
+  records = [{'url': 'https://city.example/%d' % n, 'text': _story(n)} for n in range(6)]
   path.write_text('\n'.join(json.dumps(r) for r in records) + '\n{bad\n')
   return str(path), len(records) + 1
 
@@ -76,13 +77,13 @@ def _run_with_fault(scraped_glob, output, marker, runner):
   options = PipelineOptions(['--runner', runner])
   with beam.Pipeline(options=options) as p:
     pages, dead = p | ReadInputs([], [scraped_glob], config['read'])
-    extracted = pages | ExtractArticles(dict(config['extract'],
-                                             timeout_seconds=0))
-    flaky = extracted.articles | beam.ParDo(FailOnceFor(
-        'https://city.example/3', marker))
-    {schema.ARTICLES: flaky, schema.DUPLICATES: p | 'NoDup' >> beam.Create([]),
-     schema.REJECTED: extracted.rejected,
-     schema.DEAD_LETTER: (dead, extracted.dead_letter) | beam.Flatten(),
+    extracted = pages | ExtractArticles(dict(config['extract'], timeout_seconds=0))
+    flaky = extracted.articles | beam.ParDo(FailOnceFor('https://city.example/3', marker))
+    {
+      schema.ARTICLES: flaky,
+      schema.DUPLICATES: p | 'NoDup' >> beam.Create([]),
+      schema.REJECTED: extracted.rejected,
+      schema.DEAD_LETTER: (dead, extracted.dead_letter) | beam.Flatten(),
     } | WriteOutputs(output)
 
 
@@ -100,8 +101,7 @@ def test_a_retried_bundle_does_not_duplicate_output(scraped, tmp_path):
     assert json.load(f)['total'] == n_inputs
 
 
-def test_without_retries_a_fault_fails_the_run_and_a_rerun_is_whole(
-    scraped, tmp_path):
+def test_without_retries_a_fault_fails_the_run_and_a_rerun_is_whole(scraped, tmp_path):
   pages, n_inputs = scraped
   marker = str(tmp_path / 'failed-once')
   output = str(tmp_path / 'out')
@@ -130,11 +130,11 @@ def test_rerunning_the_same_input_gives_the_same_output_set(scraped, tmp_path):
   assert sum(len(lines) for lines in second.values()) == n_inputs
 
 
-def test_stale_part_removal_never_deletes_when_the_runner_reports_nothing(
-    tmp_path):
+def test_stale_part_removal_never_deletes_when_the_runner_reports_nothing(tmp_path):
   # The BundleBasedDirectRunner reports no written files: removing every
   # part file "not written" deleted the run's whole output.
   from transforms.io.sinks import remove_stale_parts
+
   folder = tmp_path / 'articles'
   folder.mkdir()
   for name in ('part-00000-of-00002.jsonl', 'part-00001-of-00002.jsonl'):

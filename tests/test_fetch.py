@@ -21,57 +21,79 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import ingest
 from transforms.fetch import client as fetch
+from transforms.fetch.client import Fetcher, FetchError, FetchOptions
 from transforms.io import sources
-from transforms.fetch.client import FetchError, Fetcher, FetchOptions
 
 RETRIES = 2
 MAX_BYTES = 1000000
 HUGE_BYTES = 60 * 1000 * 1000
 # Tiny timeouts and backoff keep the suite fast.
 FETCH_CONFIG = {
-    'connect_timeout': 0.5, 'read_timeout': 0.5, 'total_timeout': 5,
-    'retries': RETRIES, 'backoff': 0.01, 'max_backoff': 1,
-    'max_redirects': 3, 'max_bytes': MAX_BYTES,
-    'user_agent': 'newsbeam-test/1.0', 'per_host_concurrency': 2,
-    'per_host_delay': 0, 'respect_robots': True, 'robots_cache_sites': 10,
-    'state_path': None,
+  'connect_timeout': 0.5,
+  'read_timeout': 0.5,
+  'total_timeout': 5,
+  'retries': RETRIES,
+  'backoff': 0.01,
+  'max_backoff': 1,
+  'max_redirects': 3,
+  'max_bytes': MAX_BYTES,
+  'user_agent': 'newsbeam-test/1.0',
+  'per_host_concurrency': 2,
+  'per_host_delay': 0,
+  'respect_robots': True,
+  'robots_cache_sites': 10,
+  'state_path': None,
 }
 ETAG = '"edition-1"'
 LAST_MODIFIED = 'Mon, 04 Apr 2022 09:00:00 GMT'
 
-STORY = ('The harbour authority said on Tuesday that the new ferry terminal '
-         'will open in the spring, after two years of delays caused by the '
-         'storms that damaged the old pier. ')
-FISH = ('Traders at the old fish market protested on Monday against the rent '
-        'increase proposed by the city, saying that half of the stalls could '
-        'close before winter if the council does not change its plan.')
-LIGHTHOUSE = ('Volunteers repainted the lighthouse on the northern cape over '
-              'the weekend, the first restoration since the keeper\'s cottage '
-              'became a small museum of shipwrecks in 1998.')
-PIER = ('Engineers began repairing the damaged pier on Wednesday; the work is '
-        'expected to take three months and will close the promenade to '
-        'walkers and anglers until the summer season starts.')
+STORY = (
+  'The harbour authority said on Tuesday that the new ferry terminal '
+  'will open in the spring, after two years of delays caused by the '
+  'storms that damaged the old pier. '
+)
+FISH = (
+  'Traders at the old fish market protested on Monday against the rent '
+  'increase proposed by the city, saying that half of the stalls could '
+  'close before winter if the council does not change its plan.'
+)
+LIGHTHOUSE = (
+  'Volunteers repainted the lighthouse on the northern cape over '
+  'the weekend, the first restoration since the keeper\'s cottage '
+  'became a small museum of shipwrecks in 1998.'
+)
+PIER = (
+  'Engineers began repairing the damaged pier on Wednesday; the work is '
+  'expected to take three months and will close the promenade to '
+  'walkers and anglers until the summer season starts.'
+)
 
 
 def _paragraphs(topic, n=6):
-  return ''.join('<p>%s %s report number %d follows the council meeting.</p>'
-                 % (STORY, topic, i) for i in range(n))
+  return ''.join(
+    '<p>%s %s report number %d follows the council meeting.</p>' % (STORY, topic, i)
+    for i in range(n)
+  )
 
 
 def _page(title, topic):
-  return ('<html><head><title>%s</title></head><body><nav>Home | World</nav>'
-          '<article><h1>%s</h1>%s</article><footer>Contact us</footer>'
-          '</body></html>' % (title, title, _paragraphs(topic))).encode()
+  return (
+    '<html><head><title>%s</title></head><body><nav>Home | World</nav>'
+    '<article><h1>%s</h1>%s</article><footer>Contact us</footer>'
+    '</body></html>' % (title, title, _paragraphs(topic))
+  ).encode()
 
 
 def _rss(items):
   """items: (title, link, summary or None)."""
-  out = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-         '<title>Harbour News</title>']
+  out = [
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Harbour News</title>'
+  ]
   for title, link, summary in items:
-    out.append('<item><title>%s</title><link>%s</link>%s</item>' % (
-        title, link,
-        '<description>%s</description>' % summary if summary else ''))
+    out.append(
+      '<item><title>%s</title><link>%s</link>%s</item>'
+      % (title, link, '<description>%s</description>' % summary if summary else '')
+    )
   out.append('</channel></rss>')
   return ''.join(out).encode('utf-8')
 
@@ -117,11 +139,19 @@ def _conditional_feed(handler):
   if handler.headers.get('If-None-Match') == ETAG:
     handler.respond(*_response(304, headers=headers))
     return
-  handler.respond(*_response(200, _rss([
-      ('Ferry terminal to open in spring', 'https://harbour.example/ferry',
-       STORY),
-      ('Pier repairs begin', 'https://harbour.example/pier', PIER)]),
-                             'application/rss+xml', headers))
+  handler.respond(
+    *_response(
+      200,
+      _rss(
+        [
+          ('Ferry terminal to open in spring', 'https://harbour.example/ferry', STORY),
+          ('Pier repairs begin', 'https://harbour.example/pier', PIER),
+        ]
+      ),
+      'application/rss+xml',
+      headers,
+    )
+  )
 
 
 def _busy(handler):
@@ -145,12 +175,14 @@ def server(http_server):
   """The shared loopback server (tests/conftest.py), with fault routes."""
   http_server.huge_sent = []
   http_server.in_flight = http_server.most_in_flight = 0
-  utf8_page = ('<html><head><meta charset="utf-8"><title>Café</title></head>'
-               '<body><p>Café crème à la gare</p></body></html>')
+  utf8_page = (
+    '<html><head><meta charset="utf-8"><title>Café</title></head>'
+    '<body><p>Café crème à la gare</p></body></html>'
+  )
   latin_page = utf8_page.replace('utf-8', 'iso-8859-1')
-  gzipped = gzip.compress(_rss([('Gzip', 'https://harbour.example/gz',
-                                 STORY)]))
-  http_server.routes.update({
+  gzipped = gzip.compress(_rss([('Gzip', 'https://harbour.example/gz', STORY)]))
+  http_server.routes.update(
+    {
       '/flaky': _flaky,
       '/busy': _busy,
       '/broken': _response(500, b'server error'),
@@ -164,23 +196,22 @@ def server(http_server):
       '/chain/4': _redirect('/chain/5'),
       '/chain/5': _response(200, b'end of the chain'),
       '/to-file': _redirect('file:///etc/passwd'),
-      '/busy-for-an-hour': _response(429, b'later', headers={
-          'Retry-After': '3600'}),
+      '/busy-for-an-hour': _response(429, b'later', headers={'Retry-After': '3600'}),
       '/charset/header-latin-body-utf8': _response(
-          200, utf8_page.encode('utf-8'), 'text/html; charset=ISO-8859-1'),
+        200, utf8_page.encode('utf-8'), 'text/html; charset=ISO-8859-1'
+      ),
       '/charset/header-utf8-body-latin': _response(
-          200, latin_page.encode('iso-8859-1'), 'text/html; charset=utf-8'),
+        200, latin_page.encode('iso-8859-1'), 'text/html; charset=utf-8'
+      ),
       '/feeds/conditional': _conditional_feed,
-      '/feeds/gzip': _response(200, gzipped, 'application/rss+xml',
-                               {'Content-Encoding': 'gzip'}),
-      '/robots.txt': _response(200, b'User-agent: *\nDisallow: /members/\n',
-                               'text/plain'),
-      '/articles/ferry': _response(200, _page('Ferry terminal opens',
-                                              'ferry')),
+      '/feeds/gzip': _response(200, gzipped, 'application/rss+xml', {'Content-Encoding': 'gzip'}),
+      '/robots.txt': _response(200, b'User-agent: *\nDisallow: /members/\n', 'text/plain'),
+      '/articles/ferry': _response(200, _page('Ferry terminal opens', 'ferry')),
       '/articles/broken': _response(500, b'server error'),
       '/members/pier': _response(200, _page('Pier', 'pier')),
       '/articles/report.pdf': _response(200, b'%PDF-1.4', 'application/pdf'),
-  })
+    }
+  )
   return http_server
 
 
@@ -199,6 +230,7 @@ def _error(fetcher, url, **kwargs) -> FetchError:
 
 # --- Private addresses (no traffic: literal IPs only) -----------------------
 
+
 def test_private_and_special_addresses_are_refused():
   assert fetch.blocked_address_reason('127.0.0.1') == 'loopback'
   assert fetch.blocked_address_reason('::1') == 'loopback'
@@ -215,8 +247,11 @@ def test_private_and_special_addresses_are_refused():
 
 def test_host_check_resolves_before_deciding():
   # Literal addresses resolve without a DNS query or a connection.
-  with pytest.raises(FetchError, match=r'^blocked_host: 169\.254\.169\.254 '
-                     r'resolves to 169\.254\.169\.254 \(link-local\)'):
+  with pytest.raises(
+    FetchError,
+    match=r'^blocked_host: 169\.254\.169\.254 '
+    r'resolves to 169\.254\.169\.254 \(link-local\)',
+  ):
     fetch.check_host('http://169.254.169.254/latest/meta-data/')
   with pytest.raises(FetchError, match='^blocked_host: .*loopback'):
     fetch.check_host('http://[::1]:8080/feed')
@@ -227,8 +262,7 @@ def test_loopback_server_is_refused_without_allow_private_hosts(server):
   refusing = Fetcher(FETCH_CONFIG)
   error = _error(refusing, server.url('/flaky'))
   assert error.reason == 'blocked_host'
-  assert str(error).startswith('blocked_host: 127.0.0.1 resolves to '
-                               '127.0.0.1 (loopback)')
+  assert str(error).startswith('blocked_host: 127.0.0.1 resolves to 127.0.0.1 (loopback)')
   assert server.requests == []  # refused before connecting
 
 
@@ -237,14 +271,14 @@ def test_connection_reaching_a_private_address_is_refused(server):
   # a private address when connecting. The connection itself is checked.
   session = fetch.requests.Session()
   session.mount('http://', fetch.PublicOnlyAdapter())
-  with pytest.raises(FetchError, match='^blocked_host: 127.0.0.1 resolves to '
-                     '127.0.0.1 .loopback.'):
+  with pytest.raises(FetchError, match='^blocked_host: 127.0.0.1 resolves to 127.0.0.1 .loopback.'):
     session.get(server.url('/flaky'), timeout=1)
   session.close()
   assert server.requests == []  # connected, but not a byte of request sent
 
 
 # --- Retries, timeouts, redirects, size --------------------------------------
+
 
 def test_503_then_200_is_retried_and_succeeds(server, fetcher):
   result = fetcher.fetch(server.url('/flaky'))
@@ -308,10 +342,8 @@ def test_gzip_encoded_feed_is_decoded(server, fetcher):
 
 def test_requests_to_one_host_are_bounded(server):
   # Four threads of one worker, one host allowing 1 request at a time.
-  polite = Fetcher(dict(FETCH_CONFIG, per_host_concurrency=1),
-                   allow_private_hosts=True)
-  threads = [threading.Thread(target=polite.fetch, args=(server.url('/busy'),))
-             for _ in range(4)]
+  polite = Fetcher(dict(FETCH_CONFIG, per_host_concurrency=1), allow_private_hosts=True)
+  threads = [threading.Thread(target=polite.fetch, args=(server.url('/busy'),)) for _ in range(4)]
   for thread in threads:
     thread.start()
   for thread in threads:
@@ -322,23 +354,21 @@ def test_requests_to_one_host_are_bounded(server):
 
 # --- Charsets ----------------------------------------------------------------
 
+
 def test_mislabelled_charset_is_read_right_both_ways(server, fetcher):
-  for path in ('/charset/header-latin-body-utf8',
-               '/charset/header-utf8-body-latin'):
+  for path in ('/charset/header-latin-body-utf8', '/charset/header-utf8-body-latin'):
     result = fetcher.fetch(server.url(path))
     assert 'Café crème à la gare' in result.text, path
 
 
 def test_charset_precedence():
-  utf8 = 'Café'.encode('utf-8')
+  utf8 = 'Café'.encode()
   latin = 'Café'.encode('iso-8859-1')
   # The byte-order mark first.
-  assert fetch.detect_charset(b'\xef\xbb\xbf' + utf8,
-                              'text/html; charset=koi8-r') == 'utf-8'
+  assert fetch.detect_charset(b'\xef\xbb\xbf' + utf8, 'text/html; charset=koi8-r') == 'utf-8'
   assert fetch.detect_charset(utf8, 'text/html; charset=ISO-8859-1') == 'utf-8'
   assert fetch.detect_charset(latin, 'text/html; charset=utf-8') == 'cp1252'
-  assert fetch.detect_charset(latin, 'text/html; charset=iso-8859-15'
-                              ) == 'iso8859-15'
+  assert fetch.detect_charset(latin, 'text/html; charset=iso-8859-15') == 'iso8859-15'
   xml = b'<?xml version="1.0" encoding="ISO-8859-1"?><rss>' + latin
   assert fetch.detect_charset(xml, 'application/xml') == 'iso8859-1'
   meta = b'<html><head><meta charset="windows-1251"></head>\xcf\xf0\xe8'
@@ -352,14 +382,13 @@ def test_retry_delay_honours_retry_after():
   assert fetch.retry_delay(10, 1.0, 60) == 60  # capped
   assert fetch.retry_delay(0, 1.0, 60, '30') == 30.0
   assert fetch.retry_delay(0, 1.0, 60, '3600') is None  # too long: give up
-  now = fetch.datetime.datetime(2022, 4, 4, 9, 0, 0,
-                                tzinfo=fetch.datetime.timezone.utc)
-  assert fetch.retry_delay(0, 1.0, 60, 'Mon, 04 Apr 2022 09:00:20 GMT',
-                           now) == 20.0
+  now = fetch.datetime.datetime(2022, 4, 4, 9, 0, 0, tzinfo=fetch.datetime.timezone.utc)
+  assert fetch.retry_delay(0, 1.0, 60, 'Mon, 04 Apr 2022 09:00:20 GMT', now) == 20.0
   assert fetch.retry_delay(0, 1.0, 60, 'soon') == 1.0  # unreadable: backoff
 
 
 # --- Conditional GET, robots -------------------------------------------------
+
 
 def test_conditional_request_gets_304(server, fetcher):
   first = fetcher.fetch(server.url('/feeds/conditional'))
@@ -379,8 +408,10 @@ def test_state_file_round_trip_and_corrupt_state(tmp_path):
   assert fetch.load_state(path) == {}
   fetch.save_state(path, [('https://a.example/rss', {'etag': '"1"'})])
   fetch.save_state(path, [('https://b.example/rss', {'etag': '"2"'})])
-  assert fetch.load_state(path) == {'https://a.example/rss': {'etag': '"1"'},
-                                    'https://b.example/rss': {'etag': '"2"'}}
+  assert fetch.load_state(path) == {
+    'https://a.example/rss': {'etag': '"1"'},
+    'https://b.example/rss': {'etag': '"2"'},
+  }
   with open(path, 'w') as f:
     f.write('{not json')
   assert fetch.load_state(path) == {}  # refetch everything, lose nothing
@@ -399,24 +430,30 @@ def test_robots_txt_is_honoured_for_articles(server, fetcher):
 
 # --- Beam stages and the whole pipeline --------------------------------------
 
+
 def test_304_feed_gives_no_entries_and_is_counted(server, tmp_path):
   state_path = str(tmp_path / 'fetch_state.json')
   url = server.url('/feeds/conditional')
   fetch.save_state(state_path, [(url, {'etag': ETAG})])
-  options = FetchOptions(FETCH_CONFIG, allow_private_hosts=True,
-                         state_path=state_path)
+  options = FetchOptions(FETCH_CONFIG, allow_private_hosts=True, state_path=state_path)
   pipeline = TestPipeline()
-  out = (pipeline | beam.Create([url]) | beam.ParDo(
-      sources.ReadFeedDocuments({'max_record_bytes': MAX_BYTES}, options))
-         .with_outputs(sources.DEAD_LETTER, sources.FETCH_STATE, main='pages'))
+  out = (
+    pipeline
+    | beam.Create([url])
+    | beam.ParDo(sources.ReadFeedDocuments({'max_record_bytes': MAX_BYTES}, options)).with_outputs(
+      sources.DEAD_LETTER, sources.FETCH_STATE, main='pages'
+    )
+  )
   assert_that(out.pages, equal_to([]), label='NoEntries')
   assert_that(out[sources.DEAD_LETTER], equal_to([]), label='NoDeadLetters')
-  assert_that(out[sources.FETCH_STATE], equal_to([
-      (url, {'etag': ETAG, 'last_modified': LAST_MODIFIED})]), label='State')
+  assert_that(
+    out[sources.FETCH_STATE],
+    equal_to([(url, {'etag': ETAG, 'last_modified': LAST_MODIFIED})]),
+    label='State',
+  )
   result = pipeline.run()
   result.wait_until_finish()
-  counters = result.metrics().query(
-      MetricsFilter().with_name('feeds_not_modified'))['counters']
+  counters = result.metrics().query(MetricsFilter().with_name('feeds_not_modified'))['counters']
   assert [c.committed for c in counters] == [1]
 
 
@@ -437,8 +474,7 @@ def _read_outputs(output):
 
 
 def _ingest(server, tmp_path, output, feeds, *extra):
-  args = ['--config', _config_file(tmp_path), '--output', str(output),
-          '--min-words', '5']
+  args = ['--config', _config_file(tmp_path), '--output', str(output), '--min-words', '5']
   for path in feeds:
     args += ['--feeds', server.url(path)]
   summary = ingest.run(args + list(extra))
@@ -446,16 +482,26 @@ def _ingest(server, tmp_path, output, feeds, *extra):
 
 
 def test_fetch_articles_end_to_end(server, tmp_path):
-  server.routes['/feeds/harbour'] = _response(200, _rss([
-      ('Ferry terminal opens', server.url('/articles/ferry'), None),
-      ('Broken page, summary kept', server.url('/articles/broken'), FISH),
-      ('Members only, summary kept', server.url('/members/pier'), LIGHTHOUSE),
-      ('No page and no text', server.url('/articles/gone'), None),
-  ]), 'application/rss+xml')
+  server.routes['/feeds/harbour'] = _response(
+    200,
+    _rss(
+      [
+        ('Ferry terminal opens', server.url('/articles/ferry'), None),
+        ('Broken page, summary kept', server.url('/articles/broken'), FISH),
+        ('Members only, summary kept', server.url('/members/pier'), LIGHTHOUSE),
+        ('No page and no text', server.url('/articles/gone'), None),
+      ]
+    ),
+    'application/rss+xml',
+  )
   summary, out = _ingest(
-      server, tmp_path, tmp_path / 'out',
-      ['/feeds/harbour', '/broken', '/slow', '/loop/a', '/huge'],
-      '--fetch-articles', '--allow-private-hosts')
+    server,
+    tmp_path,
+    tmp_path / 'out',
+    ['/feeds/harbour', '/broken', '/slow', '/loop/a', '/huge'],
+    '--fetch-articles',
+    '--allow-private-hosts',
+  )
   articles = {a['title']: a for a in out['articles']}
   dead = out['dead_letter']
   # The ledger: 4 entries and 4 unreadable feeds, each in exactly one output.
@@ -472,9 +518,13 @@ def test_fetch_articles_end_to_end(server, tmp_path):
   assert members['fetch_error'].startswith('robots_disallowed: ')
   assert 'lighthouse' in members['body']
   errors = sorted((d['stage'], d['error'].split(':')[0]) for d in dead)
-  assert errors == [('fetch_article', 'http_404'), ('read_feed', 'http_500'),
-                    ('read_feed', 'redirect_loop'), ('read_feed', 'timeout'),
-                    ('read_feed', 'too_large')]
+  assert errors == [
+    ('fetch_article', 'http_404'),
+    ('read_feed', 'http_500'),
+    ('read_feed', 'redirect_loop'),
+    ('read_feed', 'timeout'),
+    ('read_feed', 'too_large'),
+  ]
   gone = [d for d in dead if d['stage'] == 'fetch_article'][0]
   assert gone['url'] == server.url('/articles/gone')
   assert gone['feed_url'] == server.url('/feeds/harbour') and gone['raw']
@@ -484,30 +534,40 @@ def test_fetch_articles_end_to_end(server, tmp_path):
 
 
 @pytest.mark.parametrize('where', ['local', 'gs'])
-def test_unchanged_feed_is_not_republished_on_the_next_run(
-    server, tmp_path, request, where):
+def test_unchanged_feed_is_not_republished_on_the_next_run(server, tmp_path, request, where):
   if where == 'gs':
-    state = 'gs://%s/polls/fetch_state.json' % request.getfixturevalue(
-        'gcs_bucket').name
+    state = 'gs://%s/polls/fetch_state.json' % request.getfixturevalue('gcs_bucket').name
   else:
     state = str(tmp_path / 'state' / 'fetch_state.json')
-  first, out = _ingest(server, tmp_path, tmp_path / 'one',
-                       ['/feeds/conditional'], '--allow-private-hosts',
-                       '--fetch-state', state)
+  first, out = _ingest(
+    server,
+    tmp_path,
+    tmp_path / 'one',
+    ['/feeds/conditional'],
+    '--allow-private-hosts',
+    '--fetch-state',
+    state,
+  )
   assert first['outputs']['articles'] == 2
-  assert fetch.load_state(state) == {server.url('/feeds/conditional'): {
-      'etag': ETAG, 'last_modified': LAST_MODIFIED}}
-  second, out = _ingest(server, tmp_path, tmp_path / 'two',
-                        ['/feeds/conditional'], '--allow-private-hosts',
-                        '--fetch-state', state)
+  assert fetch.load_state(state) == {
+    server.url('/feeds/conditional'): {'etag': ETAG, 'last_modified': LAST_MODIFIED}
+  }
+  second, out = _ingest(
+    server,
+    tmp_path,
+    tmp_path / 'two',
+    ['/feeds/conditional'],
+    '--allow-private-hosts',
+    '--fetch-state',
+    state,
+  )
   assert second['total'] == 0  # 304: nothing republished, nothing dead
   assert server.requests[-1][1]['If-None-Match'] == ETAG
   assert server.requests[-1][1]['If-Modified-Since'] == LAST_MODIFIED
 
 
 def test_private_hosts_are_refused_by_default_end_to_end(server, tmp_path):
-  summary, out = _ingest(server, tmp_path, tmp_path / 'out',
-                         ['/feeds/conditional'])
+  summary, out = _ingest(server, tmp_path, tmp_path / 'out', ['/feeds/conditional'])
   assert summary['outputs']['dead_letter'] == 1
   assert out['dead_letter'][0]['error'].startswith('blocked_host: 127.0.0.1')
   assert out['dead_letter'][0]['stage'] == 'read_feed'
@@ -518,11 +578,12 @@ def test_private_hosts_are_refused_by_default_end_to_end(server, tmp_path):
 
 def test_bad_fetch_settings_are_clear_errors(tmp_path):
   from configs.loading import ConfigError, load_config
+
   cases = {
-      'read_timeout: 0': 'fetch.read_timeout must be at least 0.01',
-      'retries: 1.5': 'fetch.retries must be a whole number',
-      'respect_robots: "yes"': 'fetch.respect_robots must be true or false',
-      'user_agent: ""': 'fetch.user_agent must be a non-empty string',
+    'read_timeout: 0': 'fetch.read_timeout must be at least 0.01',
+    'retries: 1.5': 'fetch.retries must be a whole number',
+    'respect_robots: "yes"': 'fetch.respect_robots must be true or false',
+    'user_agent: ""': 'fetch.user_agent must be a non-empty string',
   }
   for setting, message in cases.items():
     path = tmp_path / 'bad.yaml'

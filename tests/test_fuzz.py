@@ -7,52 +7,132 @@ import json
 import os
 import re
 
+from apache_beam.pvalue import TaggedOutput
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apache_beam.pvalue import TaggedOutput
-
-from transforms import extract, schema
-
-from transforms.io import sources
-from transforms.clean import ArticleCleaner
 from configs.loading import load_config
+from transforms import extract, schema
+from transforms.clean import ArticleCleaner
+from transforms.io import sources
 from transforms.language.detector import LanguageDetector
 
 LIMIT = 100000
 # NEWSBEAM_FUZZ_EXAMPLES raises the count for a longer local hunt.
-FUZZ = settings(max_examples=int(os.environ.get('NEWSBEAM_FUZZ_EXAMPLES', 150)),
-                deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+  max_examples=int(os.environ.get('NEWSBEAM_FUZZ_EXAMPLES', 150)),
+  deadline=None,
+  suppress_health_check=[HealthCheck.too_slow],
+)
 _TAG_START = re.compile(r'<[a-zA-Z/!?]')
 
 # Text that looks like the web's: markup characters, entities, tag names,
 # scripts, control and zero-width characters, other scripts.
-_PIECES = ['<', '>', '</', '/>', '&', ';', '"', "'", '=', '<!--', '-->',
-           '<![CDATA[', ']]>', '&lt;', '&gt;', '&amp;', '&#60;', '&#x3c;',
-           '&nbsp;', 'script', 'style', 'p', 'div', 'a', 'img', 'svg', 'title',
-           'onerror', 'onload', 'javascript:', 'alert(1)', 'href', 'src', ' ',
-           '\n', '\n\n', '\x00', '\u200b', '\ufeff', 'the', 'news', 'Story.',
-           'é', 'ü', 'مرحبا', 'Привет', '中文', '\t', '\r']
-web_text = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)),
-                    max_size=60).map(''.join)
+_PIECES = [
+  '<',
+  '>',
+  '</',
+  '/>',
+  '&',
+  ';',
+  '"',
+  "'",
+  '=',
+  '<!--',
+  '-->',
+  '<![CDATA[',
+  ']]>',
+  '&lt;',
+  '&gt;',
+  '&amp;',
+  '&#60;',
+  '&#x3c;',
+  '&nbsp;',
+  'script',
+  'style',
+  'p',
+  'div',
+  'a',
+  'img',
+  'svg',
+  'title',
+  'onerror',
+  'onload',
+  'javascript:',
+  'alert(1)',
+  'href',
+  'src',
+  ' ',
+  '\n',
+  '\n\n',
+  '\x00',
+  '\u200b',
+  '\ufeff',
+  'the',
+  'news',
+  'Story.',
+  'é',
+  'ü',
+  'مرحبا',
+  'Привет',
+  '中文',
+  '\t',
+  '\r',
+]
+web_text = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)), max_size=60).map(
+  ''.join
+)
 
 
 def html_tree(depth=3):
   """Random (ill-formed, often) HTML built from real tags and hostile
   attributes."""
-  tags = st.sampled_from(['p', 'div', 'article', 'script', 'style', 'a',
-                          'img', 'svg', 'h1', 'title', 'span', 'noscript',
-                          'iframe', 'br', 'li', 'table', 'td'])
-  attrs = st.sampled_from(['', ' onerror="alert(1)"', ' onload=alert(1)',
-                           ' href="javascript:alert(1)"', ' class="x"',
-                           ' src=x', ' style="x:expression(1)"'])
+  tags = st.sampled_from(
+    [
+      'p',
+      'div',
+      'article',
+      'script',
+      'style',
+      'a',
+      'img',
+      'svg',
+      'h1',
+      'title',
+      'span',
+      'noscript',
+      'iframe',
+      'br',
+      'li',
+      'table',
+      'td',
+    ]
+  )
+  attrs = st.sampled_from(
+    [
+      '',
+      ' onerror="alert(1)"',
+      ' onload=alert(1)',
+      ' href="javascript:alert(1)"',
+      ' class="x"',
+      ' src=x',
+      ' style="x:expression(1)"',
+    ]
+  )
   leaf = web_text
-  return st.recursive(leaf, lambda children: st.builds(
-      lambda tag, attr, kids, close: '<%s%s>%s%s' % (
-          tag, attr, ''.join(kids), '</%s>' % tag if close else ''),
-      tags, attrs, st.lists(children, max_size=4), st.booleans()),
-                      max_leaves=20)
+  return st.recursive(
+    leaf,
+    lambda children: st.builds(
+      lambda tag, attr, kids, close: (
+        '<%s%s>%s%s' % (tag, attr, ''.join(kids), '</%s>' % tag if close else '')
+      ),
+      tags,
+      attrs,
+      st.lists(children, max_size=4),
+      st.booleans(),
+    ),
+    max_leaves=20,
+  )
 
 
 def assert_plain_text(text):
@@ -78,6 +158,7 @@ def assert_read_result(kind, record):
 
 # Reading scraped lines.
 
+
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_any_bytes_give_a_page_or_a_dead_letter(line):
@@ -85,21 +166,29 @@ def test_any_bytes_give_a_page_or_a_dead_letter(line):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(
-        st.text(max_size=5), children, max_size=3), max_leaves=10)
-scraped_objects = st.fixed_dictionaries({}, optional={
-    'url': st.one_of(json_values, st.sampled_from([
-        'https://a.example/x', 'javascript:alert(1)', 'http://', ' '])),
+  st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+  lambda children: (
+    st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+  ),
+  max_leaves=10,
+)
+scraped_objects = st.fixed_dictionaries(
+  {},
+  optional={
+    'url': st.one_of(
+      json_values, st.sampled_from(['https://a.example/x', 'javascript:alert(1)', 'http://', ' '])
+    ),
     'html': st.one_of(json_values, html_tree()),
     'text': st.one_of(json_values, web_text),
     'title': st.one_of(json_values, web_text),
     'authors': json_values,
     'published_at': json_values,
-    'fetched_at': st.one_of(json_values, st.sampled_from([
-        '2022-04-05T10:00:00Z', '2022-13-45', 'yesterday'])),
+    'fetched_at': st.one_of(
+      json_values, st.sampled_from(['2022-04-05T10:00:00Z', '2022-13-45', 'yesterday'])
+    ),
     'summary': st.one_of(json_values, web_text),
-})
+  },
+)
 
 
 @FUZZ
@@ -117,21 +206,60 @@ def test_any_json_object_gives_a_page_or_a_dead_letter(obj):
 
 # Reading feeds.
 
+
 def feed_xml():
-  tags = st.sampled_from(['rss', 'channel', 'item', 'title', 'link',
-                          'description', 'feed', 'entry', 'content', 'summary',
-                          'id', 'author', 'pubDate', 'updated', 'rdf:RDF',
-                          'guid', 'content:encoded'])
-  text = st.one_of(web_text, st.sampled_from([
-      'https://f.example/a', 'javascript:alert(1)', '&#xD800;', '&#0;',
-      '&undefined;', 'Mon, 04 Apr 2022 09:00:00 +0000']))
-  body = st.recursive(text, lambda children: st.builds(
-      lambda tag, kids, close: '<%s>%s%s' % (
-          tag, ''.join(kids), '</%s>' % tag if close else ''),
-      tags, st.lists(children, max_size=4), st.booleans()), max_leaves=25)
-  prolog = st.sampled_from([
-      '', '<?xml version="1.0"?>', '<?xml version="1.0" encoding="latin-1"?>',
-      '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "%s">]>' % ('x' * 50)])
+  tags = st.sampled_from(
+    [
+      'rss',
+      'channel',
+      'item',
+      'title',
+      'link',
+      'description',
+      'feed',
+      'entry',
+      'content',
+      'summary',
+      'id',
+      'author',
+      'pubDate',
+      'updated',
+      'rdf:RDF',
+      'guid',
+      'content:encoded',
+    ]
+  )
+  text = st.one_of(
+    web_text,
+    st.sampled_from(
+      [
+        'https://f.example/a',
+        'javascript:alert(1)',
+        '&#xD800;',
+        '&#0;',
+        '&undefined;',
+        'Mon, 04 Apr 2022 09:00:00 +0000',
+      ]
+    ),
+  )
+  body = st.recursive(
+    text,
+    lambda children: st.builds(
+      lambda tag, kids, close: '<%s>%s%s' % (tag, ''.join(kids), '</%s>' % tag if close else ''),
+      tags,
+      st.lists(children, max_size=4),
+      st.booleans(),
+    ),
+    max_leaves=25,
+  )
+  prolog = st.sampled_from(
+    [
+      '',
+      '<?xml version="1.0"?>',
+      '<?xml version="1.0" encoding="latin-1"?>',
+      '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "%s">]>' % ('x' * 50),
+    ]
+  )
   return st.builds(lambda p, b: p + b, prolog, body)
 
 
@@ -160,12 +288,13 @@ def test_junk_xml_feeds_give_records_or_a_dead_letter(document):
 
 # Extraction.
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def _config():
   return load_config()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _extract_fn():
   config = _config()
   # In-process (no time budget) so that Hypothesis sees every example run.
@@ -176,13 +305,14 @@ def _extract_fn():
 
 @FUZZ
 @given(html_tree(), st.sampled_from(['html', 'content_html', 'text']))
-def test_extraction_stage_gives_one_plain_text_output_for_any_markup(
-    markup, field):
+def test_extraction_stage_gives_one_plain_text_output_for_any_markup(markup, field):
   # The stage's DoFn itself: exactly one output per page, and no exception
   # (trafilatura raises AssertionError on a bare '<svg><p><p>': a dead letter).
-  outputs = list(_extract_fn().process(
-      {'url': 'https://x.example/a', field: markup, 'title': markup,
-       'raw': markup}))
+  outputs = list(
+    _extract_fn().process(
+      {'url': 'https://x.example/a', field: markup, 'title': markup, 'raw': markup}
+    )
+  )
   assert len(outputs) == 1
   output = outputs[0]
   if isinstance(output, TaggedOutput):
@@ -206,17 +336,28 @@ def test_normalized_text_is_plain_and_stable(text):
 
 # Cleaning and language.
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def _cleaner_and_detector():
-  return (ArticleCleaner(_config()['clean']),
-          LanguageDetector(_config()['language']))
+  return (ArticleCleaner(_config()['clean']), LanguageDetector(_config()['language']))
 
 
-paragraphs = st.lists(st.one_of(web_text, st.sampled_from([
-    'Share on Facebook Twitter', 'Read more', 'Storm hits coast',
-    'Disclaimer: views are mine.', 'A long sentence about the council vote '
-    'on the tram line and the new hospital budget for next year.'])),
-                      max_size=12)
+paragraphs = st.lists(
+  st.one_of(
+    web_text,
+    st.sampled_from(
+      [
+        'Share on Facebook Twitter',
+        'Read more',
+        'Storm hits coast',
+        'Disclaimer: views are mine.',
+        'A long sentence about the council vote '
+        'on the tram line and the new hospital budget for next year.',
+      ]
+    ),
+  ),
+  max_size=12,
+)
 
 
 @FUZZ
@@ -224,8 +365,10 @@ paragraphs = st.lists(st.one_of(web_text, st.sampled_from([
 def test_cleaning_and_language_never_raise_or_add_markup(blocks, title):
   cleaner, detector = _cleaner_and_detector()
   article = schema.new_article(
-      url='https://x.example/a', title=extract.normalize_text(title) or None,
-      body=extract.normalize_text('\n\n'.join(blocks)))
+    url='https://x.example/a',
+    title=extract.normalize_text(title) or None,
+    body=extract.normalize_text('\n\n'.join(blocks)),
+  )
   for story in cleaner.clean(article):
     labelled = detector.label(story)
     assert_plain_text(labelled['body'])

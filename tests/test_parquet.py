@@ -5,9 +5,9 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sample_pages import page, write_jsonl
 
 from pipelines import ingest
-from sample_pages import page, write_jsonl
 from transforms import schema
 from transforms.io.sinks import arrow_schema
 
@@ -17,21 +17,22 @@ OUTPUTS = ('articles', 'duplicates', 'rejected', 'dead_letter')
 def _inputs(tmp_path, seed_text):
   scraped = tmp_path / 'scraped'
   scraped.mkdir()
-  write_jsonl(scraped / 'a.jsonl', [
-      {'url': 'https://seed.example/page', 'text': seed_text,
-       'authors': ['A. Writer']},
+  write_jsonl(
+    scraped / 'a.jsonl',
+    [
+      {'url': 'https://seed.example/page', 'text': seed_text, 'authors': ['A. Writer']},
       page('storm', published_at='2022-04-02T08:00:00Z'),
       page('storm', host='copy.example'),
       {'url': 'https://brief.example/short', 'text': 'Too short.'},
       '{"url": "https://bad.example/broken", "text": ',
-  ])
+    ],
+  )
   write_jsonl(scraped / 'b.jsonl.gz', [page('budget')])
   return str(scraped / '*.jsonl*')
 
 
 def _run(scraped, output, file_format):
-  ingest.run(['--scraped', scraped, '--output', str(output),
-              '--format', file_format])
+  ingest.run(['--scraped', scraped, '--output', str(output), '--format', file_format])
 
 
 def _without_nulls(value):
@@ -49,17 +50,19 @@ def _key(record):
 
 
 def test_every_record_field_has_a_declared_type():
-  assert set(schema.FIELD_TYPES) == set(schema.ARTICLE_FIELDS +
-                                        schema.EXTRA_FIELDS)
+  assert set(schema.FIELD_TYPES) == set(schema.ARTICLE_FIELDS + schema.EXTRA_FIELDS)
 
 
 def _json_lines(folder):
-  return [json.loads(line) for p in folder.glob('part-*')
-          for line in p.read_text().splitlines() if line.strip()]
+  return [
+    json.loads(line)
+    for p in folder.glob('part-*')
+    for line in p.read_text().splitlines()
+    if line.strip()
+  ]
 
 
-def test_parquet_has_a_declared_schema_and_the_jsonl_records(
-    tmp_path, seed_text):
+def test_parquet_has_a_declared_schema_and_the_jsonl_records(tmp_path, seed_text):
   scraped = _inputs(tmp_path, seed_text)
   output = tmp_path / 'out'
   _run(scraped, output, 'jsonl')
@@ -78,21 +81,29 @@ def test_parquet_has_a_declared_schema_and_the_jsonl_records(
   articles = pq.read_table(output / 'articles').to_pylist()
   seed = [a for a in articles if a['url'] == 'https://seed.example/page']
   assert seed and all(a['authors'] == ['A. Writer'] for a in seed)
-  assert any(f['reason'] == 'foreign_language' and f['language']
-             for a in seed for f in a['removed'])
-  assert all(t['code'].startswith('medtop:') and t['score'] > 0
-             for a in articles for t in a['topics'])
+  assert any(
+    f['reason'] == 'foreign_language' and f['language'] for a in seed for f in a['removed']
+  )
+  assert all(
+    t['code'].startswith('medtop:') and t['score'] > 0 for a in articles for t in a['topics']
+  )
 
 
 def test_declared_types_of_nested_fields():
   articles = arrow_schema('articles')
   assert articles.field('authors').type == pa.list_(pa.string())
-  assert articles.field('removed').type == pa.list_(pa.struct([
-      ('text', pa.string()), ('reason', pa.string()),
-      ('language', pa.string()), ('rule', pa.string())]))
-  assert articles.field('topics').type == pa.list_(pa.struct([
-      ('code', pa.string()), ('label', pa.string()),
-      ('score', pa.float64())]))
+  assert articles.field('removed').type == pa.list_(
+    pa.struct(
+      [
+        ('text', pa.string()),
+        ('reason', pa.string()),
+        ('language', pa.string()),
+        ('rule', pa.string()),
+      ]
+    )
+  )
+  assert articles.field('topics').type == pa.list_(
+    pa.struct([('code', pa.string()), ('label', pa.string()), ('score', pa.float64())])
+  )
   assert articles.field('part').type == pa.int64()
-  assert arrow_schema('dead_letter').names == [
-      'url', 'feed_url', 'stage', 'error', 'raw']
+  assert arrow_schema('dead_letter').names == ['url', 'feed_url', 'stage', 'error', 'raw']

@@ -17,12 +17,15 @@ FEED = '''<?xml version="1.0"?><rss version="2.0"><channel><title>Local</title>
 <item><title>Linkless</title><description>No link here.</description></item>
 </channel></rss>'''
 
-TRAM = ('The council voted on Monday to extend the tram line to the new '
-        'hospital, a project discussed for more than ten years. ') * 6
+TRAM = (
+  'The council voted on Monday to extend the tram line to the new '
+  'hospital, a project discussed for more than ten years. '
+) * 6
 STORM = ' '.join(
-    'Forecasters warned that the storm approaching the northern coast could '
-    'bring gusts above %d km/h and heavy rain to district %d overnight.'
-    % (100 + 10 * i, i) for i in range(6))
+  'Forecasters warned that the storm approaching the northern coast could '
+  'bring gusts above %d km/h and heavy rain to district %d overnight.' % (100 + 10 * i, i)
+  for i in range(6)
+)
 
 
 def _lines(records):
@@ -34,16 +37,20 @@ def inputs(tmp_path, seed_text, http_server):
   scraped = tmp_path / 'scraped'
   scraped.mkdir()
   good = [
-      {'url': 'https://seed.example/page', 'text': seed_text},
-      {'url': 'https://coast.example/storm', 'html':
-       '<html><body><article><h1>Storm</h1>%s</article></body></html>'
-       % ''.join('<p>%s.</p>' % s for s in STORM.split('. ') if s)},
-      {'url': 'https://copy.example/storm?utm_source=x', 'text': STORM},
-      {'url': 'https://brief.example/short', 'text': 'Too short to publish.'},
+    {'url': 'https://seed.example/page', 'text': seed_text},
+    {
+      'url': 'https://coast.example/storm',
+      'html': '<html><body><article><h1>Storm</h1>%s</article></body></html>'
+      % ''.join('<p>%s.</p>' % s for s in STORM.split('. ') if s),
+    },
+    {'url': 'https://copy.example/storm?utm_source=x', 'text': STORM},
+    {'url': 'https://brief.example/short', 'text': 'Too short to publish.'},
   ]
-  bad = ['{"url": "https://bad.example/json", "html": "<p>',
-         json.dumps({'html': '<p>no url</p>'}),
-         json.dumps({'url': 'https://bad.example/list', 'text': ['a']})]
+  bad = [
+    '{"url": "https://bad.example/json", "html": "<p>',
+    json.dumps({'html': '<p>no url</p>'}),
+    json.dumps({'url': 'https://bad.example/list', 'text': ['a']}),
+  ]
   (scraped / 'a.jsonl').write_text(_lines(good + bad), encoding='utf-8')
   with gzip.open(scraped / 'b.jsonl.gz', 'wt', encoding='utf-8') as f:
     f.write(_lines([{'url': 'https://gz.example/tram', 'text': TRAM}]))
@@ -51,18 +58,18 @@ def inputs(tmp_path, seed_text, http_server):
   feeds.mkdir()
   (feeds / 'local.rss').write_text(FEED.format(body=TRAM), encoding='utf-8')
   (feeds / 'page.html').write_text('<html><body>not a feed</body></html>')
-  http_server.routes['/feed.xml'] = (200, {'Content-Type': 'application/rss+xml'},
-                                     FEED.format(body=STORM).replace(
-                                         'local.example/tram',
-                                         'remote.example/storm').encode())
+  http_server.routes['/feed.xml'] = (
+    200,
+    {'Content-Type': 'application/rss+xml'},
+    FEED.format(body=STORM).replace('local.example/tram', 'remote.example/storm').encode(),
+  )
   return {
-      'scraped': [str(scraped / '*.jsonl*')],
-      'feeds': [str(feeds / '*'), http_server.url('/feed.xml'),
-                str(tmp_path / 'missing' / '*.xml')],
-      # inputs, each of which must end in an output
-      'scraped_lines': len(good) + len(bad) + 1,
-      'feed_entries': 4,
-      'unreadable_feeds': 2,
+    'scraped': [str(scraped / '*.jsonl*')],
+    'feeds': [str(feeds / '*'), http_server.url('/feed.xml'), str(tmp_path / 'missing' / '*.xml')],
+    # inputs, each of which must end in an output
+    'scraped_lines': len(good) + len(bad) + 1,
+    'feed_entries': 4,
+    'unreadable_feeds': 2,
   }
 
 
@@ -93,14 +100,13 @@ def _run(inputs, output, *extra):
 
 def test_every_input_ends_in_exactly_one_output(inputs, tmp_path):
   out = _run(inputs, tmp_path / 'out')
-  arts, dups, rej, dead = (out[n] for n in (
-      'articles', 'duplicates', 'rejected', 'dead_letter'))
+  arts, dups, rej, dead = (out[n] for n in ('articles', 'duplicates', 'rejected', 'dead_letter'))
   # The seed page holds two stories; every other input is one record.
-  n_inputs = (inputs['scraped_lines'] + inputs['feed_entries']
-              + inputs['unreadable_feeds'])
+  n_inputs = inputs['scraped_lines'] + inputs['feed_entries'] + inputs['unreadable_feeds']
   assert len(arts) + len(dups) + len(rej) + len(dead) == n_inputs + 1
-  seed = sorted((a for a in arts if a['url'] == 'https://seed.example/page'),
-                key=lambda a: a['part'])
+  seed = sorted(
+    (a for a in arts if a['url'] == 'https://seed.example/page'), key=lambda a: a['part']
+  )
   assert [a['part'] for a in seed] == [0, 1]
   assert {d['stage'] for d in dead} == {'read_scraped', 'read_feed'}
   assert all(d['error'] and d['raw'] for d in dead)
@@ -112,8 +118,11 @@ def test_every_input_ends_in_exactly_one_output(inputs, tmp_path):
   # Tram: feed item and gzipped scraped copy.
   assert len([a for a in arts if 'tram' in a['url']]) == 1
   assert out['summary']['outputs'] == {
-      'articles': len(arts), 'duplicates': len(dups), 'rejected': len(rej),
-      'dead_letter': len(dead)}
+    'articles': len(arts),
+    'duplicates': len(dups),
+    'rejected': len(rej),
+    'dead_letter': len(dead),
+  }
   assert out['summary']['languages'] == {'en': len(arts)}
   for article in arts:
     assert article['language'] == 'en' and article['id'] and article['body']
@@ -122,13 +131,15 @@ def test_every_input_ends_in_exactly_one_output(inputs, tmp_path):
 
 def test_same_input_same_records_on_both_runner_modes(inputs, tmp_path):
   one = _run(inputs, tmp_path / 'one')
-  two = _run(inputs, tmp_path / 'two', '--direct_num_workers=2',
-             '--direct_running_mode=multi_processing')
+  two = _run(
+    inputs, tmp_path / 'two', '--direct_num_workers=2', '--direct_running_mode=multi_processing'
+  )
   for name in ('articles', 'duplicates', 'rejected', 'dead_letter'):
     key = lambda r: json.dumps(r, sort_keys=True)
     drop_time = lambda r: {k: v for k, v in r.items() if k != 'fetched_at'}
     assert sorted(map(key, map(drop_time, one[name]))) == sorted(
-        map(key, map(drop_time, two[name]))), name
+      map(key, map(drop_time, two[name]))
+    ), name
 
 
 def test_rerun_replaces_outputs_without_leftovers(inputs, tmp_path):
@@ -138,8 +149,7 @@ def test_rerun_replaces_outputs_without_leftovers(inputs, tmp_path):
   stale.write_text('{"id": "stale"}\n')
   second = _run(inputs, output)
   assert not stale.exists()
-  assert sorted(a['id'] for a in first['articles']) == sorted(
-      a['id'] for a in second['articles'])
+  assert sorted(a['id'] for a in first['articles']) == sorted(a['id'] for a in second['articles'])
 
 
 def test_min_words_flag_rejects_short_bodies(inputs, tmp_path):

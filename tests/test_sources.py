@@ -10,15 +10,22 @@ LIMIT = 1000000
 
 
 def _parse(obj_or_bytes):
-  line = obj_or_bytes if isinstance(obj_or_bytes, bytes) else json.dumps(
-      obj_or_bytes).encode('utf-8')
+  line = (
+    obj_or_bytes if isinstance(obj_or_bytes, bytes) else json.dumps(obj_or_bytes).encode('utf-8')
+  )
   return sources.parse_scraped_line(line, LIMIT, 'test:1')
 
 
 def test_scraped_record_keeps_its_fields():
-  kind, record = _parse({'url': 'https://a.example/x', 'html': '<p>hi</p>',
-                         'title': 'T', 'fetched_at': '2022-04-05T10:00:00+02:00',
-                         'source': 'crawler'})
+  kind, record = _parse(
+    {
+      'url': 'https://a.example/x',
+      'html': '<p>hi</p>',
+      'title': 'T',
+      'fetched_at': '2022-04-05T10:00:00+02:00',
+      'source': 'crawler',
+    }
+  )
   assert kind == 'page'
   assert record['url'] == 'https://a.example/x'
   assert record['fetched_at'] == '2022-04-05T08:00:00Z'
@@ -28,13 +35,13 @@ def test_scraped_record_keeps_its_fields():
 
 def test_bad_scraped_lines_are_dead_letters_with_reasons():
   cases = {
-      b'{"url": "https://a.example", "html": "<p>': 'invalid JSON',
-      b'[1, 2]': 'not an object',
-      b'{"html": "<p>x</p>"}': 'missing required field "url"',
-      b'{"url": 5, "text": "x"}': "'url' must be a string",
-      b'{"url": "https://a.example", "text": ["a"]}': "'text' must be a string",
-      b'{"url": "https://a.example"}': 'neither "html" nor "text"',
-      b'{"url": "https://a.example", "text": "caf\xe9"}': 'invalid UTF-8',
+    b'{"url": "https://a.example", "html": "<p>': 'invalid JSON',
+    b'[1, 2]': 'not an object',
+    b'{"html": "<p>x</p>"}': 'missing required field "url"',
+    b'{"url": 5, "text": "x"}': "'url' must be a string",
+    b'{"url": "https://a.example", "text": ["a"]}': "'text' must be a string",
+    b'{"url": "https://a.example"}': 'neither "html" nor "text"',
+    b'{"url": "https://a.example", "text": "caf\xe9"}': 'invalid UTF-8',
   }
   for line, error in cases.items():
     kind, dead = sources.parse_scraped_line(line, LIMIT, 'f:1')
@@ -72,8 +79,7 @@ def test_rss_entries_become_records_and_linkless_entry_a_dead_letter():
 
 
 def test_atom_feed_from_the_sample_reads():
-  path = os.path.join(os.path.dirname(__file__), '..', 'sample', 'feeds',
-                      'technology.atom')
+  path = os.path.join(os.path.dirname(__file__), '..', 'sample', 'feeds', 'technology.atom')
   with open(path, 'rb') as f:
     out = list(sources.parse_feed_document(f.read(), path))
   assert [k for k, _ in out] == ['page', 'page']
@@ -91,5 +97,4 @@ def test_html_page_given_as_feed_is_one_dead_letter():
 def test_ill_formed_feed_with_entries_gives_flagged_records():
   broken = RSS.replace(b'</channel></rss>', b'<unclosed></channel></rss>')
   pages = [r for k, r in sources.parse_feed_document(broken, 'f') if k == 'page']
-  assert pages and all(any('not well-formed' in w for w in p['warnings'])
-                       for p in pages)
+  assert pages and all(any('not well-formed' in w for w in p['warnings']) for p in pages)

@@ -25,8 +25,7 @@ class ProcessArticles(beam.PTransform):
   it).
   """
 
-  def __init__(self, config: Dict[str, Any], min_words: int,
-               site_boilerplate: bool = True):
+  def __init__(self, config: Dict[str, Any], min_words: int, site_boilerplate: bool = True):
     super().__init__()
     self._config = config
     self._min_words = min_words
@@ -39,14 +38,12 @@ class ProcessArticles(beam.PTransform):
     stage_dead = [extracted.dead_letter, cleaned.dead_letter]
     articles = cleaned.articles
     if self._site_boilerplate:
-      templated = articles | 'SiteBoilerplate' >> CutSiteBoilerplate(
-          config['boilerplate'])
+      templated = articles | 'SiteBoilerplate' >> CutSiteBoilerplate(config['boilerplate'])
       articles = templated.articles
       stage_dead.append(templated.dead_letter)
     labelled = articles | 'Language' >> DetectLanguage(config['language'])
     kept = labelled.articles | 'Filter' >> FilterArticles(self._min_words)
     stage_dead.append(labelled.dead_letter)
-    rejected = ((extracted.rejected, kept.rejected)
-                | 'AllRejected' >> beam.Flatten())
+    rejected = (extracted.rejected, kept.rejected) | 'AllRejected' >> beam.Flatten()
     dead = stage_dead | 'StageDeadLetters' >> beam.Flatten()
     return kept.articles, rejected, dead

@@ -41,12 +41,10 @@ def page_lines(article: Dict[str, Any]) -> Set[str]:
   return lines
 
 
-def is_site_line(line_pages: int, domain_pages: int,
-                 config: Dict[str, Any]) -> bool:
+def is_site_line(line_pages: int, domain_pages: int, config: Dict[str, Any]) -> bool:
   """Whether a line seen on `line_pages` of a domain's `domain_pages` pages
   is part of the site's template."""
-  return (line_pages >= config['min_pages']
-          and line_pages >= config['min_share'] * domain_pages)
+  return line_pages >= config['min_pages'] and line_pages >= config['min_share'] * domain_pages
 
 
 class SiteBoilerplate:
@@ -57,32 +55,43 @@ class SiteBoilerplate:
     config: the `boilerplate` section of the configuration.
   """
 
-  def __init__(self, repeated: Mapping[Tuple[str, str], int],
-               config: Dict[str, Any]):
+  def __init__(self, repeated: Mapping[Tuple[str, str], int], config: Dict[str, Any]):
     self._repeated = repeated
     self._max_cut_share = config['max_cut_share']
 
   @classmethod
-  def from_counts(cls, line_pages: Mapping[Tuple[str, str], int],
-                  domain_pages: Mapping[str, int], config: Dict[str, Any]
-                  ) -> 'SiteBoilerplate':
+  def from_counts(
+    cls,
+    line_pages: Mapping[Tuple[str, str], int],
+    domain_pages: Mapping[str, int],
+    config: Dict[str, Any],
+  ) -> 'SiteBoilerplate':
     """From counts made outside Beam (the benchmark, tests)."""
-    return cls({key: pages for key, pages in line_pages.items()
-                if is_site_line(pages, domain_pages[key[0]], config)}, config)
+    return cls(
+      {
+        key: pages
+        for key, pages in line_pages.items()
+        if is_site_line(pages, domain_pages[key[0]], config)
+      },
+      config,
+    )
 
   def cut(self, article: Dict[str, Any]) -> Dict[str, Any]:
     domain = article.get('domain')
     blocks = schema.paragraphs(article.get('body'))
     site = [(domain, normalized_line(b)) in self._repeated for b in blocks]
     cut_words = sum(len(b.split()) for b, s in zip(blocks, site) if s)
-    if not cut_words or cut_words > self._max_cut_share * schema.word_count(
-        article.get('body')):
+    if not cut_words or cut_words > self._max_cut_share * schema.word_count(article.get('body')):
       return article
     removed = list(article.get('removed') or [])
-    removed += [schema.removed_fragment(b, schema.BOILERPLATE, rule=RULE)
-                for b, s in zip(blocks, site) if s]
-    return dict(article, removed=removed, body=schema.join_paragraphs(
-        b for b, s in zip(blocks, site) if not s))
+    removed += [
+      schema.removed_fragment(b, schema.BOILERPLATE, rule=RULE) for b, s in zip(blocks, site) if s
+    ]
+    return dict(
+      article,
+      removed=removed,
+      body=schema.join_paragraphs(b for b, s in zip(blocks, site) if not s),
+    )
 
 
 def _line_keys(article: Dict[str, Any]) -> Iterable[Tuple[Tuple[str, str], int]]:
@@ -106,22 +115,27 @@ class CutSiteBoilerplate(beam.PTransform):
 
   def expand(self, articles):
     config = self._config
-    domain_pages = (articles
-                    | 'PagesPerDomain' >> beam.FlatMap(_domain_key)
-                    | 'CountPages' >> beam.CombinePerKey(sum))
-    repeated = (articles
-                | 'LinesPerPage' >> beam.FlatMap(_line_keys)
-                | 'CountLines' >> beam.CombinePerKey(sum)
-                | 'KeepSiteLines' >> beam.Filter(
-                    lambda kv, pages: is_site_line(kv[1], pages[kv[0][0]], config),
-                    pages=beam.pvalue.AsDict(domain_pages)))
+    domain_pages = (
+      articles
+      | 'PagesPerDomain' >> beam.FlatMap(_domain_key)
+      | 'CountPages' >> beam.CombinePerKey(sum)
+    )
+    repeated = (
+      articles
+      | 'LinesPerPage' >> beam.FlatMap(_line_keys)
+      | 'CountLines' >> beam.CombinePerKey(sum)
+      | 'KeepSiteLines'
+      >> beam.Filter(
+        lambda kv, pages: is_site_line(kv[1], pages[kv[0][0]], config),
+        pages=beam.pvalue.AsDict(domain_pages),
+      )
+    )
     return articles | 'CutSiteLines' >> beam.ParDo(
-        _CutFn(config), repeated=beam.pvalue.AsDict(repeated)).with_outputs(
-            DEAD_LETTER, main='articles')
+      _CutFn(config), repeated=beam.pvalue.AsDict(repeated)
+    ).with_outputs(DEAD_LETTER, main='articles')
 
 
 class _CutFn(beam.DoFn):
-
   def __init__(self, config):
     self._config = config
     self._cut = Metrics.counter(STAGE, 'lines_cut')
@@ -132,8 +146,7 @@ class _CutFn(beam.DoFn):
       out = SiteBoilerplate(repeated, self._config).cut(article)
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(
-          DEAD_LETTER, schema.stage_failure(STAGE, e, article))
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.stage_failure(STAGE, e, article))
       return
     self._cut.inc(len(out['removed']) - len(article.get('removed') or []))
     yield out

@@ -16,19 +16,25 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.text.budget import BudgetExceeded, TimeBudget
-from transforms.text.page import (extract_page, html_fragment_to_text,
-                                  latest_publication_day, normalize_text,
-                                  truncate_html)
 from transforms.io.report import ProgressLog
+from transforms.text.budget import BudgetExceeded, TimeBudget
+from transforms.text.page import (
+  extract_page,
+  html_fragment_to_text,
+  latest_publication_day,
+  normalize_text,
+  truncate_html,
+)
 
 DEAD_LETTER = 'dead_letter'
 REJECTED = 'rejected'
 STAGE = 'extract'
 
 TRACKING_PARAMS = re.compile(
-    r'^(utm_[a-z_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|'
-    r'yclid|igshid|_ga|_gl|ref_src|cmpid|ocid|smid|mkt_tok)$', re.I)
+  r'^(utm_[a-z_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|'
+  r'yclid|igshid|_ga|_gl|ref_src|cmpid|ocid|smid|mkt_tok)$',
+  re.I,
+)
 
 
 def canonicalize_url(url: Optional[str]) -> Optional[str]:
@@ -44,11 +50,13 @@ def canonicalize_url(url: Optional[str]) -> Optional[str]:
   except ValueError:
     return url.strip()
   netloc = host
-  if port and not ((scheme == 'http' and port == 80) or
-                   (scheme == 'https' and port == 443)):
+  if port and not ((scheme == 'http' and port == 80) or (scheme == 'https' and port == 443)):
     netloc = '%s:%d' % (host, port)
-  query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                 if not TRACKING_PARAMS.match(k))
+  query = sorted(
+    (k, v)
+    for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    if not TRACKING_PARAMS.match(k)
+  )
   path = parts.path or '/'
   return urlunsplit((scheme, netloc, path, urlencode(query), ''))
 
@@ -61,9 +69,13 @@ def domain_of(url: Optional[str]) -> Optional[str]:
   return host[4:] if host.startswith('www.') else (host or None)
 
 
-def build_article(page: Dict[str, Any], favor: str = 'balanced',
-                  min_chars: int = 200, max_html_bytes: Optional[int] = None,
-                  page_extractor=extract_page) -> Dict[str, Any]:
+def build_article(
+  page: Dict[str, Any],
+  favor: str = 'balanced',
+  min_chars: int = 200,
+  max_html_bytes: Optional[int] = None,
+  page_extractor=extract_page,
+) -> Dict[str, Any]:
   """A raw page record -> an article record with a normalized body.
 
   A page over `max_html_bytes` is cut to that size first, and flagged in
@@ -74,15 +86,20 @@ def build_article(page: Dict[str, Any], favor: str = 'balanced',
   return _build(page, favor, min_chars, max_html_bytes, page_extractor)[0]
 
 
-def _build(page: Dict[str, Any], favor: str, min_chars: int,
-           max_html_bytes: Optional[int], page_extractor,
-           page_options: Tuple[int, ...] = (0, 0, 0)
-           ) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
+def _build(
+  page: Dict[str, Any],
+  favor: str,
+  min_chars: int,
+  max_html_bytes: Optional[int],
+  page_extractor,
+  page_options: Tuple[int, ...] = (0, 0, 0),
+) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
   """(article, [(headline, text)] of its stories) of a raw page record: one
   call of `page_extractor` per page, given `page_options` (its arguments
   after `min_chars`) and the latest publication day the page's fetch time
   allows."""
   from transforms.io.sources import iso_utc
+
   title = normalize_text(page.get('title')) or None
   summary = None
   if page.get('summary'):
@@ -96,12 +113,16 @@ def _build(page: Dict[str, Any], favor: str, min_chars: int,
     page_html = page['html']
     cut = truncate_html(page_html, max_html_bytes) if max_html_bytes else None
     if cut is not None:
-      warnings.append('html cut to its first %d bytes (extract.max_html_bytes)'
-                      % max_html_bytes)
+      warnings.append('html cut to its first %d bytes (extract.max_html_bytes)' % max_html_bytes)
       page_html = cut
-    meta = page_extractor(page_html, page.get('url'), favor, min_chars,
-                          *page_options,
-                          latest_publication_day(page.get('fetched_at')))
+    meta = page_extractor(
+      page_html,
+      page.get('url'),
+      favor,
+      min_chars,
+      *page_options,
+      latest_publication_day(page.get('fetched_at')),
+    )
     body = meta['text']
     stories = meta['stories']
     title = title or meta['title']
@@ -122,36 +143,42 @@ def _build(page: Dict[str, Any], favor: str, min_chars: int,
   # Author names are text like the title: no markup reaches the record.
   authors = [a for a in (normalize_text(str(a)) for a in authors) if a]
   return schema.new_article(
-      **extra,
-      url=page.get('url'),
-      canonical_url=canonical_url,
-      feed_url=page.get('feed_url'),
-      domain=domain_of(canonical_url),
-      title=title,
-      body=body,
-      summary=summary,
-      authors=authors,
-      published_at=published_at,
-      fetched_at=page.get('fetched_at'),
-      source=page.get('source'),
-      warnings=warnings,
+    **extra,
+    url=page.get('url'),
+    canonical_url=canonical_url,
+    feed_url=page.get('feed_url'),
+    domain=domain_of(canonical_url),
+    title=title,
+    body=body,
+    summary=summary,
+    authors=authors,
+    published_at=published_at,
+    fetched_at=page.get('fetched_at'),
+    source=page.get('source'),
+    warnings=warnings,
   ), stories
 
 
-def build_articles(page: Dict[str, Any], config: Dict[str, Any],
-                   page_extractor=extract_page) -> List[Dict[str, Any]]:
+def build_articles(
+  page: Dict[str, Any], config: Dict[str, Any], page_extractor=extract_page
+) -> List[Dict[str, Any]]:
   """A raw page record -> its article records: one, or one per story when
   its HTML holds several stories in <article> elements (`part` 0, 1, ...).
   `page_extractor` as in ``build_article``."""
   article, stories = _build(
-      page, config['favor'], config['min_extracted_chars'],
-      config['max_html_bytes'], page_extractor,
-      (config['story_min_words'], config['story_min_paragraphs'],
-       config['lead_min_words']))
+    page,
+    config['favor'],
+    config['min_extracted_chars'],
+    config['max_html_bytes'],
+    page_extractor,
+    (config['story_min_words'], config['story_min_paragraphs'], config['lead_min_words']),
+  )
   if not stories:
     return [article]
-  return [dict(article, title=headline, body=text, summary=None, part=part)
-          for part, (headline, text) in enumerate(stories)]
+  return [
+    dict(article, title=headline, body=text, summary=None, part=part)
+    for part, (headline, text) in enumerate(stories)
+  ]
 
 
 class ExtractArticles(beam.PTransform):
@@ -164,16 +191,15 @@ class ExtractArticles(beam.PTransform):
 
   def expand(self, pages):
     return pages | 'Extract' >> beam.ParDo(_ExtractFn(self._config)).with_outputs(
-        REJECTED, DEAD_LETTER, main='articles')
+      REJECTED, DEAD_LETTER, main='articles'
+    )
 
 
 # A small page the extraction process reads first, to load trafilatura.
-_WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>',
-                 None)
+_WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>', None)
 
 
 class _ExtractFn(beam.DoFn):
-
   def __init__(self, config):
     self._config = config
     self._timeout = config['timeout_seconds']
@@ -186,8 +212,10 @@ class _ExtractFn(beam.DoFn):
   def setup(self):
     # 0 turns the budget off: pages are extracted in the worker itself.
     self._page_extractor = (
-        TimeBudget(self._timeout, extract_page, warm_up=_WARM_UP_PAGE)
-        if self._timeout else extract_page)
+      TimeBudget(self._timeout, extract_page, warm_up=_WARM_UP_PAGE)
+      if self._timeout
+      else extract_page
+    )
     self._progress = ProgressLog(self._progress_seconds, 'pages extracted')
 
   def teardown(self):
@@ -196,8 +224,9 @@ class _ExtractFn(beam.DoFn):
 
   def process(self, page):
     for outcome in self._extract(page):
-      self._progress.count(outcome.tag if isinstance(
-          outcome, beam.pvalue.TaggedOutput) else 'articles')
+      self._progress.count(
+        outcome.tag if isinstance(outcome, beam.pvalue.TaggedOutput) else 'articles'
+      )
       yield outcome
 
   def _extract(self, page):
@@ -207,15 +236,32 @@ class _ExtractFn(beam.DoFn):
       articles = build_articles(page, self._config, self._page_extractor)
     except BudgetExceeded:
       self._timed_out.inc()
-      return [beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE, 'timeout: extraction took over %g s (extract.timeout_seconds)'
-          % self._timeout, page.get('raw'),
-          url=page.get('url'), feed_url=page.get('feed_url')))]
+      return [
+        beam.pvalue.TaggedOutput(
+          DEAD_LETTER,
+          schema.dead_letter(
+            STAGE,
+            'timeout: extraction took over %g s (extract.timeout_seconds)' % self._timeout,
+            page.get('raw'),
+            url=page.get('url'),
+            feed_url=page.get('feed_url'),
+          ),
+        )
+      ]
     except Exception as e:
       self._failed.inc()
-      return [beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE, '%s: %s' % (type(e).__name__, e), page.get('raw'),
-          url=page.get('url'), feed_url=page.get('feed_url')))]
+      return [
+        beam.pvalue.TaggedOutput(
+          DEAD_LETTER,
+          schema.dead_letter(
+            STAGE,
+            '%s: %s' % (type(e).__name__, e),
+            page.get('raw'),
+            url=page.get('url'),
+            feed_url=page.get('feed_url'),
+          ),
+        )
+      ]
     outcomes = []
     for article in articles:
       if not article['body']:

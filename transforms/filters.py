@@ -31,12 +31,12 @@ class FilterArticles(beam.PTransform):
     self._min_words = min_words
 
   def expand(self, articles):
-    return articles | 'Filter' >> beam.ParDo(
-        _FilterFn(self._min_words)).with_outputs(REJECTED, main='articles')
+    return articles | 'Filter' >> beam.ParDo(_FilterFn(self._min_words)).with_outputs(
+      REJECTED, main='articles'
+    )
 
 
 class _FilterFn(beam.DoFn):
-
   def __init__(self, min_words):
     self._min_words = min_words
 

@@ -16,70 +16,69 @@ from transforms.fetch.redact import redact_url
 # Fields of an article record, in the order they are written. Held fixed: other
 # tools depend on these names (extend, never rename).
 ARTICLE_FIELDS = (
-    'id',
-    'url',
-    'canonical_url',
-    'feed_url',
-    'domain',
-    'title',
-    'body',
-    'summary',
-    'authors',
-    'published_at',
-    'fetched_at',
-    'language',
-    'language_score',
-    'removed',
-    'topics',
-    'part',
+  'id',
+  'url',
+  'canonical_url',
+  'feed_url',
+  'domain',
+  'title',
+  'body',
+  'summary',
+  'authors',
+  'published_at',
+  'fetched_at',
+  'language',
+  'language_score',
+  'removed',
+  'topics',
+  'part',
 )
 
 # Fields added by later stages or carried by the non-article outputs.
 EXTRA_FIELDS = (
-    'source',          # the scraped record's `source`, or 'feed'
-    'warnings',        # non-fatal problems met on the way (e.g. a recovered feed)
-    'cluster_size',    # articles: how many inputs this record stands for
-    'duplicate_of',    # duplicates: the kept record's id
-    'similarity',      # duplicates: 1.0 for exact, Jaccard estimate for near
-    'reason',          # rejected: why a rule filtered the record out
-    'fetch_error',     # --fetch-articles: why the entry's page could not be
-                       # fetched (the feed's own text was kept); else None
-    'duplicate_rule',  # duplicates: exact_body, canonical_url, near or contained
-    'first_seen_at',   # pipelines.stream: when a poll first saw the item's URL
+  'source',  # the scraped record's `source`, or 'feed'
+  'warnings',  # non-fatal problems met on the way (e.g. a recovered feed)
+  'cluster_size',  # articles: how many inputs this record stands for
+  'duplicate_of',  # duplicates: the kept record's id
+  'similarity',  # duplicates: 1.0 for exact, Jaccard estimate for near
+  'reason',  # rejected: why a rule filtered the record out
+  'fetch_error',  # --fetch-articles: why the entry's page could not be
+  # fetched (the feed's own text was kept); else None
+  'duplicate_rule',  # duplicates: exact_body, canonical_url, near or contained
+  'first_seen_at',  # pipelines.stream: when a poll first saw the item's URL
 )
 
 # The type of every field above, for writers with a declared schema (Parquet):
 # a scalar type name, [type] for a list, {name: type} for a struct. Every
 # value may be null.
-_REMOVED_FRAGMENT = {'text': 'string', 'reason': 'string',
-                     'language': 'string', 'rule': 'string'}
+_REMOVED_FRAGMENT = {'text': 'string', 'reason': 'string', 'language': 'string', 'rule': 'string'}
 _TOPIC = {'code': 'string', 'label': 'string', 'score': 'float'}
 FIELD_TYPES = {
-    'id': 'string',
-    'url': 'string',
-    'canonical_url': 'string',
-    'feed_url': 'string',
-    'domain': 'string',
-    'title': 'string',
-    'body': 'string',
-    'summary': 'string',
-    'authors': ['string'],
-    'published_at': 'string',
-    'fetched_at': 'string',
-    'language': 'string',
-    'language_score': 'float',
-    'removed': [_REMOVED_FRAGMENT],
-    'topics': [_TOPIC],
-    'part': 'int',
-    'source': 'string',
-    'warnings': ['string'],
-    'cluster_size': 'int',
-    'duplicate_of': 'string',
-    'similarity': 'float',
-    'reason': 'string',
-    'duplicate_rule': 'string',
-    'fetch_error': 'string',
-    'first_seen_at': 'string',
+  'id': 'string',
+  'url': 'string',
+  'canonical_url': 'string',
+  'feed_url': 'string',
+  'domain': 'string',
+  'title': 'string',
+  'body': 'string',
+  'summary': 'string',
+  'authors': ['string'],
+  'published_at': 'string',
+  'fetched_at': 'string',
+  'language': 'string',
+  'language_score': 'float',
+  'removed': [_REMOVED_FRAGMENT],
+  'topics': [_TOPIC],
+  'part': 'int',
+  'source': 'string',
+  'warnings': ['string'],
+  'cluster_size': 'int',
+  'duplicate_of': 'string',
+  'similarity': 'float',
+  'reason': 'string',
+  'duplicate_rule': 'string',
+  'fetch_error': 'string',
+  'first_seen_at': 'string',
 }
 
 # Dead letters: what failed, where, and the input as read (`raw`, written as
@@ -102,9 +101,7 @@ FOREIGN_LANGUAGE = 'foreign_language'
 
 def new_article(**fields: Any) -> Dict[str, Any]:
   """Returns an article record with every field present (None or empty)."""
-  record = {
-      name: None for name in ARTICLE_FIELDS
-  }
+  record = {name: None for name in ARTICLE_FIELDS}
   record.update(authors=[], removed=[], topics=[], part=0, warnings=[])
   unknown = set(fields) - set(ARTICLE_FIELDS) - set(EXTRA_FIELDS)
   if unknown:
@@ -113,8 +110,9 @@ def new_article(**fields: Any) -> Dict[str, Any]:
   return record
 
 
-def removed_fragment(text: str, reason: str, language: Optional[str] = None,
-                     rule: Optional[str] = None) -> Dict[str, Any]:
+def removed_fragment(
+  text: str, reason: str, language: Optional[str] = None, rule: Optional[str] = None
+) -> Dict[str, Any]:
   """One entry of a record's `removed` list: what was cut, and why (`reason`,
   and the `rule` that matched when there is more to say)."""
   fragment = {'text': text, 'reason': reason, 'language': language}
@@ -136,33 +134,39 @@ def article_id(canonical_url: str, part: int, body: str) -> str:
   return digest.hexdigest()[:24]
 
 
-def stage_failure(stage: str, error: Exception,
-                  record: Dict[str, Any]) -> Dict[str, Any]:
+def stage_failure(stage: str, error: Exception, record: Dict[str, Any]) -> Dict[str, Any]:
   """The dead letter of a record a stage raised on: the error, and the
   record as built so far as `raw` (replayable as a scraped `text` record)."""
-  return dead_letter(stage, '%s: %s' % (type(error).__name__, error),
-                     ordered(record), url=record.get('url'),
-                     feed_url=record.get('feed_url'))
+  return dead_letter(
+    stage,
+    '%s: %s' % (type(error).__name__, error),
+    ordered(record),
+    url=record.get('url'),
+    feed_url=record.get('feed_url'),
+  )
 
 
 def with_id(record: Dict[str, Any]) -> Dict[str, Any]:
   """The record with its stable `id` set from its final body."""
-  return dict(record, id=article_id(record.get('canonical_url') or
-                                    record.get('url'),
-                                    record.get('part') or 0,
-                                    record.get('body')))
+  return dict(
+    record,
+    id=article_id(
+      record.get('canonical_url') or record.get('url'), record.get('part') or 0, record.get('body')
+    ),
+  )
 
 
-def dead_letter(stage: str, error: str, raw: Any, url: Optional[str] = None,
-                feed_url: Optional[str] = None) -> Dict[str, Any]:
+def dead_letter(
+  stage: str, error: str, raw: Any, url: Optional[str] = None, feed_url: Optional[str] = None
+) -> Dict[str, Any]:
   """An input that failed, with what is needed to understand and replay it.
   Credentials in the URLs and the error message are redacted."""
   return {
-      'url': redact_url(url),
-      'feed_url': redact_url(feed_url),
-      'stage': stage,
-      'error': redact_url(error),
-      'raw': raw,
+    'url': redact_url(url),
+    'feed_url': redact_url(feed_url),
+    'stage': stage,
+    'error': redact_url(error),
+    'raw': raw,
   }
 
 
@@ -205,8 +209,7 @@ def ordered(record: Dict[str, Any]) -> Dict[str, Any]:
 
 def to_json_line(record: Dict[str, Any]) -> str:
   """Serializes one record as a JSON line (UTF-8, keys in schema order)."""
-  return json.dumps(ordered(record), ensure_ascii=False, sort_keys=False,
-                    default=str)
+  return json.dumps(ordered(record), ensure_ascii=False, sort_keys=False, default=str)
 
 
 def word_count(text: Optional[str]) -> int:

@@ -28,9 +28,8 @@ import re
 import zlib
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-import numpy as np
-
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 
 from transforms import schema
@@ -55,8 +54,11 @@ KEPT, DUPLICATE, ABSORBED = 'kept', 'duplicate', 'absorbed'
 
 def keep_rank(article: Dict[str, Any]) -> Tuple[str, int, str]:
   """Sort key: the record to keep sorts first."""
-  return (article.get('published_at') or '9999',
-          -len(article.get('body') or ''), article.get('id') or '')
+  return (
+    article.get('published_at') or '9999',
+    -len(article.get('body') or ''),
+    article.get('id') or '',
+  )
 
 
 def body_fingerprint(body: str) -> str:
@@ -98,8 +100,7 @@ def shingles(body: str, size: int) -> Set[str]:
       if words:
         grams.add(' '.join(words))
       continue
-    grams.update(' '.join(words[i:i + size])
-                 for i in range(len(words) - size + 1))
+    grams.update(' '.join(words[i : i + size]) for i in range(len(words) - size + 1))
   return grams
 
 
@@ -118,12 +119,12 @@ class MinHasher:
     grams = shingles(body, self._shingle_words)
     if not grams:
       return np.full(self.num_perm, _MAX_HASH, dtype=SIGNATURE_DTYPE), 0
-    hashes = np.fromiter((zlib.crc32(g.encode('utf-8')) for g in grams),
-                         dtype=np.uint64, count=len(grams))
+    hashes = np.fromiter(
+      (zlib.crc32(g.encode('utf-8')) for g in grams), dtype=np.uint64, count=len(grams)
+    )
     permuted = (np.outer(self._a, hashes) + self._b[:, None]) % _MERSENNE
     # 32-bit values: half the bytes to shuffle, the same estimate.
-    return ((permuted & _MAX_HASH).min(axis=1).astype(SIGNATURE_DTYPE),
-            len(grams))
+    return ((permuted & _MAX_HASH).min(axis=1).astype(SIGNATURE_DTYPE), len(grams))
 
   def signature(self, body: str) -> np.ndarray:
     return self.sketch(body)[0]
@@ -156,13 +157,11 @@ class NearDuplicateTest:
     self._threshold = threshold
     self._min_containment = min_containment
 
-  def __call__(self, sketch_a: 'Sketch', sketch_b: 'Sketch'
-               ) -> Optional[Tuple[str, float]]:
+  def __call__(self, sketch_a: 'Sketch', sketch_b: 'Sketch') -> Optional[Tuple[str, float]]:
     jaccard = similarity(sketch_a.values(), sketch_b.values())
     if jaccard >= self._threshold:
       return NEAR, jaccard
-    contained = containment(jaccard, sketch_a.shingle_count,
-                            sketch_b.shingle_count)
+    contained = containment(jaccard, sketch_a.shingle_count, sketch_b.shingle_count)
     if contained >= self._min_containment:
       return CONTAINED, contained
     return None
@@ -170,14 +169,20 @@ class NearDuplicateTest:
 
 def band_keys(signature: np.ndarray, bands: int) -> List[str]:
   rows = len(signature) // bands
-  return ['%d:%s' % (i, hashlib.blake2b(
-      signature[i * rows:(i + 1) * rows].tobytes(), digest_size=8).hexdigest())
-          for i in range(bands)]
+  return [
+    '%d:%s'
+    % (
+      i,
+      hashlib.blake2b(signature[i * rows : (i + 1) * rows].tobytes(), digest_size=8).hexdigest(),
+    )
+    for i in range(bands)
+  ]
 
 
 class Sketch(NamedTuple):
   """What near-dedup needs of a record: `order` sorts the record to keep
   first (records published by earlier runs before all others)."""
+
   order: Tuple
   id: str
   signature: bytes
@@ -206,19 +211,25 @@ def one_partition(record: Dict[str, Any]) -> None:
   return None
 
 
-def stub_of(article: Dict[str, Any], hasher: MinHasher, rank=keep_rank,
-            partition=one_partition) -> 'Stub':
+def stub_of(
+  article: Dict[str, Any], hasher: MinHasher, rank=keep_rank, partition=one_partition
+) -> 'Stub':
   """The record's Stub, ordered by `rank`."""
   body = article['body']
   signature, count = hasher.sketch(body)
-  return Stub(article['id'], sketch_order(rank(article)),
-              body_fingerprint(body), url_key(article),
-              article.get('cluster_size') or 1, signature.tobytes(), count,
-              partition(article))
+  return Stub(
+    article['id'],
+    sketch_order(rank(article)),
+    body_fingerprint(body),
+    url_key(article),
+    article.get('cluster_size') or 1,
+    signature.tobytes(),
+    count,
+    partition(article),
+  )
 
 
-def index_entry(article: Dict[str, Any], run: str,
-                hasher: MinHasher) -> Dict[str, Any]:
+def index_entry(article: Dict[str, Any], run: str, hasher: MinHasher) -> Dict[str, Any]:
   """What a later run needs to recognise a published record: its exact keys,
   its sketch and its rank, and the run that published it."""
   return stub_index_entry(stub_of(article, hasher), run)
@@ -228,24 +239,28 @@ def stub_index_entry(stub: 'Stub', run: str) -> Dict[str, Any]:
   """The index entry of a record from its Stub (ranked as its run ranked
   it)."""
   return {
-      'id': stub.id,
-      'run': run,
-      'fingerprint': stub.fingerprint,
-      'url_key': stub.url_key,
-      'rank': list(stub.order[1:]),
-      'shingles': stub.shingle_count,
-      'signature': base64.b64encode(stub.signature).decode('ascii'),
+    'id': stub.id,
+    'run': run,
+    'fingerprint': stub.fingerprint,
+    'url_key': stub.url_key,
+    'rank': list(stub.order[1:]),
+    'shingles': stub.shingle_count,
+    'signature': base64.b64encode(stub.signature).decode('ascii'),
   }
 
 
 def entry_sketch(entry: Dict[str, Any]) -> Sketch:
-  return Sketch(sketch_order(entry['rank'], earlier_run=True),
-                entry['id'], base64.b64decode(entry['signature']),
-                entry['shingles'])
+  return Sketch(
+    sketch_order(entry['rank'], earlier_run=True),
+    entry['id'],
+    base64.b64decode(entry['signature']),
+    entry['shingles'],
+  )
 
 
-def resolve_roots(links: Dict[str, Tuple[Any, str, float, str]]
-                  ) -> Dict[str, Tuple[str, float, str]]:
+def resolve_roots(
+  links: Dict[str, Tuple[Any, str, float, str]],
+) -> Dict[str, Tuple[str, float, str]]:
   """Follows duplicate -> kept chains to the record finally kept.
 
   `links` maps a duplicate's id to (kept order, kept id, similarity, rule).
@@ -261,10 +276,10 @@ def resolve_roots(links: Dict[str, Tuple[Any, str, float, str]]
   return roots
 
 
-def as_duplicate(article: Dict[str, Any], kept_id: str, sim: float,
-                 rule: str) -> Dict[str, Any]:
-  return dict(article, duplicate_of=kept_id, similarity=round(sim, 4),
-              duplicate_rule=rule, cluster_size=None)
+def as_duplicate(article: Dict[str, Any], kept_id: str, sim: float, rule: str) -> Dict[str, Any]:
+  return dict(
+    article, duplicate_of=kept_id, similarity=round(sim, 4), duplicate_rule=rule, cluster_size=None
+  )
 
 
 class Stub(NamedTuple):
@@ -274,6 +289,7 @@ class Stub(NamedTuple):
   the records, so a record's text crosses one shuffle in dedup, not four,
   and the exact-duplicate groups hold keys and ids, not bodies.
   """
+
   id: str
   order: Tuple
   fingerprint: str
@@ -297,15 +313,13 @@ class SketchingDoFn(beam.DoFn):
     self._config = config
 
   def setup(self):
-    self._hasher = MinHasher(self._config['num_perm'],
-                             self._config['shingle_words'])
+    self._hasher = MinHasher(self._config['num_perm'], self._config['shingle_words'])
 
 
 class _StubFn(SketchingDoFn):
   """article -> its Stub, ordered by `rank`."""
 
-  def __init__(self, config: Dict[str, Any], rank=keep_rank,
-               partition=one_partition):
+  def __init__(self, config: Dict[str, Any], rank=keep_rank, partition=one_partition):
     super().__init__(config)
     self._rank = rank
     self._partition = partition
@@ -336,11 +350,11 @@ class _ExactGroupFn(beam.DoFn):
       kept, others, kept_id = stubs[0], stubs[1:], stubs[0].id
     for other in others:
       self._dupes.inc()
-      yield beam.pvalue.TaggedOutput(LINKS, (other.id, (kept_id, 1.0,
-                                                        self._rule)))
+      yield beam.pvalue.TaggedOutput(LINKS, (other.id, (kept_id, 1.0, self._rule)))
     if kept:
-      yield kept._replace(cluster_size=sum(
-          s.cluster_size for s in stubs if s.partition == kept.partition))
+      yield kept._replace(
+        cluster_size=sum(s.cluster_size for s in stubs if s.partition == kept.partition)
+      )
 
 
 class ExactDuplicates(beam.PTransform):
@@ -358,18 +372,18 @@ class ExactDuplicates(beam.PTransform):
     published = self._published
     if published is None:
       published = stubs.pipeline | 'NoPublished' >> beam.Create([])
-    return ({'stubs': keyed, 'published': published}
-            | 'Group' >> beam.CoGroupByKey()
-            | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(
-                LINKS, main='stubs'))
+    return (
+      {'stubs': keyed, 'published': published}
+      | 'Group' >> beam.CoGroupByKey()
+      | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(LINKS, main='stubs')
+    )
 
 
 def band_members(keyed_sketch, bands: int):
   """(id, Sketch) -> (band key, (order, id)) per band: buckets carry ids,
   not signatures, so the shuffle stays small."""
   _, sketch = keyed_sketch
-  return [(key, (sketch.order, sketch.id))
-          for key in band_keys(sketch.values(), bands)]
+  return [(key, (sketch.order, sketch.id)) for key in band_keys(sketch.values(), bands)]
 
 
 class _BucketPairsFn(beam.DoFn):
@@ -382,7 +396,7 @@ class _BucketPairsFn(beam.DoFn):
 
   def process(self, keyed):
     _, members = keyed
-    members = sorted(set(members))[:self._max_bucket]
+    members = sorted(set(members))[: self._max_bucket]
     for i, (order, candidate_id) in enumerate(members):
       if published_earlier(order):  # never a duplicate
         continue
@@ -409,8 +423,7 @@ class _VerifyFn(beam.DoFn):
     self._config = config
 
   def setup(self):
-    self._is_duplicate = NearDuplicateTest(self._config['threshold'],
-                                           self._config['containment'])
+    self._is_duplicate = NearDuplicateTest(self._config['threshold'], self._config['containment'])
 
   def process(self, joined):
     kept_id, grouped = joined
@@ -438,25 +451,27 @@ class NearDuplicateLinks(beam.PTransform):
   def expand(self, stubs):
     sketches = stubs | 'Sketches' >> beam.Map(lambda s: (s.id, s.sketch()))
     if self._published is not None:
-      published = self._published | 'KeyPublished' >> beam.Map(
-          lambda s: (s.id, s))
+      published = self._published | 'KeyPublished' >> beam.Map(lambda s: (s.id, s))
       sketches = (sketches, published) | 'WithPublished' >> beam.Flatten()
-    pairs = (sketches
-             | 'BandMembers' >> beam.FlatMap(band_members,
-                                             self._config['bands'])
-             | 'GroupBands' >> beam.GroupByKey()
-             | 'BucketPairs' >> beam.ParDo(
-                 _BucketPairsFn(self._config['max_bucket']))
-             | 'DistinctPairs' >> beam.CombinePerKey(min)
-             | 'ByCandidate' >> beam.Map(
-                 lambda pair: (pair[0][0], (pair[0][1], pair[1]))))
-    candidates = ({'sketch': sketches, 'pairs': pairs}
-                  | 'JoinCandidates' >> beam.CoGroupByKey()
-                  | 'ByKept' >> beam.FlatMap(_with_candidate_sketch))
-    return ({'sketch': sketches, 'candidates': candidates}
-            | 'JoinKept' >> beam.CoGroupByKey()
-            | 'Verify' >> beam.ParDo(_VerifyFn(self._config))
-            | 'BestMatch' >> beam.CombinePerKey(min))
+    pairs = (
+      sketches
+      | 'BandMembers' >> beam.FlatMap(band_members, self._config['bands'])
+      | 'GroupBands' >> beam.GroupByKey()
+      | 'BucketPairs' >> beam.ParDo(_BucketPairsFn(self._config['max_bucket']))
+      | 'DistinctPairs' >> beam.CombinePerKey(min)
+      | 'ByCandidate' >> beam.Map(lambda pair: (pair[0][0], (pair[0][1], pair[1])))
+    )
+    candidates = (
+      {'sketch': sketches, 'pairs': pairs}
+      | 'JoinCandidates' >> beam.CoGroupByKey()
+      | 'ByKept' >> beam.FlatMap(_with_candidate_sketch)
+    )
+    return (
+      {'sketch': sketches, 'candidates': candidates}
+      | 'JoinKept' >> beam.CoGroupByKey()
+      | 'Verify' >> beam.ParDo(_VerifyFn(self._config))
+      | 'BestMatch' >> beam.CombinePerKey(min)
+    )
 
 
 class _DecideFn(beam.DoFn):
@@ -521,17 +536,19 @@ class _ApplyFn(beam.DoFn):
       (absorbed if kind == ABSORBED else verdicts).append((kind, value))
     if len(articles) > 1:
       # The group's own decision first, then its exact duplicates.
-      verdicts.sort(key=lambda verdict: verdict[0] == DUPLICATE and (
-          1 + (verdict[1][2] == EXACT_BODY)))
+      verdicts.sort(
+        key=lambda verdict: verdict[0] == DUPLICATE and (1 + (verdict[1][2] == EXACT_BODY))
+      )
       articles.sort(key=lambda a: (self._rank(a), schema.to_json_line(a)))
     for article, (kind, value) in zip(articles, verdicts):
       if kind == KEPT:
         own = self._partition(article)
-        yield dict(article, cluster_size=value + sum(
-            size for _, (partition, size) in absorbed if partition == own))
+        yield dict(
+          article,
+          cluster_size=value + sum(size for _, (partition, size) in absorbed if partition == own),
+        )
       else:
-        yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(
-            article, *value))
+        yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(article, *value))
 
 
 class Deduplicate(beam.PTransform):
@@ -549,8 +566,9 @@ class Deduplicate(beam.PTransform):
   index's entries, without sketching the records again).
   """
 
-  def __init__(self, dedup_config: Dict[str, Any], published=None,
-               rank=keep_rank, partition=one_partition):
+  def __init__(
+    self, dedup_config: Dict[str, Any], published=None, rank=keep_rank, partition=one_partition
+  ):
     super().__init__()
     self._config = dedup_config
     self._published = published
@@ -561,40 +579,43 @@ class Deduplicate(beam.PTransform):
   def _published_by(self, name, key_fn):
     if self._published is None:
       return None
-    return self._published | 'Published%s' % name >> beam.Map(
-        lambda e, f=key_fn: (f(e), e))
+    return self._published | 'Published%s' % name >> beam.Map(lambda e, f=key_fn: (f(e), e))
 
   def expand(self, articles):
-    stubs = articles | 'Stubs' >> beam.ParDo(_StubFn(
-        self._config, self._rank, self._partition))
+    stubs = articles | 'Stubs' >> beam.ParDo(_StubFn(self._config, self._rank, self._partition))
     by_body = stubs | 'ExactBody' >> ExactDuplicates(
-        EXACT_BODY, lambda s: s.fingerprint,
-        self._published_by('Body', lambda e: e['fingerprint']))
+      EXACT_BODY, lambda s: s.fingerprint, self._published_by('Body', lambda e: e['fingerprint'])
+    )
     by_url = by_body.stubs | 'ExactUrl' >> ExactDuplicates(
-        CANONICAL_URL, lambda s: s.url_key,
-        self._published_by('Url', lambda e: e['url_key']))
+      CANONICAL_URL, lambda s: s.url_key, self._published_by('Url', lambda e: e['url_key'])
+    )
     published_sketches = None
     if self._published is not None:
-      published_sketches = self._published | 'PublishedSketches' >> beam.Map(
-          entry_sketch)
-    near_links = by_url.stubs | 'Near' >> NearDuplicateLinks(
-        self._config, published_sketches)
-    url_links = by_url[LINKS] | 'UrlLinks' >> beam.Map(
-        lambda link: (link[0], ((),) + link[1]))
-    roots = ((near_links, url_links)
-             | 'AllLinks' >> beam.Flatten()
-             | 'ToDict' >> beam.combiners.ToDict()
-             | 'ResolveRoots' >> beam.Map(resolve_roots))
-    decisions = ((by_body[LINKS], by_url[LINKS], by_url.stubs)
-                 | 'ToDecide' >> beam.Flatten()
-                 | 'Decide' >> beam.ParDo(
-                     _DecideFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
-                         KEPT_STUBS, main='decisions'))
+      published_sketches = self._published | 'PublishedSketches' >> beam.Map(entry_sketch)
+    near_links = by_url.stubs | 'Near' >> NearDuplicateLinks(self._config, published_sketches)
+    url_links = by_url[LINKS] | 'UrlLinks' >> beam.Map(lambda link: (link[0], ((),) + link[1]))
+    roots = (
+      (near_links, url_links)
+      | 'AllLinks' >> beam.Flatten()
+      | 'ToDict' >> beam.combiners.ToDict()
+      | 'ResolveRoots' >> beam.Map(resolve_roots)
+    )
+    decisions = (
+      (by_body[LINKS], by_url[LINKS], by_url.stubs)
+      | 'ToDecide' >> beam.Flatten()
+      | 'Decide'
+      >> beam.ParDo(_DecideFn(), beam.pvalue.AsSingleton(roots)).with_outputs(
+        KEPT_STUBS, main='decisions'
+      )
+    )
     self.kept_stubs = decisions[KEPT_STUBS]
-    outcome = ({'articles': articles | 'ById' >> beam.Map(
-        lambda a: (a['id'], packed(a))), 'decisions': decisions.decisions}
-               | 'JoinDecisions' >> beam.CoGroupByKey()
-               | 'Apply' >> beam.ParDo(_ApplyFn(
-                   self._rank, self._partition)).with_outputs(
-                   DUPLICATES, main='articles'))
+    outcome = (
+      {
+        'articles': articles | 'ById' >> beam.Map(lambda a: (a['id'], packed(a))),
+        'decisions': decisions.decisions,
+      }
+      | 'JoinDecisions' >> beam.CoGroupByKey()
+      | 'Apply'
+      >> beam.ParDo(_ApplyFn(self._rank, self._partition)).with_outputs(DUPLICATES, main='articles')
+    )
     return outcome.articles, outcome[DUPLICATES]

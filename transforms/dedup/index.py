@@ -29,14 +29,12 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.dedup.batch import (STAGE, Deduplicate, SketchingDoFn, index_entry,
-                              stub_index_entry)
+from transforms.dedup.batch import STAGE, Deduplicate, SketchingDoFn, index_entry, stub_index_entry
 
 INDEX_FOLDER = '_index'
 INDEX_GLOB = 'run-*.jsonl'
 _HASH_SPACE = 1 << 64
-ENTRY_FIELDS = frozenset(('id', 'run', 'fingerprint', 'url_key', 'rank',
-                          'signature', 'shingles'))
+ENTRY_FIELDS = frozenset(('id', 'run', 'fingerprint', 'url_key', 'rank', 'signature', 'shingles'))
 
 
 def default_index_path(output: str) -> str:
@@ -44,8 +42,7 @@ def default_index_path(output: str) -> str:
 
 
 def index_file(index: str, run: str, shard: int, shards: int) -> str:
-  return FileSystems.join(index.rstrip('/'),
-                          'run-%s-%05d-of-%05d.jsonl' % (run, shard, shards))
+  return FileSystems.join(index.rstrip('/'), 'run-%s-%05d-of-%05d.jsonl' % (run, shard, shards))
 
 
 def index_shard(record_id: str, shards: int) -> int:
@@ -70,8 +67,7 @@ class RunKeyFn(beam.CombineFn):
     return sum(totals) % _HASH_SPACE, sum(counts)
 
   def extract_output(self, accumulator):
-    return hashlib.sha256(('%d:%d' % accumulator).encode('ascii')
-                          ).hexdigest()[:16]
+    return hashlib.sha256(('%d:%d' % accumulator).encode('ascii')).hexdigest()[:16]
 
 
 def parse_entries(readable) -> Iterable[Dict[str, Any]]:
@@ -102,17 +98,20 @@ class ReadPublished(beam.PTransform):
     self._accept = accept
 
   def expand(self, pipeline):
-    files = (pipeline
-             | 'Pattern' >> beam.Create([self._pattern])
-             | 'Match' >> fileio.MatchAll(
-                 empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW))
+    files = (
+      pipeline
+      | 'Pattern' >> beam.Create([self._pattern])
+      | 'Match' >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+    )
     if self._accept is not None:
       files = files | 'Accept' >> beam.Filter(
-          lambda metadata, accept: accept(metadata.path), self._accept)
-    return (files
-            | 'Open' >> fileio.ReadMatches(
-                compression=CompressionTypes.UNCOMPRESSED)
-            | 'Parse' >> beam.FlatMap(parse_entries))
+        lambda metadata, accept: accept(metadata.path), self._accept
+      )
+    return (
+      files
+      | 'Open' >> fileio.ReadMatches(compression=CompressionTypes.UNCOMPRESSED)
+      | 'Parse' >> beam.FlatMap(parse_entries)
+    )
 
 
 def write_entries(path: str, entries: Iterable[Dict[str, Any]]) -> str:
@@ -128,12 +127,10 @@ def write_index_shard(keyed, index: str, shards: int) -> str:
   """Writes one shard of a run's entries."""
   shard, entries = keyed
   entries: List[Dict[str, Any]] = list(entries)
-  return write_entries(index_file(index, entries[0]['run'], shard, shards),
-                       entries)
+  return write_entries(index_file(index, entries[0]['run'], shard, shards), entries)
 
 
 class _IndexEntryFn(SketchingDoFn):
-
   def process(self, article, run):
     yield index_entry(article, run, self._hasher)
 
@@ -148,10 +145,12 @@ class WriteIndexEntries(beam.PTransform):
 
   def expand(self, entries):
     shards = self._config['index_shards']
-    return (entries
-            | 'Shard' >> beam.Map(lambda e: (index_shard(e['id'], shards), e))
-            | 'GroupShards' >> beam.GroupByKey()
-            | 'Write' >> beam.Map(write_index_shard, self._index, shards))
+    return (
+      entries
+      | 'Shard' >> beam.Map(lambda e: (index_shard(e['id'], shards), e))
+      | 'GroupShards' >> beam.GroupByKey()
+      | 'Write' >> beam.Map(write_index_shard, self._index, shards)
+    )
 
 
 class WritePublished(beam.PTransform):
@@ -164,10 +163,11 @@ class WritePublished(beam.PTransform):
     self._run = run
 
   def expand(self, articles):
-    return (articles
-            | 'Entries' >> beam.ParDo(_IndexEntryFn(self._config),
-                                      beam.pvalue.AsSingleton(self._run))
-            | 'WriteEntries' >> WriteIndexEntries(self._config, self._index))
+    return (
+      articles
+      | 'Entries' >> beam.ParDo(_IndexEntryFn(self._config), beam.pvalue.AsSingleton(self._run))
+      | 'WriteEntries' >> WriteIndexEntries(self._config, self._index)
+    )
 
 
 class DeduplicateAcrossRuns(beam.PTransform):
@@ -180,18 +180,20 @@ class DeduplicateAcrossRuns(beam.PTransform):
     self._index = index
 
   def expand(self, articles):
-    run = (articles
-           | 'Ids' >> beam.Map(lambda a: a['id'])
-           | 'RunKey' >> beam.CombineGlobally(RunKeyFn()))
-    published = (articles.pipeline
-                 | 'ReadIndex' >> ReadPublished(self._index)
-                 | 'OtherRuns' >> beam.Filter(
-                     lambda e, own: e['run'] != own,
-                     beam.pvalue.AsSingleton(run)))
+    run = (
+      articles | 'Ids' >> beam.Map(lambda a: a['id']) | 'RunKey' >> beam.CombineGlobally(RunKeyFn())
+    )
+    published = (
+      articles.pipeline
+      | 'ReadIndex' >> ReadPublished(self._index)
+      | 'OtherRuns' >> beam.Filter(lambda e, own: e['run'] != own, beam.pvalue.AsSingleton(run))
+    )
     dedup = Deduplicate(self._config, published)
     kept, duplicates = articles | 'Deduplicate' >> dedup
     # The kept records' stubs hold their entries: no record is sketched twice.
-    (dedup.kept_stubs
-     | 'Entries' >> beam.Map(stub_index_entry, beam.pvalue.AsSingleton(run))
-     | 'WriteIndex' >> WriteIndexEntries(self._config, self._index))
+    (
+      dedup.kept_stubs
+      | 'Entries' >> beam.Map(stub_index_entry, beam.pvalue.AsSingleton(run))
+      | 'WriteIndex' >> WriteIndexEntries(self._config, self._index)
+    )
     return kept, duplicates

@@ -36,15 +36,27 @@ from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.userstate import (BagStateSpec,
-                                              ReadModifyWriteStateSpec,
-                                              TimerSpec, on_timer)
+from apache_beam.transforms.userstate import (
+  BagStateSpec,
+  ReadModifyWriteStateSpec,
+  TimerSpec,
+  on_timer,
+)
 from apache_beam.utils.timestamp import Duration
 
-from transforms.dedup.batch import (CANONICAL_URL, DUPLICATES, EXACT_BODY, STAGE,
-                              NearDuplicateTest, Sketch, SketchingDoFn,
-                              as_duplicate, band_keys, body_fingerprint,
-                              url_key)
+from transforms.dedup.batch import (
+  CANONICAL_URL,
+  DUPLICATES,
+  EXACT_BODY,
+  STAGE,
+  NearDuplicateTest,
+  Sketch,
+  SketchingDoFn,
+  as_duplicate,
+  band_keys,
+  body_fingerprint,
+  url_key,
+)
 
 _DAY_SECONDS = 24 * 60 * 60
 
@@ -65,15 +77,18 @@ class _FirstSeenFn(beam.DoFn):
     self._horizon = horizon
     self._dupes = Metrics.counter(STAGE, 'stream_%s' % rule)
 
-  def process(self, keyed, timestamp=beam.DoFn.TimestampParam,
-              first=beam.DoFn.StateParam(FIRST),
-              expiry=beam.DoFn.TimerParam(EXPIRY)):
+  def process(
+    self,
+    keyed,
+    timestamp=beam.DoFn.TimestampParam,
+    first=beam.DoFn.StateParam(FIRST),
+    expiry=beam.DoFn.TimerParam(EXPIRY),
+  ):
     _, article = keyed
     first_id = first.read()
     if first_id:
       self._dupes.inc()
-      yield beam.pvalue.TaggedOutput(
-          DUPLICATES, as_duplicate(article, first_id, 1.0, self._rule))
+      yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(article, first_id, 1.0, self._rule))
       return
     first.write(article['id'])
     expiry.set(timestamp + self._horizon)
@@ -85,7 +100,6 @@ class _FirstSeenFn(beam.DoFn):
 
 
 class StreamExactDuplicates(beam.PTransform):
-
   def __init__(self, rule: str, key_fn, horizon: Duration):
     super().__init__()
     self._rule = rule
@@ -93,11 +107,14 @@ class StreamExactDuplicates(beam.PTransform):
     self._horizon = horizon
 
   def expand(self, articles):
-    return (articles
-            | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
-            | 'FirstSeen' >> beam.ParDo(
-                _FirstSeenFn(self._rule, self._horizon)).with_outputs(
-                    DUPLICATES, main='articles'))
+    return (
+      articles
+      | 'Key' >> beam.Map(lambda a, f=self._key_fn: (f(a), a))
+      | 'FirstSeen'
+      >> beam.ParDo(_FirstSeenFn(self._rule, self._horizon)).with_outputs(
+        DUPLICATES, main='articles'
+      )
+    )
 
 
 class _SignFn(SketchingDoFn):
@@ -122,11 +139,9 @@ class _BandBucketFn(beam.DoFn):
     self._horizon = horizon
 
   def setup(self):
-    self._is_duplicate = NearDuplicateTest(self._config['threshold'],
-                                           self._config['containment'])
+    self._is_duplicate = NearDuplicateTest(self._config['threshold'], self._config['containment'])
 
-  def process(self, keyed, seen=beam.DoFn.StateParam(SEEN),
-              expiry=beam.DoFn.TimerParam(EXPIRY)):
+  def process(self, keyed, seen=beam.DoFn.StateParam(SEEN), expiry=beam.DoFn.TimerParam(EXPIRY)):
     _, (sketch, seen_at) = keyed
     remembered = seen.read() or []
     for kept_at, kept in remembered:
@@ -143,11 +158,13 @@ class _BandBucketFn(beam.DoFn):
       seen.write(remembered + [(seen_at, sketch)])
 
   @on_timer(EXPIRY)
-  def forget(self, fired=beam.DoFn.TimestampParam,
-             seen=beam.DoFn.StateParam(SEEN),
-             expiry=beam.DoFn.TimerParam(EXPIRY)):
-    left = [(at, s) for at, s in (seen.read() or [])
-            if at + self._horizon > fired]
+  def forget(
+    self,
+    fired=beam.DoFn.TimestampParam,
+    seen=beam.DoFn.StateParam(SEEN),
+    expiry=beam.DoFn.TimerParam(EXPIRY),
+  ):
+    left = [(at, s) for at, s in (seen.read() or []) if at + self._horizon > fired]
     if left:
       seen.write(left)
       expiry.set(min(at for at, _ in left) + self._horizon)
@@ -167,9 +184,13 @@ class _DecideFn(beam.DoFn):
     self._bands = bands
     self._dupes = Metrics.counter(STAGE, 'stream_near')
 
-  def process(self, keyed, record=beam.DoFn.StateParam(RECORD),
-              verdicts=beam.DoFn.StateParam(VERDICTS),
-              answers=beam.DoFn.StateParam(ANSWERS)):
+  def process(
+    self,
+    keyed,
+    record=beam.DoFn.StateParam(RECORD),
+    verdicts=beam.DoFn.StateParam(VERDICTS),
+    answers=beam.DoFn.StateParam(ANSWERS),
+  ):
     _, (kind, value) = keyed
     if kind == 'record':
       record.write(value)
@@ -186,32 +207,31 @@ class _DecideFn(beam.DoFn):
     if matches:
       _, kept_id, sim, rule = matches[0]
       self._dupes.inc()
-      yield beam.pvalue.TaggedOutput(
-          DUPLICATES, as_duplicate(article, kept_id, sim, rule))
+      yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(article, kept_id, sim, rule))
     else:
       yield dict(article, cluster_size=1)
 
 
 class StreamNearDuplicates(beam.PTransform):
-
   def __init__(self, config: Dict[str, Any], horizon: Duration):
     super().__init__()
     self._config = config
     self._horizon = horizon
 
   def expand(self, articles):
-    verdicts = (articles
-                | 'Sign' >> beam.ParDo(_SignFn(self._config))
-                | 'Bucket' >> beam.ParDo(
-                    _BandBucketFn(self._config, self._horizon))
-                | 'AsVerdict' >> beam.MapTuple(
-                    lambda rid, v: (rid, ('verdict', v))))
-    records = articles | 'ById' >> beam.Map(
-        lambda a: (a['id'], ('record', a)))
-    return ((records, verdicts)
-            | 'Together' >> beam.Flatten()
-            | 'Decide' >> beam.ParDo(_DecideFn(self._config['bands']))
-            .with_outputs(DUPLICATES, main='articles'))
+    verdicts = (
+      articles
+      | 'Sign' >> beam.ParDo(_SignFn(self._config))
+      | 'Bucket' >> beam.ParDo(_BandBucketFn(self._config, self._horizon))
+      | 'AsVerdict' >> beam.MapTuple(lambda rid, v: (rid, ('verdict', v)))
+    )
+    records = articles | 'ById' >> beam.Map(lambda a: (a['id'], ('record', a)))
+    return (
+      (records, verdicts)
+      | 'Together' >> beam.Flatten()
+      | 'Decide'
+      >> beam.ParDo(_DecideFn(self._config['bands'])).with_outputs(DUPLICATES, main='articles')
+    )
 
 
 class StreamDeduplicate(beam.PTransform):
@@ -226,11 +246,13 @@ class StreamDeduplicate(beam.PTransform):
     # One memory for the whole stream, whatever windows the input is in.
     articles = articles | 'OneMemory' >> beam.WindowInto(window.GlobalWindows())
     by_body = articles | 'ExactBody' >> StreamExactDuplicates(
-        EXACT_BODY, lambda a: body_fingerprint(a['body']), horizon)
-    by_url = by_body.articles | 'ExactUrl' >> StreamExactDuplicates(
-        CANONICAL_URL, url_key, horizon)
-    near = by_url.articles | 'Near' >> StreamNearDuplicates(
-        self._config, horizon)
-    duplicates = ((by_body[DUPLICATES], by_url[DUPLICATES], near[DUPLICATES])
-                  | 'AllDuplicates' >> beam.Flatten())
+      EXACT_BODY, lambda a: body_fingerprint(a['body']), horizon
+    )
+    by_url = by_body.articles | 'ExactUrl' >> StreamExactDuplicates(CANONICAL_URL, url_key, horizon)
+    near = by_url.articles | 'Near' >> StreamNearDuplicates(self._config, horizon)
+    duplicates = (
+      by_body[DUPLICATES],
+      by_url[DUPLICATES],
+      near[DUPLICATES],
+    ) | 'AllDuplicates' >> beam.Flatten()
     return near.articles, duplicates

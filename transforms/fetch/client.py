@@ -36,20 +36,21 @@ from apache_beam.io.filesystems import FileSystems
 
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # Media types of an article page that extraction can read.
-_PAGE_TYPES = ('text/html', 'application/xhtml+xml', 'text/plain',
-               'application/xml', 'text/xml')
+_PAGE_TYPES = ('text/html', 'application/xhtml+xml', 'text/plain', 'application/xml', 'text/xml')
 # Reasons that hold for every URL of a site, robots.txt included.
 _UNFETCHABLE = ('blocked_host', 'dns_error', 'unsupported_scheme', 'bad_url')
 _CHUNK_BYTES = 64 * 1024
 # How far into a document to look for an XML declaration or meta charset.
 _SNIFF_BYTES = 4096
-_XML_DECLARATION = re.compile(
-    rb'^\s*<\?xml[^>]*encoding\s*=\s*["\']([A-Za-z0-9._:-]+)["\']')
-_META_CHARSET = re.compile(
-    rb'<meta[^>]+charset\s*=\s*["\']?\s*([A-Za-z0-9._:-]+)', re.I)
-_BOMS = ((codecs.BOM_UTF8, 'utf-8'), (codecs.BOM_UTF32_LE, 'utf-32'),
-         (codecs.BOM_UTF32_BE, 'utf-32'), (codecs.BOM_UTF16_LE, 'utf-16'),
-         (codecs.BOM_UTF16_BE, 'utf-16'))
+_XML_DECLARATION = re.compile(rb'^\s*<\?xml[^>]*encoding\s*=\s*["\']([A-Za-z0-9._:-]+)["\']')
+_META_CHARSET = re.compile(rb'<meta[^>]+charset\s*=\s*["\']?\s*([A-Za-z0-9._:-]+)', re.I)
+_BOMS = (
+  (codecs.BOM_UTF8, 'utf-8'),
+  (codecs.BOM_UTF32_LE, 'utf-32'),
+  (codecs.BOM_UTF32_BE, 'utf-32'),
+  (codecs.BOM_UTF16_LE, 'utf-16'),
+  (codecs.BOM_UTF16_BE, 'utf-16'),
+)
 
 
 class FetchError(Exception):
@@ -64,14 +65,15 @@ class FetchError(Exception):
 @dataclasses.dataclass
 class FetchResult:
   """A fetched document: 200 with a body, or 304 (``not_modified``)."""
-  url: str                  # the final URL, after redirects
+
+  url: str  # the final URL, after redirects
   status: int
   body: bytes
-  encoding: Optional[str]   # the detected charset; None for a 304
-  content_type: str         # the media type, without parameters
+  encoding: Optional[str]  # the detected charset; None for a 304
+  content_type: str  # the media type, without parameters
   etag: Optional[str]
   last_modified: Optional[str]
-  attempts: int             # requests sent, retries and redirects included
+  attempts: int  # requests sent, retries and redirects included
 
   @property
   def not_modified(self) -> bool:
@@ -91,6 +93,7 @@ class FetchOptions:
   """What the pipeline's fetching stages need: the config's ``fetch``
   section, the command-line switches and where the conditional GET state
   lives (None: no state kept)."""
+
   config: Dict[str, Any]
   allow_private_hosts: bool = False
   fetch_articles: bool = False
@@ -99,13 +102,13 @@ class FetchOptions:
 
 # --- Private networks ------------------------------------------------------
 
+
 def blocked_address_reason(address: str) -> Optional[str]:
   """Why an IP address must not be fetched (None when it is public)."""
   ip = ipaddress.ip_address(address.split('%')[0])
   if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
     ip = ip.ipv4_mapped
-  for name in ('loopback', 'link_local', 'multicast', 'unspecified',
-               'reserved', 'private'):
+  for name in ('loopback', 'link_local', 'multicast', 'unspecified', 'reserved', 'private'):
     if getattr(ip, 'is_' + name):
       return name.replace('_', '-')
   if not ip.is_global:  # e.g. 100.64.0.0/10, shared carrier-grade NAT
@@ -116,9 +119,10 @@ def blocked_address_reason(address: str) -> Optional[str]:
 def _refuse_private(host: str, address: str) -> None:
   reason = blocked_address_reason(address)
   if reason:
-    raise FetchError('blocked_host', '%s resolves to %s (%s); '
-                     '--allow-private-hosts lifts this'
-                     % (host, address, reason))
+    raise FetchError(
+      'blocked_host',
+      '%s resolves to %s (%s); --allow-private-hosts lifts this' % (host, address, reason),
+    )
 
 
 def check_host(url: str) -> None:
@@ -153,13 +157,11 @@ class _PublicPeerMixin:
     return sock
 
 
-class _PublicHTTPConnection(_PublicPeerMixin,
-                            urllib3.connection.HTTPConnection):
+class _PublicHTTPConnection(_PublicPeerMixin, urllib3.connection.HTTPConnection):
   pass
 
 
-class _PublicHTTPSConnection(_PublicPeerMixin,
-                             urllib3.connection.HTTPSConnection):
+class _PublicHTTPSConnection(_PublicPeerMixin, urllib3.connection.HTTPSConnection):
   pass
 
 
@@ -176,11 +178,11 @@ class PublicOnlyAdapter(requests.adapters.HTTPAdapter):
 
   def init_poolmanager(self, *args, **kwargs):
     super().init_poolmanager(*args, **kwargs)
-    self.poolmanager.pool_classes_by_scheme = {
-        'http': _PublicHTTPPool, 'https': _PublicHTTPSPool}
+    self.poolmanager.pool_classes_by_scheme = {'http': _PublicHTTPPool, 'https': _PublicHTTPSPool}
 
 
 # --- Charsets --------------------------------------------------------------
+
 
 def _known_charset(label: Union[bytes, str, None]) -> Optional[str]:
   if not label:
@@ -232,15 +234,20 @@ def detect_charset(body: bytes, content_type: Optional[str]) -> str:
 
 # --- Retries ---------------------------------------------------------------
 
-def retry_delay(attempt: int, backoff: float, max_backoff: float,
-                retry_after: Optional[str] = None,
-                now: Optional[datetime.datetime] = None) -> Optional[float]:
+
+def retry_delay(
+  attempt: int,
+  backoff: float,
+  max_backoff: float,
+  retry_after: Optional[str] = None,
+  now: Optional[datetime.datetime] = None,
+) -> Optional[float]:
   """Seconds to wait before try number ``attempt + 1`` (attempt counts from
   0): ``backoff * 2**attempt`` capped at ``max_backoff``, or longer if the
   server's Retry-After (seconds or an HTTP date) asks for it. None when the
   server asks for more than ``max_backoff``: waiting that long would stall
   the worker, so the fetch gives up."""
-  delay = min(backoff * (2 ** attempt), max_backoff)
+  delay = min(backoff * (2**attempt), max_backoff)
   if not retry_after:
     return delay
   retry_after = retry_after.strip()
@@ -261,6 +268,7 @@ def retry_delay(attempt: int, backoff: float, max_backoff: float,
 
 
 # --- Politeness ------------------------------------------------------------
+
 
 class _HostGate:
   """At most ``concurrency`` requests to one host at a time, and starts at
@@ -300,6 +308,7 @@ def host_gate(host: str, concurrency: int, delay: float) -> _HostGate:
 
 # --- Conditional GET state -------------------------------------------------
 
+
 def load_state(path: Optional[str]) -> Dict[str, Dict[str, str]]:
   """The validators (ETag, Last-Modified) kept per URL; empty if none yet.
   An unreadable file is logged and ignored: everything is fetched again,
@@ -336,8 +345,7 @@ def save_state(path: str, updates: List[Tuple[str, Dict[str, str]]]) -> str:
   return path
 
 
-def validators_of(result: FetchResult,
-                  previous: Optional[Dict[str, str]]) -> Dict[str, str]:
+def validators_of(result: FetchResult, previous: Optional[Dict[str, str]]) -> Dict[str, str]:
   """The validators to keep for a URL after fetching it."""
   out = dict(previous or {}) if result.not_modified else {}
   if result.etag:
@@ -348,6 +356,7 @@ def validators_of(result: FetchResult,
 
 
 # --- The fetcher -----------------------------------------------------------
+
 
 class Fetcher:
   """Fetches documents over HTTP(S) with one session; see the module doc.
@@ -371,8 +380,9 @@ class Fetcher:
   def close(self) -> None:
     self._session.close()
 
-  def fetch(self, url: str, validators: Optional[Dict[str, str]] = None,
-            accept: Optional[str] = None) -> FetchResult:
+  def fetch(
+    self, url: str, validators: Optional[Dict[str, str]] = None, accept: Optional[str] = None
+  ) -> FetchResult:
     """GETs ``url``, following redirects, checking each hop. Sends the
     validators (``etag``, ``last_modified``) as a conditional request."""
     headers = {}
@@ -390,39 +400,43 @@ class Fetcher:
       attempts += tries
       if status not in _REDIRECT_STATUSES:
         return FetchResult(
-            url=current, status=status, body=body,
-            encoding=None if status == 304 else detect_charset(
-                body, response_headers.get('Content-Type')),
-            content_type=response_headers.get('Content-Type', '').split(
-                ';')[0].strip().lower(),
-            etag=response_headers.get('ETag'),
-            last_modified=response_headers.get('Last-Modified'),
-            attempts=attempts)
+          url=current,
+          status=status,
+          body=body,
+          encoding=None
+          if status == 304
+          else detect_charset(body, response_headers.get('Content-Type')),
+          content_type=response_headers.get('Content-Type', '').split(';')[0].strip().lower(),
+          etag=response_headers.get('ETag'),
+          last_modified=response_headers.get('Last-Modified'),
+          attempts=attempts,
+        )
       location = response_headers.get('Location')
       if not location:
-        raise FetchError('http_%d' % status, 'redirect without Location '
-                         'from %s' % current, attempts)
+        raise FetchError(
+          'http_%d' % status, 'redirect without Location from %s' % current, attempts
+        )
       target = urljoin(current, location.strip())
       if target in seen:
-        raise FetchError('redirect_loop', ' -> '.join(seen + [target]),
-                         attempts)
+        raise FetchError('redirect_loop', ' -> '.join(seen + [target]), attempts)
       if len(seen) > max_redirects:
-        raise FetchError('too_many_redirects', 'more than %d, from %s'
-                         % (max_redirects, url), attempts)
+        raise FetchError(
+          'too_many_redirects', 'more than %d, from %s' % (max_redirects, url), attempts
+        )
       seen.append(target)
       current = target
 
   def fetch_article(self, url: str) -> FetchResult:
     """Fetches an article page, after robots.txt allows it (if configured)."""
     if self._config['respect_robots'] and not self._robots_allow(url):
-      raise FetchError('robots_disallowed', 'robots.txt of %s disallows %s'
-                       % (urlsplit(url).netloc, url))
+      raise FetchError(
+        'robots_disallowed', 'robots.txt of %s disallows %s' % (urlsplit(url).netloc, url)
+      )
     result = self.fetch(url, accept='text/html,application/xhtml+xml')
     if not result.ok:
       raise FetchError('http_%d' % result.status, url, result.attempts)
     if result.content_type and result.content_type not in _PAGE_TYPES:
-      raise FetchError('not_html', '%s is %s' % (url, result.content_type),
-                       result.attempts)
+      raise FetchError('not_html', '%s is %s' % (url, result.content_type), result.attempts)
     return result
 
   def _check_url(self, url: str) -> None:
@@ -458,32 +472,32 @@ class Fetcher:
         self._robots.popitem(last=False)
     return parser.can_fetch(self._config['user_agent'], url)
 
-  def _get(self, url: str, headers: Dict[str, str]
-           ) -> Tuple[int, Dict[str, str], bytes, int]:
+  def _get(self, url: str, headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes, int]:
     """One hop, retried: (status, headers, body, requests sent). Retries
     connection errors, timeouts, 429 and 5xx; other statuses >= 400 fail at
     once."""
     config = self._config
-    gate = host_gate(urlsplit(url).netloc.lower(),
-                     config['per_host_concurrency'], config['per_host_delay'])
+    gate = host_gate(
+      urlsplit(url).netloc.lower(), config['per_host_concurrency'], config['per_host_delay']
+    )
     for attempt in range(config['retries'] + 1):
       retry_after = None
       with gate.slot():
         try:
-          response = self._session.get(url, headers=headers, stream=True,
-                                       timeout=self._timeout,
-                                       allow_redirects=False)
+          response = self._session.get(
+            url, headers=headers, stream=True, timeout=self._timeout, allow_redirects=False
+          )
         except requests.Timeout as e:
           error = FetchError('timeout', '%s: %s' % (url, e), attempt + 1)
         except requests.RequestException as e:
-          error = FetchError('connection_error', '%s: %s' % (url, e),
-                             attempt + 1)
+          error = FetchError('connection_error', '%s: %s' % (url, e), attempt + 1)
         else:
           with response:
             status = response.status_code
             if status == 429 or status >= 500:
-              error = FetchError('http_%d' % status, '%s after %d tries'
-                                 % (url, attempt + 1), attempt + 1)
+              error = FetchError(
+                'http_%d' % status, '%s after %d tries' % (url, attempt + 1), attempt + 1
+              )
               retry_after = response.headers.get('Retry-After')
             elif status >= 400:
               raise FetchError('http_%d' % status, url, attempt + 1)
@@ -499,12 +513,13 @@ class Fetcher:
               else:
                 return status, response.headers, body, attempt + 1
       if attempt < config['retries']:
-        delay = retry_delay(attempt, config['backoff'], config['max_backoff'],
-                            retry_after)
+        delay = retry_delay(attempt, config['backoff'], config['max_backoff'], retry_after)
         if delay is None:
-          raise FetchError(error.reason, '%s asks to retry after %s s, '
-                           'longer than fetch.max_backoff'
-                           % (url, retry_after), attempt + 1)
+          raise FetchError(
+            error.reason,
+            '%s asks to retry after %s s, longer than fetch.max_backoff' % (url, retry_after),
+            attempt + 1,
+          )
         time.sleep(delay)
     raise error
 
@@ -514,19 +529,22 @@ class Fetcher:
     max_bytes = self._config['max_bytes']
     declared = response.headers.get('Content-Length', '')
     if declared.isdigit() and int(declared) > max_bytes:
-      raise FetchError('too_large', '%s declares %s bytes, over the %d byte '
-                       'limit' % (url, declared, max_bytes), attempts)
+      raise FetchError(
+        'too_large',
+        '%s declares %s bytes, over the %d byte limit' % (url, declared, max_bytes),
+        attempts,
+      )
     deadline = time.monotonic() + self._config['total_timeout']
     chunks, size = [], 0
     try:
       for chunk in response.iter_content(_CHUNK_BYTES):
         size += len(chunk)
         if size > max_bytes:
-          raise FetchError('too_large', '%s is over the %d byte limit'
-                           % (url, max_bytes), attempts)
+          raise FetchError('too_large', '%s is over the %d byte limit' % (url, max_bytes), attempts)
         if time.monotonic() > deadline:
-          raise FetchError('timeout', '%s took over %s s to send' % (
-              url, self._config['total_timeout']), attempts)
+          raise FetchError(
+            'timeout', '%s took over %s s to send' % (url, self._config['total_timeout']), attempts
+          )
         chunks.append(chunk)
     except requests.RequestException as e:
       reason = 'timeout' if 'timed out' in str(e) else 'connection_error'

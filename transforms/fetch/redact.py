@@ -15,19 +15,37 @@ REDACTED = 'REDACTED'
 
 # Query parameters that carry a secret (lower case; matched case-insensitively).
 SECRET_PARAMS = (
-    'token', 'access_token', 'refresh_token', 'id_token', 'auth', 'auth_token',
-    'key', 'api_key', 'apikey', 'api-key', 'secret', 'client_secret',
-    'password', 'passwd', 'pwd', 'sig', 'signature', 'x-amz-signature',
-    'x-amz-credential', 'x-amz-security-token', 'x-goog-signature',
-    'x-goog-credential')
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'auth',
+  'auth_token',
+  'key',
+  'api_key',
+  'apikey',
+  'api-key',
+  'secret',
+  'client_secret',
+  'password',
+  'passwd',
+  'pwd',
+  'sig',
+  'signature',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-goog-signature',
+  'x-goog-credential',
+)
 
 # scheme://userinfo@ : everything between '//' and the '@' before the host.
 _USERINFO = re.compile(r'(?<=//)[^/\s@?#\'"<>]+@')
 # ?name=value or &name=value (also ';' separators); the value ends at the
 # next separator, space or quote.
 _SECRET_PARAM = re.compile(
-    r'([?&;](?:%s)=)[^&;#\s\'"<>]*' % '|'.join(
-        re.escape(name) for name in SECRET_PARAMS), re.I)
+  r'([?&;](?:%s)=)[^&;#\s\'"<>]*' % '|'.join(re.escape(name) for name in SECRET_PARAMS), re.I
+)
 
 
 def redact_url(text):

@@ -35,8 +35,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.dedup.batch import Deduplicate, Stub, keep_rank, stub_index_entry
-from transforms.dedup.index import (INDEX_GLOB, ReadPublished, index_file,
-                                    index_shard, write_entries)
+from transforms.dedup.index import INDEX_GLOB, ReadPublished, index_file, index_shard, write_entries
 
 PARTITION_FIELD = 'partition_date'
 SCRAPED_FILES = '*.jsonl*'
@@ -48,8 +47,7 @@ def date_range(start: str, end: str) -> List[str]:
   last = datetime.date.fromisoformat(end)
   if last < first:
     raise ValueError('end %s is before start %s' % (end, start))
-  return [(first + datetime.timedelta(days=n)).isoformat()
-          for n in range((last - first).days + 1)]
+  return [(first + datetime.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
 def partition_name(day: str) -> str:
@@ -60,7 +58,7 @@ def partition_day(folder: str) -> Optional[str]:
   """The day a `dt=YYYY-MM-DD` folder name stands for; None for another
   name."""
   prefix = partition_name('')
-  return folder[len(prefix):] if folder.startswith(prefix) else None
+  return folder[len(prefix) :] if folder.startswith(prefix) else None
 
 
 def scraped_glob(input_root: str, day: str) -> str:
@@ -122,21 +120,22 @@ def day_entry(stub: Stub, shards: int):
 
 def write_day_shard(keyed, index: str, shards: int) -> str:
   (day, shard), entries = keyed
-  return write_entries(index_file(day_index(index, day), day, shard, shards),
-                       entries)
+  return write_entries(index_file(day_index(index, day), day, shard, shards), entries)
 
 
-def remove_stale_entries(written: Iterable[str], index: str,
-                         days: List[str]) -> int:
+def remove_stale_entries(written: Iterable[str], index: str, days: List[str]) -> int:
   """Deletes the index files of `days` this run did not write: a day rerun
   with fewer articles (or none) keeps no entries of its earlier run. (This
   run's own writer reports every file it wrote, so an empty `written` means
   the days published nothing.)"""
   keep = set(written)
-  patterns = [FileSystems.join(day_index(index, day), INDEX_GLOB)
-              for day in days]
-  stale = [m.path for result in FileSystems.match(patterns)
-           for m in result.metadata_list if m.path not in keep]
+  patterns = [FileSystems.join(day_index(index, day), INDEX_GLOB) for day in days]
+  stale = [
+    m.path
+    for result in FileSystems.match(patterns)
+    for m in result.metadata_list
+    if m.path not in keep
+  ]
   if stale:
     FileSystems.delete(stale)
     logging.info('removed %d index files of an earlier backfill', len(stale))
@@ -146,8 +145,7 @@ def remove_stale_entries(written: Iterable[str], index: str,
 def later_days_indexed(index: str, last_day: str) -> List[str]:
   """The days after `last_day` that the index holds entries of."""
   pattern = FileSystems.join(index.rstrip('/'), DAY_INDEX_FILES)
-  days = {index_file_day(m.path)
-          for m in FileSystems.match([pattern])[0].metadata_list}
+  days = {index_file_day(m.path) for m in FileSystems.match([pattern])[0].metadata_list}
   return sorted(day for day in days if day and day > last_day)
 
 
@@ -157,10 +155,13 @@ def warn_of_later_days(index: str, days: List[str]) -> List[str]:
   later = later_days_indexed(index, days[-1])
   if later:
     logging.warning(
-        'the index holds %d days after this backfill (%s to %s): they were '
-        'compared with these days as an earlier backfill found them; if their '
-        'input changed, rerun the later days too', len(later), later[0],
-        later[-1])
+      'the index holds %d days after this backfill (%s to %s): they were '
+      'compared with these days as an earlier backfill found them; if their '
+      'input changed, rerun the later days too',
+      len(later),
+      later[0],
+      later[-1],
+    )
   return later
 
 
@@ -176,18 +177,17 @@ class WriteDayEntries(beam.PTransform):
     self._days = list(days)
 
   def expand(self, kept_stubs):
-    written = (kept_stubs
-               | 'Entries' >> beam.Map(day_entry,
-                                       self._config['index_shards'])
-               | 'GroupShards' >> beam.GroupByKey()
-               | 'Write' >> beam.Map(write_day_shard, self._index,
-                                     self._config['index_shards'])
-               | 'Written' >> beam.combiners.ToList())
-    removed = written | 'RemoveStale' >> beam.Map(
-        remove_stale_entries, self._index, self._days)
+    written = (
+      kept_stubs
+      | 'Entries' >> beam.Map(day_entry, self._config['index_shards'])
+      | 'GroupShards' >> beam.GroupByKey()
+      | 'Write' >> beam.Map(write_day_shard, self._index, self._config['index_shards'])
+      | 'Written' >> beam.combiners.ToList()
+    )
+    removed = written | 'RemoveStale' >> beam.Map(remove_stale_entries, self._index, self._days)
     return removed | 'LaterDays' >> beam.Map(
-        lambda _, index, days: warn_of_later_days(index, days), self._index,
-        self._days)
+      lambda _, index, days: warn_of_later_days(index, days), self._index, self._days
+    )
 
 
 class DeduplicateAcrossDays(beam.PTransform):
@@ -199,8 +199,7 @@ class DeduplicateAcrossDays(beam.PTransform):
   backfills), and the range's days' entries are replaced by this run's.
   """
 
-  def __init__(self, dedup_config: Dict[str, Any], days: List[str],
-               index: Optional[str] = None):
+  def __init__(self, dedup_config: Dict[str, Any], days: List[str], index: Optional[str] = None):
     super().__init__()
     self._config = dedup_config
     self._days = sorted(days)
@@ -210,15 +209,13 @@ class DeduplicateAcrossDays(beam.PTransform):
     published = None
     if self._index:
       published = articles.pipeline | 'ReadIndex' >> ReadPublished(
-          self._index, DAY_INDEX_FILES, functools.partial(
-              indexed_before, first_day=self._days[0]))
-    dedup = Deduplicate(self._config, published, earliest_day_first,
-                        partition_of)
+        self._index, DAY_INDEX_FILES, functools.partial(indexed_before, first_day=self._days[0])
+      )
+    dedup = Deduplicate(self._config, published, earliest_day_first, partition_of)
     kept, duplicates = articles | 'Dedup' >> dedup
     if self._index:
       # The kept records' stubs hold their entries: none is sketched again.
-      dedup.kept_stubs | 'WriteIndex' >> WriteDayEntries(
-          self._config, self._index, self._days)
+      dedup.kept_stubs | 'WriteIndex' >> WriteDayEntries(self._config, self._index, self._days)
     return kept, duplicates
 
 
@@ -234,6 +231,8 @@ class SplitByDay(beam.PTransform):
   def expand(self, records):
     index = {day: i for i, day in enumerate(self._days)}
     parts = records | 'ByDay' >> beam.Partition(
-        lambda record, n: index[partition_of(record)], len(self._days))
-    return [part | 'Strip_%s' % day >> beam.Map(without_partition)
-            for day, part in zip(self._days, parts)]
+      lambda record, n: index[partition_of(record)], len(self._days)
+    )
+    return [
+      part | 'Strip_%s' % day >> beam.Map(without_partition) for day, part in zip(self._days, parts)
+    ]

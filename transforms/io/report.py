@@ -18,12 +18,12 @@ from transforms import schema
 REPORT_FILE = 'report.html'
 # Sections of the summary shown as bar charts, with their headings.
 SECTIONS = (
-    ('languages', 'Languages of the articles'),
-    ('topics', 'Topics of the articles'),
-    ('duplicate_rules', 'Duplicates by rule'),
-    ('rejected_reasons', 'Rejected by reason'),
-    ('dead_letter_stages', 'Dead letters by stage'),
-    ('dead_letter_reasons', 'Top dead-letter reasons'),
+  ('languages', 'Languages of the articles'),
+  ('topics', 'Topics of the articles'),
+  ('duplicate_rules', 'Duplicates by rule'),
+  ('rejected_reasons', 'Rejected by reason'),
+  ('dead_letter_stages', 'Dead letters by stage'),
+  ('dead_letter_reasons', 'Top dead-letter reasons'),
 )
 TOP = 12  # rows per chart; the rest are summed in one "other" row
 
@@ -54,9 +54,10 @@ def _bars(rows: Iterable[Tuple[str, int, str]], scale: int) -> str:
   for label, count, css in rows:
     width = 100.0 * count / scale if scale else 0.0
     out.append(
-        '<div class="label">%s</div><div class="track"><div class="bar %s" '
-        'style="width: %.1f%%"></div></div><div class="count">%d</div>'
-        % (html.escape(label), css, width, count))
+      '<div class="label">%s</div><div class="track"><div class="bar %s" '
+      'style="width: %.1f%%"></div></div><div class="count">%d</div>'
+      % (html.escape(label), css, width, count)
+    )
   out.append('</div>')
   return ''.join(out)
 
@@ -68,48 +69,51 @@ def funnel_rows(summary: Dict[str, Any]) -> List[Tuple[str, int, str]]:
   read = total - outputs.get(schema.DEAD_LETTER, 0)
   kept = read - outputs.get(schema.REJECTED, 0)
   return [
-      ('records in (inputs, one per story)', total, 'input'),
-      ('read and extracted (minus dead letters)', read, 'input'),
-      ('kept by the filters (minus rejected)', kept, 'input'),
-      ('articles (minus duplicates)', outputs.get(schema.ARTICLES, 0),
-       'articles'),
+    ('records in (inputs, one per story)', total, 'input'),
+    ('read and extracted (minus dead letters)', read, 'input'),
+    ('kept by the filters (minus rejected)', kept, 'input'),
+    ('articles (minus duplicates)', outputs.get(schema.ARTICLES, 0), 'articles'),
   ]
 
 
-def _section_rows(values: Dict[str, int], names: Dict[str, str]
-                  ) -> List[Tuple[str, int, str]]:
+def _section_rows(values: Dict[str, int], names: Dict[str, str]) -> List[Tuple[str, int, str]]:
   ranked = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
-  rows = [('%s (%s)' % (names[k], k) if k in names else k, v, 'other')
-          for k, v in ranked[:TOP]]
+  rows = [('%s (%s)' % (names[k], k) if k in names else k, v, 'other') for k, v in ranked[:TOP]]
   rest = sum(v for _, v in ranked[TOP:])
   if rest:
     rows.append(('%d more' % (len(ranked) - TOP), rest, 'other'))
   return rows
 
 
-def render_report(summary: Dict[str, Any],
-                  taxonomy: Optional[Dict[str, str]] = None,
-                  title: str = 'newsbeam run report') -> str:
+def render_report(
+  summary: Dict[str, Any],
+  taxonomy: Optional[Dict[str, str]] = None,
+  title: str = 'newsbeam run report',
+) -> str:
   """The run's summary as a self-contained HTML page."""
   outputs = summary['outputs']
   total = summary.get('total', sum(outputs.values()))
   parts = [
-      '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-      '<meta http-equiv="Content-Security-Policy" content="default-src '
-      "'none'; style-src 'unsafe-inline'\">",
-      '<meta name="viewport" content="width=device-width, initial-scale=1">',
-      '<title>%s</title><style>%s</style></head><body>'
-      % (html.escape(title), _STYLE),
-      '<h1>%s</h1>' % html.escape(title),
-      '<p class="lede">%d records: %s.</p>' % (total, ', '.join(
-          '%d %s' % (outputs.get(name, 0), name.replace('_', ' '))
-          for name in schema.OUTPUTS)),
-      '<section id="funnel"><h2>From inputs to articles</h2>',
-      _bars(funnel_rows(summary), total), '</section>',
-      '<section id="outputs"><h2>Where every record ended</h2>',
-      _bars([(name.replace('_', ' '), outputs.get(name, 0), name)
-             for name in schema.OUTPUTS], total), '</section>',
-      '<div class="grid">',
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+    '<meta http-equiv="Content-Security-Policy" content="default-src '
+    "'none'; style-src 'unsafe-inline'\">",
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<title>%s</title><style>%s</style></head><body>' % (html.escape(title), _STYLE),
+    '<h1>%s</h1>' % html.escape(title),
+    '<p class="lede">%d records: %s.</p>'
+    % (
+      total,
+      ', '.join(
+        '%d %s' % (outputs.get(name, 0), name.replace('_', ' ')) for name in schema.OUTPUTS
+      ),
+    ),
+    '<section id="funnel"><h2>From inputs to articles</h2>',
+    _bars(funnel_rows(summary), total),
+    '</section>',
+    '<section id="outputs"><h2>Where every record ended</h2>',
+    _bars([(name.replace('_', ' '), outputs.get(name, 0), name) for name in schema.OUTPUTS], total),
+    '</section>',
+    '<div class="grid">',
   ]
   for section, heading in SECTIONS:
     values = summary.get(section) or {}
@@ -129,8 +133,9 @@ class ProgressLog:
   """Counts what a worker has done and logs it at most every `seconds`, so a
   long run shows that it moves (0: never). Counts are this worker's own."""
 
-  def __init__(self, seconds: float, what: str,
-               logger: logging.Logger = logging.getLogger('newsbeam')):
+  def __init__(
+    self, seconds: float, what: str, logger: logging.Logger = logging.getLogger('newsbeam')
+  ):
     self._seconds = seconds
     self._what = what
     self._logger = logger
@@ -141,6 +146,9 @@ class ProgressLog:
     self._counts[outcome] += 1
     if self._seconds and time.monotonic() - self._last >= self._seconds:
       self._last = time.monotonic()
-      self._logger.info('progress: %d %s by this worker (%s)',
-                        sum(self._counts.values()), self._what, ', '.join(
-                            '%s %d' % kv for kv in sorted(self._counts.items())))
+      self._logger.info(
+        'progress: %d %s by this worker (%s)',
+        sum(self._counts.values()),
+        self._what,
+        ', '.join('%s %d' % kv for kv in sorted(self._counts.items())),
+      )

@@ -53,15 +53,13 @@ def dead_letter_reason(record: Dict[str, Any]) -> str:
   return '%s: %s' % (record.get('stage') or 'unknown', error[:100])
 
 
-def output_folder(output: str, name: str, partition: Optional[str] = None
-                  ) -> str:
+def output_folder(output: str, name: str, partition: Optional[str] = None) -> str:
   """Where one output's part files go: `output/name/`, or for one
   partition of a partitioned run `output/name/partition/`."""
   return output_path(output, name, *([partition] if partition else []))
 
 
-def summary_path(output: str, partition: Optional[str] = None,
-                 name: str = SUMMARY_FILE) -> str:
+def summary_path(output: str, partition: Optional[str] = None, name: str = SUMMARY_FILE) -> str:
   """`output/summary.json`, or `output/summary/partition/summary.json` (the
   run report, `name`=report.html, goes beside it)."""
   if partition:
@@ -88,21 +86,23 @@ def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
   return keys
 
 
-def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]
-                  ) -> Dict[str, Any]:
+def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]) -> Dict[str, Any]:
   summary: Dict[str, Any] = {'outputs': {name: 0 for name in schema.OUTPUTS}}
-  for section in ('languages', 'topics', 'rejected_reasons',
-                  'dead_letter_stages', 'duplicate_rules',
-                  'dead_letter_reasons'):
+  for section in (
+    'languages',
+    'topics',
+    'rejected_reasons',
+    'dead_letter_stages',
+    'duplicate_rules',
+    'dead_letter_reasons',
+  ):
     summary[section] = {}
   grouped = defaultdict(dict)
   for (section, key), count in counts:
     grouped[section][key] = count
   for section, values in grouped.items():
-    summary[section].update(sorted(values.items(),
-                                   key=lambda kv: (-kv[1], kv[0])))
-  summary['outputs'] = {name: summary['outputs'].get(name, 0)
-                        for name in schema.OUTPUTS}
+    summary[section].update(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+  summary['outputs'] = {name: summary['outputs'].get(name, 0) for name in schema.OUTPUTS}
   summary['total'] = sum(summary['outputs'].values())
   return summary
 
@@ -112,24 +112,22 @@ def arrow_type(field_type: Any):
   if isinstance(field_type, list):
     return pa.list_(arrow_type(field_type[0]))
   if isinstance(field_type, dict):
-    return pa.struct([(name, arrow_type(sub))
-                      for name, sub in field_type.items()])
-  return {'string': pa.string(), 'int': pa.int64(),
-          'float': pa.float64()}[field_type]
+    return pa.struct([(name, arrow_type(sub)) for name, sub in field_type.items()])
+  return {'string': pa.string(), 'int': pa.int64(), 'float': pa.float64()}[field_type]
 
 
 def arrow_schema(output: str):
   """The declared Parquet schema of one output's records."""
-  return pa.schema([(name, arrow_type(field_type)) for name, field_type
-                    in schema.record_fields(output).items()])
+  return pa.schema(
+    [(name, arrow_type(field_type)) for name, field_type in schema.record_fields(output).items()]
+  )
 
 
 def typed_row(output: str, record: Dict[str, Any]) -> Dict[str, Any]:
   """The record as its declared schema holds it: every field, a dead
   letter's non-text `raw` as JSON."""
   row = {name: record.get(name) for name in schema.record_fields(output)}
-  if output == schema.DEAD_LETTER and not isinstance(
-      row['raw'], (str, type(None))):
+  if output == schema.DEAD_LETTER and not isinstance(row['raw'], (str, type(None))):
     row['raw'] = json.dumps(row['raw'], ensure_ascii=False, default=str)
   return row
 
@@ -140,8 +138,9 @@ def write_summary(summary: Dict[str, Any], path: str) -> str:
   return path
 
 
-def write_report(summary: Dict[str, Any], path: str,
-                 taxonomy: Optional[Dict[str, str]] = None) -> str:
+def write_report(
+  summary: Dict[str, Any], path: str, taxonomy: Optional[Dict[str, str]] = None
+) -> str:
   with FileSystems.create(path, mime_type='text/html') as f:
     f.write(render_report(summary, taxonomy).encode('utf-8'))
   return path
@@ -161,9 +160,11 @@ def remove_stale_parts(written: List[str], folder: str) -> int:
   deleted: a leftover part file is better than a lost run.
   """
   if not written:
-    logging.warning('the runner did not report the files written in %s; '
-                    'part files of earlier runs, if any, are left there',
-                    folder)
+    logging.warning(
+      'the runner did not report the files written in %s; '
+      'part files of earlier runs, if any, are left there',
+      folder,
+    )
     return 0
   return remove_parts_except(written, folder)
 
@@ -172,24 +173,27 @@ def remove_parts_except(written: List[str], folder: str) -> int:
   """Deletes the part files in `folder` not named in `written`."""
   keep = set(written)
   pattern = FileSystems.join(folder, PART_PREFIX + '*')
-  stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list
-           if m.path not in keep]
+  stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list if m.path not in keep]
   if stale:
     FileSystems.delete(stale)
-    logging.info('removed %d part files of an earlier run in %s',
-                 len(stale), folder)
+    logging.info('removed %d part files of an earlier run in %s', len(stale), folder)
   return len(stale)
 
 
 class WriteRecords(beam.PTransform):
   """One output folder of JSON Lines (or Parquet) part files."""
 
-  def __init__(self, output: str, name: str, compress: bool,
-               file_format: str = JSONL, partition: Optional[str] = None):
+  def __init__(
+    self,
+    output: str,
+    name: str,
+    compress: bool,
+    file_format: str = JSONL,
+    partition: Optional[str] = None,
+  ):
     super().__init__()
     if file_format not in FORMATS:
-      raise ValueError('unknown output format %r; known: %s'
-                       % (file_format, ', '.join(FORMATS)))
+      raise ValueError('unknown output format %r; known: %s' % (file_format, ', '.join(FORMATS)))
     self._name = name
     self._folder = output_folder(output, name, partition)
     self._compress = compress
@@ -199,20 +203,29 @@ class WriteRecords(beam.PTransform):
     folder = self._folder
     prefix = FileSystems.join(folder, PART_PREFIX)
     if self._format == PARQUET:
-      written = (records
-                 | 'ToRow' >> beam.Map(lambda r, n=self._name: typed_row(n, r))
-                 | 'Write' >> beam.io.WriteToParquet(
-                     prefix, arrow_schema(self._name), codec='snappy',
-                     file_name_suffix=part_suffix(False, PARQUET)))
+      written = (
+        records
+        | 'ToRow' >> beam.Map(lambda r, n=self._name: typed_row(n, r))
+        | 'Write'
+        >> beam.io.WriteToParquet(
+          prefix,
+          arrow_schema(self._name),
+          codec='snappy',
+          file_name_suffix=part_suffix(False, PARQUET),
+        )
+      )
     else:
-      written = (records
-                 | 'ToJson' >> beam.Map(schema.to_json_line)
-                 | 'Write' >> beam.io.WriteToText(
-                     prefix, file_name_suffix=part_suffix(self._compress,
-                                                          JSONL)))
-    return (written
-            | 'Written' >> beam.combiners.ToList()
-            | 'RemoveStale' >> beam.Map(remove_stale_parts, folder))
+      written = (
+        records
+        | 'ToJson' >> beam.Map(schema.to_json_line)
+        | 'Write'
+        >> beam.io.WriteToText(prefix, file_name_suffix=part_suffix(self._compress, JSONL))
+      )
+    return (
+      written
+      | 'Written' >> beam.combiners.ToList()
+      | 'RemoveStale' >> beam.Map(remove_stale_parts, folder)
+    )
 
 
 class _PartFile:
@@ -225,8 +238,11 @@ class _PartFile:
     self.path = path
     self._name, self._format = name, file_format
     self._file = FileSystems.create(
-        path, compression_type=CompressionTypes.GZIP if compress and
-        file_format == JSONL else CompressionTypes.UNCOMPRESSED)
+      path,
+      compression_type=CompressionTypes.GZIP
+      if compress and file_format == JSONL
+      else CompressionTypes.UNCOMPRESSED,
+    )
     self._rows, self._parquet = [], None
 
   def write(self, record: Dict[str, Any]) -> None:
@@ -240,8 +256,7 @@ class _PartFile:
   def _flush_rows(self) -> None:
     declared = arrow_schema(self._name)
     if self._parquet is None:
-      self._parquet = pq.ParquetWriter(self._file, declared,
-                                       compression='snappy')
+      self._parquet = pq.ParquetWriter(self._file, declared, compression='snappy')
     self._parquet.write_table(pa.Table.from_pylist(self._rows, declared))
     self._rows = []
 
@@ -259,8 +274,7 @@ class _WritePartsFn(beam.DoFn):
   of the bundle, ('part', (name, temporary path)) and ('counts', Counter).
   A bundle that fails reports nothing: its files are never published."""
 
-  def __init__(self, folders: Dict[str, str], temp: str, compress: bool,
-               file_format: str):
+  def __init__(self, folders: Dict[str, str], temp: str, compress: bool, file_format: str):
     self._folders = folders
     self._temp = temp
     self._compress = compress
@@ -273,11 +287,12 @@ class _WritePartsFn(beam.DoFn):
     name, record = named
     part = self._parts.get(name)
     if part is None:
-      path = FileSystems.join(self._folders[name], self._temp,
-                              uuid.uuid4().hex + part_suffix(
-                                  self._compress, self._format))
-      part = self._parts[name] = _PartFile(path, name, self._compress,
-                                           self._format)
+      path = FileSystems.join(
+        self._folders[name],
+        self._temp,
+        uuid.uuid4().hex + part_suffix(self._compress, self._format),
+      )
+      part = self._parts[name] = _PartFile(path, name, self._compress, self._format)
     part.write(record)
     self._counts.update(summary_keys(name, record))
 
@@ -289,8 +304,13 @@ class _WritePartsFn(beam.DoFn):
       yield GlobalWindows.windowed_value(('counts', self._counts))
 
 
-def publish_parts(temporary: Dict[str, List[str]], folders: Dict[str, str],
-                  temp: str, compress: bool, file_format: str) -> None:
+def publish_parts(
+  temporary: Dict[str, List[str]],
+  folders: Dict[str, str],
+  temp: str,
+  compress: bool,
+  file_format: str,
+) -> None:
   """Renames each output's temporary part files to part-SSSSS-of-NNNNN (an
   output without records gets one empty part file), deletes the part files
   of earlier runs and the temporary folders."""
@@ -298,8 +318,10 @@ def publish_parts(temporary: Dict[str, List[str]], folders: Dict[str, str],
   for name, folder in folders.items():
     paths = sorted(temporary.get(name, []))
     shards = max(len(paths), 1)
-    final = [FileSystems.join(folder, '%s-%05d-of-%05d%s' % (
-        PART_PREFIX, shard, shards, suffix)) for shard in range(shards)]
+    final = [
+      FileSystems.join(folder, '%s-%05d-of-%05d%s' % (PART_PREFIX, shard, shards, suffix))
+      for shard in range(shards)
+    ]
     remove_parts_except(final, folder)
     if paths:
       FileSystems.rename(paths, final)
@@ -319,8 +341,7 @@ class _FinalizeFn(beam.DoFn):
   """Once, after every bundle wrote its part files: publishes them, then
   writes summary.json and report.html; -> the summary's path."""
 
-  def __init__(self, folders, temp, compress, file_format, summary_file,
-               report_file, taxonomy):
+  def __init__(self, folders, temp, compress, file_format, summary_file, report_file, taxonomy):
     self._folders, self._temp = folders, temp
     self._compress, self._format = compress, file_format
     self._summary_file, self._report_file = summary_file, report_file
@@ -333,8 +354,7 @@ class _FinalizeFn(beam.DoFn):
         temporary[value[0]].append(value[1])
       else:
         counts.update(value)
-    publish_parts(temporary, self._folders, self._temp, self._compress,
-                  self._format)
+    publish_parts(temporary, self._folders, self._temp, self._compress, self._format)
     summary = build_summary(counts.items())
     write_report(summary, self._report_file, self._taxonomy)
     yield write_summary(summary, self._summary_file)
@@ -354,13 +374,17 @@ class WriteOutputs(beam.PTransform):
   bounded inputs in the global window (the batch pipelines); a stream's
   windows are written by ``WriteRecords``."""
 
-  def __init__(self, output: str, compress: bool = False,
-               file_format: str = JSONL, partition: Optional[str] = None,
-               taxonomy: Optional[Dict[str, str]] = None):
+  def __init__(
+    self,
+    output: str,
+    compress: bool = False,
+    file_format: str = JSONL,
+    partition: Optional[str] = None,
+    taxonomy: Optional[Dict[str, str]] = None,
+  ):
     super().__init__()
     if file_format not in FORMATS:
-      raise ValueError('unknown output format %r; known: %s'
-                       % (file_format, ', '.join(FORMATS)))
+      raise ValueError('unknown output format %r; known: %s' % (file_format, ', '.join(FORMATS)))
     self._output = output
     self._compress = compress
     self._format = file_format
@@ -368,20 +392,32 @@ class WriteOutputs(beam.PTransform):
     self._taxonomy = taxonomy
 
   def expand(self, outputs: Dict[str, Any]):
-    folders = {name: output_folder(self._output, name, self._partition)
-               for name in schema.OUTPUTS}
+    folders = {name: output_folder(self._output, name, self._partition) for name in schema.OUTPUTS}
     # The temporary folder of this run's part files, in each output folder.
     temp = 'beam-temp-%s' % uuid.uuid4().hex
-    named = [outputs[name] | 'Write_%s' % name >> beam.Map(
-        lambda r, n=name: (n, r)) for name in schema.OUTPUTS]
-    written = (named
-               | 'AllOutputs' >> beam.Flatten()
-               | 'WriteParts' >> beam.ParDo(_WritePartsFn(
-                   folders, temp, self._compress, self._format)))
-    return (named[0].pipeline
-            | 'Once' >> beam.Create([None])
-            | 'WriteSummary' >> beam.ParDo(_FinalizeFn(
-                folders, temp, self._compress, self._format,
-                summary_path(self._output, self._partition),
-                summary_path(self._output, self._partition, REPORT_FILE),
-                self._taxonomy), beam.pvalue.AsList(written)))
+    named = [
+      outputs[name] | 'Write_%s' % name >> beam.Map(lambda r, n=name: (n, r))
+      for name in schema.OUTPUTS
+    ]
+    written = (
+      named
+      | 'AllOutputs' >> beam.Flatten()
+      | 'WriteParts' >> beam.ParDo(_WritePartsFn(folders, temp, self._compress, self._format))
+    )
+    return (
+      named[0].pipeline
+      | 'Once' >> beam.Create([None])
+      | 'WriteSummary'
+      >> beam.ParDo(
+        _FinalizeFn(
+          folders,
+          temp,
+          self._compress,
+          self._format,
+          summary_path(self._output, self._partition),
+          summary_path(self._output, self._partition, REPORT_FILE),
+          self._taxonomy,
+        ),
+        beam.pvalue.AsList(written),
+      )
+    )

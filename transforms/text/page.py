@@ -27,8 +27,7 @@ _TAG = re.compile(r'</?[a-zA-Z][a-zA-Z0-9:-]*(\s[^<>]*)?/?>')
 _TAG_START = re.compile(r'<(?=[a-zA-Z/!?])')
 # [^<>]* stops at the next '<', so that scanning stays linear in the text.
 _SCRIPT_STYLE_OPEN = re.compile(r'<(script|style)\b[^<>]*>', re.I)
-_SCRIPT_STYLE_CLOSE = {name: re.compile(r'</%s\s*>' % name, re.I)
-                       for name in ('script', 'style')}
+_SCRIPT_STYLE_CLOSE = {name: re.compile(r'</%s\s*>' % name, re.I) for name in ('script', 'style')}
 _CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]')
 _SPACES = re.compile(r'[^\S\n]+')
 _BLANK_LINES = re.compile(r'\n\s*\n')
@@ -58,13 +57,12 @@ def _drop_scripts_and_styles(text: str) -> str:
     if not opening:
       break
     name = opening.group(1).lower()
-    closing = None if name in unclosed else _SCRIPT_STYLE_CLOSE[name].search(
-        text, opening.end())
+    closing = None if name in unclosed else _SCRIPT_STYLE_CLOSE[name].search(text, opening.end())
     if closing is None:
       unclosed.add(name)
-      out.append(text[pos:opening.end()])
+      out.append(text[pos : opening.end()])
     else:
-      out += [text[pos:opening.start()], ' ']
+      out += [text[pos : opening.start()], ' ']
     pos = closing.end() if closing else opening.end()
   out.append(text[pos:])
   return ''.join(out)
@@ -108,10 +106,37 @@ def normalize_text(text: Optional[str]) -> str:
   return schema.join_paragraphs(b for b in blocks if b)
 
 
-_BLOCK_TAGS = frozenset((
-    'p', 'div', 'br', 'li', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6',
-    'blockquote', 'pre', 'table', 'tr', 'section', 'article', 'header',
-    'footer', 'figure', 'figcaption', 'hr', 'dd', 'dt', 'aside', 'nav'))
+_BLOCK_TAGS = frozenset(
+  (
+    'p',
+    'div',
+    'br',
+    'li',
+    'ul',
+    'ol',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'blockquote',
+    'pre',
+    'table',
+    'tr',
+    'section',
+    'article',
+    'header',
+    'footer',
+    'figure',
+    'figcaption',
+    'hr',
+    'dd',
+    'dt',
+    'aside',
+    'nav',
+  )
+)
 
 
 def html_fragment_to_text(fragment: str) -> str:
@@ -119,6 +144,7 @@ def html_fragment_to_text(fragment: str) -> str:
   if not fragment or not fragment.strip():
     return ''
   import lxml.html
+
   try:
     root = lxml.html.fragment_fromstring(fragment, create_parent='div')
   except Exception:  # not parseable as HTML: treat as text with stray tags
@@ -163,8 +189,13 @@ def split_authors(value: Any) -> List[str]:
   return [a.strip() for a in re.split(r';|\s+and\s+', str(value)) if a.strip()]
 
 
-_NO_METADATA = {'title': None, 'authors': [], 'date': None,
-                'description': None, 'canonical_url': None}
+_NO_METADATA = {
+  'title': None,
+  'authors': [],
+  'date': None,
+  'description': None,
+  'canonical_url': None,
+}
 
 
 def latest_publication_day(fetched_at: Optional[str]) -> Optional[str]:
@@ -180,8 +211,7 @@ def latest_publication_day(fetched_at: Optional[str]) -> Optional[str]:
   return (fetched + datetime.timedelta(days=1)).strftime('%Y-%m-%d')
 
 
-def page_metadata(tree, url: Optional[str],
-                  latest_date: Optional[str] = None) -> Dict[str, Any]:
+def page_metadata(tree, url: Optional[str], latest_date: Optional[str] = None) -> Dict[str, Any]:
   """Title, authors, date, description and canonical URL of a parsed page.
 
   trafilatura's own metadata steps, in its order, without those newsbeam has
@@ -191,9 +221,9 @@ def page_metadata(tree, url: Optional[str],
   page's date depend on when it is processed.
   """
   from htmldate import find_date
-  from trafilatura.metadata import (examine_meta, extract_meta_json,
-                                    extract_title, extract_url)
+  from trafilatura.metadata import examine_meta, extract_meta_json, extract_title, extract_url
   from trafilatura.settings import set_date_params
+
   meta = examine_meta(tree)
   if meta.author and ' ' not in meta.author:  # a handle, not a name
     meta.author = None
@@ -213,12 +243,11 @@ def page_metadata(tree, url: Optional[str],
   meta.date = find_date(tree, **date_params)
   meta.clean_and_trim()
   return {
-      'title': normalize_text(meta.title) or None,
-      'authors': split_authors(meta.author),
-      'date': meta.date,
-      'description': normalize_text(meta.description) or None,
-      'canonical_url': (meta.url if meta.url and meta.url.startswith('http')
-                        else None),
+    'title': normalize_text(meta.title) or None,
+    'authors': split_authors(meta.author),
+    'date': meta.date,
+    'description': normalize_text(meta.description) or None,
+    'canonical_url': (meta.url if meta.url and meta.url.startswith('http') else None),
   }
 
 
@@ -229,9 +258,16 @@ def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
 
   def run(favor_precision, favor_recall):
     doc = bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False,
-        include_tables=True, include_images=False, deduplicate=False,
-        favor_precision=favor_precision, favor_recall=favor_recall)
+      tree,
+      url=url,
+      with_metadata=False,
+      include_comments=False,
+      include_tables=True,
+      include_images=False,
+      deduplicate=False,
+      favor_precision=favor_precision,
+      favor_recall=favor_recall,
+    )
     return normalize_text(doc.text) if doc is not None and doc.text else ''
 
   text = run(favor == 'precision', favor == 'recall')
@@ -241,15 +277,27 @@ def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
 
 
 # Where a page's own lead is not: links, menus, forms, footers.
-_NOT_LEAD = frozenset(('a', 'nav', 'footer', 'form', 'button', 'noscript',
-                       'template', 'script', 'style', 'select', 'label'))
+_NOT_LEAD = frozenset(
+  (
+    'a',
+    'nav',
+    'footer',
+    'form',
+    'button',
+    'noscript',
+    'template',
+    'script',
+    'style',
+    'select',
+    'label',
+  )
+)
 # A paragraph ending so is running text, not a headline, kicker or byline.
 _SENTENCE_END = ('.', '!', '?', '…', '"', '”', '»', ')')
 _ELLIPSIS = re.compile(r'\s*(\.\.\.|\u2026|\[\.\.\.\]|\[\u2026\])$')
 
 
-def printed_lead(tree, description: Optional[str], text: str,
-                 min_words: int) -> Optional[str]:
+def printed_lead(tree, description: Optional[str], text: str, min_words: int) -> Optional[str]:
   """The page's lead (standfirst) when the main text lacks it: the page's
   own description (meta or JSON-LD) printed as an element of the page body,
   whole, or its start when the description is cut with an ellipsis. News
@@ -258,12 +306,11 @@ def printed_lead(tree, description: Optional[str], text: str,
   if not description or len(description.split()) < min_words:
     return None
   cut = _ELLIPSIS.search(description)
-  wanted = comparable(description[:cut.start()] if cut else description)
+  wanted = comparable(description[: cut.start()] if cut else description)
   if not wanted or _mostly_in(wanted, comparable(text)):
     return None
   start = ' '.join(description.split()[:3])
-  for node in tree.xpath('//body//text()[contains(normalize-space(.), $s)]',
-                         s=start):
+  for node in tree.xpath('//body//text()[contains(normalize-space(.), $s)]', s=start):
     element = node.getparent()
     while element is not None:
       if element.tag in _NOT_LEAD or not isinstance(element.tag, str):
@@ -273,8 +320,7 @@ def printed_lead(tree, description: Optional[str], text: str,
       if len(found) >= len(wanted):
         # Cut short, the description still holds most of the lead: a longer
         # element is the story's container, not its lead.
-        if found == wanted or (cut and found.startswith(wanted)
-                               and len(found) <= 2 * len(wanted)):
+        if found == wanted or (cut and found.startswith(wanted) and len(found) <= 2 * len(wanted)):
           if not any(a.tag in _NOT_LEAD for a in element.iterancestors()):
             return shown
         break
@@ -284,17 +330,24 @@ def printed_lead(tree, description: Optional[str], text: str,
 
 def _shown_text(element) -> str:
   """An element's text as the page shows it: no script or style code."""
-  return ' '.join(' '.join(element.xpath(
-      './/text()[not(ancestor::script or ancestor::style or '
-      'ancestor::noscript or ancestor::template)]')).split())
+  return ' '.join(
+    ' '.join(
+      element.xpath(
+        './/text()[not(ancestor::script or ancestor::style or '
+        'ancestor::noscript or ancestor::template)]'
+      )
+    ).split()
+  )
 
 
 def _mostly_in(words: str, text: str) -> bool:
   """Whether 4 in 5 word triples of `words` are in `text` (both comparable):
   the text already holds it, perhaps split or joined otherwise."""
+
   def triples(t):
     w = t.split()
-    return {tuple(w[i:i + 3]) for i in range(max(len(w) - 2, 1))}
+    return {tuple(w[i : i + 3]) for i in range(max(len(w) - 2, 1))}
+
   mine = triples(words)
   return len(mine & triples(text)) >= 0.8 * len(mine)
 
@@ -305,26 +358,30 @@ def with_lead(text: str, lead: Optional[str]) -> str:
   if not lead:
     return text
   blocks = schema.paragraphs(text)
-  at = next((n for n, b in enumerate(blocks) if b.endswith(_SENTENCE_END)),
-            len(blocks))
-  return schema.join_paragraphs(
-      blocks[:at] + [normalize_text(lead)] + blocks[at:])
+  at = next((n for n, b in enumerate(blocks) if b.endswith(_SENTENCE_END)), len(blocks))
+  return schema.join_paragraphs(blocks[:at] + [normalize_text(lead)] + blocks[at:])
 
 
 def parse_page(page_html: str):
   """The page's lxml tree as trafilatura parses it, or None."""
   from trafilatura.utils import load_html
+
   try:
     return load_html(page_html)
   except Exception:  # not HTML at all: no text
     return None
 
 
-def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
-                 min_chars: int = 200, story_min_words: int = 0,
-                 story_min_paragraphs: int = 0,
-                 lead_min_words: int = 0,
-                 latest_date: Optional[str] = None) -> Dict[str, Any]:
+def extract_page(
+  page_html: str,
+  url: Optional[str],
+  favor: str = 'balanced',
+  min_chars: int = 200,
+  story_min_words: int = 0,
+  story_min_paragraphs: int = 0,
+  lead_min_words: int = 0,
+  latest_date: Optional[str] = None,
+) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.
 
   Returns {text, title, authors, date, description, canonical_url, stories};
@@ -343,22 +400,22 @@ def extract_page(page_html: str, url: Optional[str], favor: str = 'balanced',
     meta = dict(_NO_METADATA)
   stories = []
   if story_min_words:
-    for headline, element in story_elements(tree, story_min_words,
-                                            story_min_paragraphs):
+    for headline, element in story_elements(tree, story_min_words, story_min_paragraphs):
       text = main_text(_story_page(element), url, favor, min_chars)
       if text:
         stories.append((headline, text))
   text = main_text(tree, url, favor, min_chars)
   if text and lead_min_words:
-    text = with_lead(text, printed_lead(tree, meta['description'], text,
-                                        lead_min_words))
+    text = with_lead(text, printed_lead(tree, meta['description'], text, lead_min_words))
   return dict(meta, text=text, stories=stories if len(stories) >= 2 else [])
 
 
 def _story_page(element):
   """A page of its own holding a copy of one story's element."""
   import copy
+
   import lxml.html
+
   page = lxml.html.Element('html')
   body = lxml.html.Element('body')
   body.append(copy.deepcopy(element))
@@ -378,9 +435,7 @@ def truncate_html(page_html: str, max_bytes: int) -> Optional[str]:
   return data[:max_bytes].decode('utf-8', 'ignore')
 
 
-
-def story_elements(tree, min_words: int, min_paragraphs: int
-                   ) -> List[Tuple[str, Any]]:
+def story_elements(tree, min_words: int, min_paragraphs: int) -> List[Tuple[str, Any]]:
   """[(headline, element)] of the page's outermost <article> elements when
   two or more of them hold a story: a headline (h1-h3; comments, also
   <article> elements, have none) and at least `min_paragraphs` paragraphs
@@ -394,7 +449,10 @@ def story_elements(tree, min_words: int, min_paragraphs: int
     headline = normalize_text(heading.text_content()) if heading is not None else ''
     paragraphs = [p.text_content() for p in element.iter('p')]
     paragraphs = [p for p in paragraphs if p.strip()]
-    if (headline and len(paragraphs) >= min_paragraphs
-        and sum(len(p.split()) for p in paragraphs) >= min_words):
+    if (
+      headline
+      and len(paragraphs) >= min_paragraphs
+      and sum(len(p.split()) for p in paragraphs) >= min_words
+    ):
       stories.append((headline, element))
   return stories if len(stories) >= 2 else []

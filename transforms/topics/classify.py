@@ -11,16 +11,17 @@ than a wrong one.
 """
 
 from importlib import resources
-from typing import (TYPE_CHECKING, Any, Dict, Iterable, NamedTuple, Optional,
-                    Sequence)
+from typing import TYPE_CHECKING, Any, Dict, Iterable, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import KeyedModelHandler
-from apache_beam.ml.inference.base import ModelHandler
-from apache_beam.ml.inference.base import PredictionResult
-from apache_beam.ml.inference.base import RunInference
+from apache_beam.ml.inference.base import (
+  KeyedModelHandler,
+  ModelHandler,
+  PredictionResult,
+  RunInference,
+)
 
 from transforms import schema
 
@@ -37,6 +38,7 @@ def topic_model():
   imports scikit-learn and SciPy (0.6 to 1 s), which the process that only
   builds the pipeline never uses."""
   from transforms.topics import model as module
+
   return module
 
 
@@ -55,11 +57,9 @@ class TopicModelHandler(ModelHandler[str, PredictionResult, 'TopicModel']):
     min_batch_size, max_batch_size: bounds of RunInference's batches.
   """
 
-  def __init__(self, model_path: Optional[str], min_batch_size: int,
-               max_batch_size: int):
+  def __init__(self, model_path: Optional[str], min_batch_size: int, max_batch_size: int):
     self._model_path = model_path
-    self._batching = {'min_batch_size': min_batch_size,
-                      'max_batch_size': max_batch_size}
+    self._batching = {'min_batch_size': min_batch_size, 'max_batch_size': max_batch_size}
 
   def load_model(self) -> 'TopicModel':
     # The packaged model is found on the worker, where the package is
@@ -67,13 +67,12 @@ class TopicModelHandler(ModelHandler[str, PredictionResult, 'TopicModel']):
     with FileSystems.open(self._model_path or packaged_model_path()) as f:
       return topic_model().TopicModel.load(f)
 
-  def run_inference(self, batch: Sequence[str], model: 'TopicModel',
-                    inference_args: Optional[Dict[str, Any]] = None
-                    ) -> Iterable[PredictionResult]:
+  def run_inference(
+    self, batch: Sequence[str], model: 'TopicModel', inference_args: Optional[Dict[str, Any]] = None
+  ) -> Iterable[PredictionResult]:
     """One model call per batch; each result's inference maps topic codes
     to probabilities."""
-    return [PredictionResult(text, scores)
-            for text, scores in zip(batch, model.scores(batch))]
+    return [PredictionResult(text, scores) for text, scores in zip(batch, model.scores(batch))]
 
   def batch_elements_kwargs(self) -> Dict[str, int]:
     return self._batching
@@ -98,16 +97,20 @@ class ClassifyTopics(beam.PTransform):
 
   def expand(self, articles):
     config = self._config
-    handler = KeyedModelHandler(TopicModelHandler(
-        config['model'], config['min_batch_size'], config['max_batch_size']))
+    handler = KeyedModelHandler(
+      TopicModelHandler(config['model'], config['min_batch_size'], config['max_batch_size'])
+    )
     scored, failed = (
-        articles
-        | 'ArticleText' >> beam.ParDo(_ArticleTextFn(config['max_chars']))
-        | 'RunInference' >> RunInference(handler).with_exception_handling())
-    classified = scored | 'AttachTopics' >> beam.ParDo(_AttachTopicsFn(
-        config['min_score'], config['max_topics'], self._taxonomy))
+      articles
+      | 'ArticleText' >> beam.ParDo(_ArticleTextFn(config['max_chars']))
+      | 'RunInference' >> RunInference(handler).with_exception_handling()
+    )
+    classified = scored | 'AttachTopics' >> beam.ParDo(
+      _AttachTopicsFn(config['min_score'], config['max_topics'], self._taxonomy)
+    )
     failures = failed.failed_inferences | 'FailedBatches' >> beam.FlatMap(
-        _failed_batch_dead_letters)
+      _failed_batch_dead_letters
+    )
     return ClassifiedArticles(classified, failures)
 
 
@@ -121,12 +124,10 @@ class _ArticleTextFn(beam.DoFn):
     self._article_text = topic_model().article_text
 
   def process(self, article):
-    yield article, self._article_text(article.get('title'),
-                                      article.get('body'), self._max_chars)
+    yield article, self._article_text(article.get('title'), article.get('body'), self._max_chars)
 
 
 class _AttachTopicsFn(beam.DoFn):
-
   def __init__(self, min_score, max_topics, taxonomy):
     self._min_score = min_score
     self._max_topics = max_topics
@@ -138,8 +139,7 @@ class _AttachTopicsFn(beam.DoFn):
 
   def process(self, keyed_result):
     article, result = keyed_result
-    topics = self._top_topics(result.inference, self._taxonomy, self._min_score,
-                        self._max_topics)
+    topics = self._top_topics(result.inference, self._taxonomy, self._min_score, self._max_topics)
     if not topics:
       self._untopical.inc()
     yield dict(article, topics=topics)
@@ -150,6 +150,10 @@ def _failed_batch_dead_letters(failure):
   batch, (_, error, _) = failure
   Metrics.counter(STAGE, 'failed').inc(len(batch))
   for article, _ in batch:
-    yield schema.dead_letter(STAGE, error, schema.ordered(article),
-                             url=article.get('url'),
-                             feed_url=article.get('feed_url'))
+    yield schema.dead_letter(
+      STAGE,
+      error,
+      schema.ordered(article),
+      url=article.get('url'),
+      feed_url=article.get('feed_url'),
+    )

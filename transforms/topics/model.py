@@ -43,12 +43,12 @@ EVALUATION_VARIANTS = ('full text', 'headline', 'headline + first sentence')
 
 # A sentence ends with ., ! or ? (and maybe a closing quote or bracket)
 # before whitespace and a capital, a digit or an opening quote.
-_SENTENCE_END = re.compile(
-    r'(?<=[.!?])["\'\u201d\u2019)]?\s+(?=["\'\u201c\u2018(]?[A-Z0-9])')
+_SENTENCE_END = re.compile(r'(?<=[.!?])["\'\u201d\u2019)]?\s+(?=["\'\u201c\u2018(]?[A-Z0-9])')
 # ... unless the period ends a title or an initial ("Mr.", "J. Smith").
 _ABBREVIATION = re.compile(
-    r'\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gen|Gov|Sen|Rep|Rev|Co|Corp|Inc|Ltd|'
-    r'No|vs|[A-Z])\.$')
+  r'\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gen|Gov|Sen|Rep|Rev|Co|Corp|Inc|Ltd|'
+  r'No|vs|[A-Z])\.$'
+)
 _SPACES = re.compile(r'\s+')
 
 
@@ -68,12 +68,10 @@ def first_sentence(body: Optional[str]) -> str:
   return sentence
 
 
-def article_text(title: Optional[str], body: Optional[str],
-                 max_chars: int) -> str:
+def article_text(title: Optional[str], body: Optional[str], max_chars: int) -> str:
   """What the model reads of an article: the headline, then the body, cut
   at `max_chars` (the start of a story says what it is about)."""
-  return ('%s\n%s' % ((title or '').strip(), (body or '').strip())
-          ).strip()[:max_chars]
+  return ('%s\n%s' % ((title or '').strip(), (body or '').strip())).strip()[:max_chars]
 
 
 def headline_lead(title: Optional[str], body: Optional[str]) -> str:
@@ -84,13 +82,11 @@ def headline_lead(title: Optional[str], body: Optional[str]) -> str:
 def short_variants(title: Optional[str], body: Optional[str]) -> List[str]:
   """The shorter forms of an article learned beside the full text: the
   headline, the headline and first sentence, and the first sentence."""
-  variants = [(title or '').strip(), headline_lead(title, body),
-              first_sentence(body)]
+  variants = [(title or '').strip(), headline_lead(title, body), first_sentence(body)]
   return [v for v in dict.fromkeys(variants) if v]
 
 
-def label_index(taxonomy: Dict[str, str],
-                label_names: Dict[str, str]) -> Dict[str, str]:
+def label_index(taxonomy: Dict[str, str], label_names: Dict[str, str]) -> Dict[str, str]:
   """Every accepted training label, lower-cased -> IPTC code: the codes, the
   taxonomy's labels and the configured label names."""
   index = {code.lower(): code for code in taxonomy}
@@ -99,8 +95,7 @@ def label_index(taxonomy: Dict[str, str],
   return index
 
 
-def read_examples(lines: Iterable[str], index: Dict[str, str],
-                  origin: str) -> List[Dict[str, str]]:
+def read_examples(lines: Iterable[str], index: Dict[str, str], origin: str) -> List[Dict[str, str]]:
   """Labelled articles from JSON Lines `{text, title?, label}`; the label is
   resolved to its IPTC code. Raises ModelDataError naming the bad line."""
   examples = []
@@ -122,21 +117,21 @@ def read_examples(lines: Iterable[str], index: Dict[str, str],
     code = index.get(str(record.get('label', '')).strip().lower())
     if code is None:
       raise ModelDataError(
-          '%s: unknown label %r; use an IPTC code (medtop:NNNNNNNN), a '
-          'taxonomy label or a name in classify.label_names' % (
-              where, record.get('label')))
+        '%s: unknown label %r; use an IPTC code (medtop:NNNNNNNN), a '
+        'taxonomy label or a name in classify.label_names' % (where, record.get('label'))
+      )
     examples.append({'title': title or '', 'text': text, 'code': code})
   return examples
 
 
-def dedupe_examples(examples: Sequence[Dict[str, str]]
-                    ) -> List[Dict[str, str]]:
+def dedupe_examples(examples: Sequence[Dict[str, str]]) -> List[Dict[str, str]]:
   """The examples without repeated texts (case and spacing ignored), so that
   no copy of a held-out article is trained on."""
   kept = {}
   for example in examples:
-    key = hashlib.sha1(_SPACES.sub(' ', example['text']).strip().lower()
-                       .encode('utf-8')).hexdigest()
+    key = hashlib.sha1(
+      _SPACES.sub(' ', example['text']).strip().lower().encode('utf-8')
+    ).hexdigest()
     kept.setdefault(key, example)
   return list(kept.values())
 
@@ -174,14 +169,12 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):
       log_p = log_softmax(held_out / np.exp(log_t), axis=1)
       return -log_p[np.arange(len(truth)), truth].mean()
 
-    self.temperature_ = float(np.exp(minimize_scalar(
-        loss, bounds=(-4, 4), method='bounded').x))
+    self.temperature_ = float(np.exp(minimize_scalar(loss, bounds=(-4, 4), method='bounded').x))
     self.regression_ = self._regression().fit(X, y)
     return self
 
   def predict_proba(self, X):
-    return softmax(self.regression_.predict_log_proba(X) / self.temperature_,
-                   axis=1)
+    return softmax(self.regression_.predict_log_proba(X) / self.temperature_, axis=1)
 
   def predict(self, X):
     return self.classes_[self.predict_proba(X).argmax(axis=1)]
@@ -189,25 +182,42 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):
 
 def build_model(training: Dict[str, Any]) -> Pipeline:
   """An untrained topic model with the `classify.training` settings."""
+
   def tfidf(analyzer, ngrams, min_df, max_features):
     return TfidfVectorizer(
-        analyzer=analyzer, ngram_range=ngrams, min_df=min_df,
-        max_features=max_features, sublinear_tf=True, strip_accents='unicode',
-        dtype=np.float32)
-  return Pipeline([
-      ('features', FeatureUnion([
-          ('words', tfidf('word', (1, 2), training['word_min_df'],
-                          training['word_features'])),
-          ('chars', tfidf('char_wb', (3, 5), training['char_min_df'],
-                          training['char_features'])),
-      ])),
-      ('classifier', CalibratedLogisticRegression(
-          C=training['regularization'], folds=training['calibration_folds'])),
-  ])
+      analyzer=analyzer,
+      ngram_range=ngrams,
+      min_df=min_df,
+      max_features=max_features,
+      sublinear_tf=True,
+      strip_accents='unicode',
+      dtype=np.float32,
+    )
+
+  return Pipeline(
+    [
+      (
+        'features',
+        FeatureUnion(
+          [
+            ('words', tfidf('word', (1, 2), training['word_min_df'], training['word_features'])),
+            ('chars', tfidf('char_wb', (3, 5), training['char_min_df'], training['char_features'])),
+          ]
+        ),
+      ),
+      (
+        'classifier',
+        CalibratedLogisticRegression(
+          C=training['regularization'], folds=training['calibration_folds']
+        ),
+      ),
+    ]
+  )
 
 
-def fit_model(examples: Sequence[Dict[str, str]], training: Dict[str, Any],
-              max_chars: int, seed: int) -> Pipeline:
+def fit_model(
+  examples: Sequence[Dict[str, str]], training: Dict[str, Any], max_chars: int, seed: int
+) -> Pipeline:
   """Trains on each article's full text and, when `training.short_variants`
   is on, its short forms; the articles are shuffled with `seed` so that the
   calibration folds mix topics."""
@@ -228,8 +238,7 @@ def fit_model(examples: Sequence[Dict[str, str]], training: Dict[str, Any],
   return model
 
 
-def evaluation_texts(examples: Sequence[Dict[str, str]], variant: str,
-                     max_chars: int) -> List[str]:
+def evaluation_texts(examples: Sequence[Dict[str, str]], variant: str, max_chars: int) -> List[str]:
   if variant == 'headline':
     return [e['title'] for e in examples]
   if variant == 'headline + first sentence':
@@ -237,26 +246,35 @@ def evaluation_texts(examples: Sequence[Dict[str, str]], variant: str,
   return [article_text(e['title'], e['text'], max_chars) for e in examples]
 
 
-def scores_report(truth: Sequence[str], predicted: Sequence[str]
-                  ) -> Dict[str, Any]:
+def scores_report(truth: Sequence[str], predicted: Sequence[str]) -> Dict[str, Any]:
   """Accuracy, macro-F1 and per-class precision/recall/F1/support."""
   codes = sorted(set(truth) | set(predicted))
   precision, recall, f1, support = precision_recall_fscore_support(
-      truth, predicted, labels=codes, zero_division=0)
+    truth, predicted, labels=codes, zero_division=0
+  )
   return {
-      'accuracy': round(float(accuracy_score(truth, predicted)), 4),
-      'macro_f1': round(float(f1_score(truth, predicted, labels=sorted(
-          set(truth)), average='macro', zero_division=0)), 4),
-      'per_class': {code: {'precision': round(float(p), 4),
-                           'recall': round(float(r), 4),
-                           'f1': round(float(f), 4), 'support': int(s)}
-                    for code, p, r, f, s in zip(codes, precision, recall, f1,
-                                                support)},
+    'accuracy': round(float(accuracy_score(truth, predicted)), 4),
+    'macro_f1': round(
+      float(
+        f1_score(truth, predicted, labels=sorted(set(truth)), average='macro', zero_division=0)
+      ),
+      4,
+    ),
+    'per_class': {
+      code: {
+        'precision': round(float(p), 4),
+        'recall': round(float(r), 4),
+        'f1': round(float(f), 4),
+        'support': int(s),
+      }
+      for code, p, r, f, s in zip(codes, precision, recall, f1, support)
+    },
   }
 
 
-def evaluate(model: Pipeline, examples: Sequence[Dict[str, str]],
-             max_chars: int) -> Dict[str, Dict[str, Any]]:
+def evaluate(
+  model: Pipeline, examples: Sequence[Dict[str, str]], max_chars: int
+) -> Dict[str, Dict[str, Any]]:
   """Held-out scores per evaluation variant (headline variants only when
   the examples have headlines)."""
   truth = [e['code'] for e in examples]
@@ -265,13 +283,18 @@ def evaluate(model: Pipeline, examples: Sequence[Dict[str, str]],
     if variant != 'full text' and not all(e['title'] for e in examples):
       continue
     report[variant] = scores_report(
-        truth, model.predict(evaluation_texts(examples, variant, max_chars)))
+      truth, model.predict(evaluation_texts(examples, variant, max_chars))
+    )
   return report
 
 
-def train(examples: Sequence[Dict[str, str]], classify: Dict[str, Any],
-          test_size: float, seed: int, trained_on: str
-          ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+def train(
+  examples: Sequence[Dict[str, str]],
+  classify: Dict[str, Any],
+  test_size: float,
+  seed: int,
+  trained_on: str,
+) -> Tuple[Dict[str, Any], Dict[str, Any]]:
   """Dedupes, holds out `test_size` of the articles (stratified by topic) to
   measure the model, then trains the model to ship on all of them.
 
@@ -287,22 +310,22 @@ def train(examples: Sequence[Dict[str, str]], classify: Dict[str, Any],
   if test_size:
     try:
       train_part, test_part = train_test_split(
-          examples, test_size=test_size, random_state=seed,
-          stratify=[e['code'] for e in examples])
+        examples, test_size=test_size, random_state=seed, stratify=[e['code'] for e in examples]
+      )
     except ValueError as e:
-      raise ModelDataError('cannot hold out %s of %d articles by topic: %s' % (
-          test_size, len(examples), e)) from e
-    report = evaluate(fit_model(train_part, training, max_chars, seed),
-                      test_part, max_chars)
+      raise ModelDataError(
+        'cannot hold out %s of %d articles by topic: %s' % (test_size, len(examples), e)
+      ) from e
+    report = evaluate(fit_model(train_part, training, max_chars, seed), test_part, max_chars)
   model = fit_model(examples, training, max_chars, seed)
   artifact = {
-      'format': MODEL_FORMAT,
-      'model': model,
-      'codes': [str(c) for c in model.classes_],
-      'trained_on': trained_on,
-      'articles': len(examples),
-      'held_out': report,
-      'scikit_learn': sklearn.__version__,
+    'format': MODEL_FORMAT,
+    'model': model,
+    'codes': [str(c) for c in model.classes_],
+    'trained_on': trained_on,
+    'articles': len(examples),
+    'held_out': report,
+    'scikit_learn': sklearn.__version__,
   }
   return artifact, report
 
@@ -320,8 +343,7 @@ class TopicModel:
 
   def __init__(self, artifact: Any):
     if not isinstance(artifact, dict) or artifact.get('format') != MODEL_FORMAT:
-      raise ModelDataError('not a newsbeam topic model (want format %s)'
-                           % MODEL_FORMAT)
+      raise ModelDataError('not a newsbeam topic model (want format %s)' % MODEL_FORMAT)
     model = artifact['model']
     # Files written before save_model pickled the pipeline apart hold it
     # as an object.
@@ -335,16 +357,18 @@ class TopicModel:
 
   def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
     """Per text, each topic code's probability."""
-    return [dict(zip(self.codes, row.tolist()))
-            for row in self._model.predict_proba(list(texts))]
+    return [dict(zip(self.codes, row.tolist())) for row in self._model.predict_proba(list(texts))]
 
 
-def top_topics(scores: Dict[str, float], taxonomy: Dict[str, str],
-               min_score: float, max_topics: int) -> List[Dict[str, Any]]:
+def top_topics(
+  scores: Dict[str, float], taxonomy: Dict[str, str], min_score: float, max_topics: int
+) -> List[Dict[str, Any]]:
   """`{code, label, score}` for the best topics, best first (ties by code);
   topics scoring under `min_score` are left out: no topic rather than a
   wrong one."""
   best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-  return [{'code': code, 'label': taxonomy.get(code, code),
-           'score': round(float(score), 4)}
-          for code, score in best[:max_topics] if score >= min_score]
+  return [
+    {'code': code, 'label': taxonomy.get(code, code), 'score': round(float(score), 4)}
+    for code, score in best[:max_topics]
+    if score >= min_score
+  ]
