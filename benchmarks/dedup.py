@@ -245,7 +245,7 @@ def run_dedup(
   prefix = os.path.join(workdir, 'outcome')
   with beam.Pipeline(options=PipelineOptions(['--runner=DirectRunner'])) as p:
     cleaned = p | beam.Create(records) | CleanArticles(config['clean'])
-    kept, duplicates = (
+    kept, duplicates, _ = (
       cleaned.articles | 'Id' >> beam.Map(schema.with_id) | Deduplicate(config['dedup'])
     )
     (

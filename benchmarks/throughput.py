@@ -257,7 +257,8 @@ def stage_costs(lines):
   from transforms import schema
   from transforms.boilerplate import SiteBoilerplate, page_lines
   from transforms.clean import ArticleCleaner
-  from transforms.dedup.batch import MinHasher, body_fingerprint, url_key
+  from transforms.dedup.minhash import MinHasher
+  from transforms.dedup.rules import body_fingerprint, url_key
   from transforms.extract import build_articles
   from transforms.filters import rejection_reason
   from transforms.io.sources import parse_scraped_line
@@ -363,7 +364,7 @@ def one_scale(path):
   with beam.Pipeline(options=PipelineOptions(['--runner=DirectRunner'])) as p:
     cleaned = p | beam.io.ReadFromText(path) | beam.Map(json.loads) | CleanArticles(config['clean'])
     templated = cleaned.articles | CutSiteBoilerplate(config['boilerplate'])
-    kept, duplicates = (
+    kept, duplicates, _ = (
       templated.articles | 'Id' >> beam.Map(schema.with_id) | Deduplicate(config['dedup'])
     )
     outcome = os.path.join(os.path.dirname(path), 'outcome')

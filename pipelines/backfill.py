@@ -31,7 +31,6 @@ On Dataflow (any ingest or Beam option passes through):
 """
 
 import argparse
-import logging
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -41,15 +40,16 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.ingest import (
   add_index_arguments,
   add_output_arguments,
-  classified_outputs,
+  configure_logging,
   index_path,
-  prepare_articles,
+  local_progress,
   resolve_settings,
 )
+from transforms.articles import ProcessByDay
+from transforms.dedup.days import deduplicate_across_days
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
 from transforms.io.partitions import (
-  DeduplicateAcrossDays,
   SplitByDay,
   date_range,
   partition_name,
@@ -58,6 +58,7 @@ from transforms.io.partitions import (
 )
 from transforms.io.sinks import JSONL, WriteOutputs
 from transforms.io.sources import ReadInputs
+from transforms.pipeline import ArticleRecords, Outputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,42 +95,35 @@ def build_backfill(
   file_format: str = JSONL,
   index: Optional[str] = None,
 ) -> None:
-  """Wires one branch per day up to filtering, dedup across the range (and
-  against the days before it in `index`, when given), then classification
-  and one writer per day."""
-  articles, rejected, dead_letters = [], [], []
+  """Reads each day, runs the text stages per day, dedups across the range
+  (and against the days before it in `index`, when given), classifies, and
+  writes each day's outputs."""
+  pages, read_dead = [], []
   for day in days:
     tag = lambda record, day=day: with_partition(record, day)
     read = ReadInputs(
       [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
     )
-    day_articles, day_rejected, day_dead = prepare_articles(
-      pipeline, config, read, min_words, prefix='%s/' % day
-    )
-    articles.append(day_articles | '%s/Tag' % day >> beam.Map(tag))
-    rejected.append(
-      day_rejected
-      | '%s/AllRejected' % day >> beam.Flatten()
-      | '%s/TagRejected' % day >> beam.Map(tag)
-    )
-    dead_letters.append(
-      day_dead
-      | '%s/AllDeadLetters' % day >> beam.Flatten()
-      | '%s/TagDeadLetters' % day >> beam.Map(tag)
-    )
-  unique, duplicates = (
-    articles
-    | 'AllArticles' >> beam.Flatten()
-    | 'DedupAcrossDays' >> DeduplicateAcrossDays(config['dedup'], days, index)
+    day_pages, day_dead = pipeline | '%s/Read' % day >> read
+    pages.append(day_pages | '%s/TagPages' % day >> beam.Map(tag))
+    read_dead.append(day_dead | '%s/TagReadErrors' % day >> beam.Map(tag))
+  outputs = (
+    pages | 'AllPages' >> beam.Flatten(),
+    read_dead | 'AllReadErrors' >> beam.Flatten(),
+  ) | 'Articles' >> ArticleRecords(
+    config,
+    min_words,
+    deduplicate_across_days(config['dedup'], days, index),
+    process=ProcessByDay(config, min_words, days),
   )
   # A classification dead letter keeps its day in its `raw` article.
-  by_output = classified_outputs(unique, duplicates, rejected, dead_letters, config)
-  per_day = {
-    name: records | 'Split_%s' % name >> SplitByDay(days) for name, records in by_output.items()
-  }
+  per_day = [
+    records | 'Split_%s' % name >> SplitByDay(days)
+    for name, records in zip(outputs._fields, outputs)
+  ]
   for i, day in enumerate(days):
     (
-      {name: parts[i] for name, parts in per_day.items()}
+      Outputs(*(parts[i] for parts in per_day))
       | 'Write_%s' % day
       >> WriteOutputs(
         output,
@@ -150,7 +144,8 @@ def run(argv=None) -> List[str]:
     days = date_range(known.start, known.end)
   except ValueError as e:
     raise SystemExit('newsbeam: bad --start/--end: %s' % e) from None
-  with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+  options = PipelineOptions(beam_args)
+  with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
     build_backfill(
       pipeline,
       config,
@@ -165,5 +160,5 @@ def run(argv=None) -> List[str]:
 
 
 if __name__ == '__main__':
-  logging.getLogger().setLevel(logging.WARNING)
+  configure_logging()
   run(sys.argv[1:])

@@ -38,18 +38,22 @@ from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, TestOptions
+from apache_beam.options.pipeline_options import (
+  GoogleCloudOptions,
+  PipelineOptions,
+  StandardOptions,
+  TestOptions,
+)
 
 from configs.loading import ConfigError, load_config, resolve_inputs
-from transforms import schema
-from transforms.articles import ProcessArticles
 from transforms.dedup.batch import Deduplicate
-from transforms.dedup.index import DeduplicateAcrossRuns, default_index_path
+from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex, default_index_path
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
+from transforms.io.progress import ProgressReport
 from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs, output_path
 from transforms.io.sources import ReadInputs, SaveFetchState
-from transforms.topics.classify import ClassifyTopics
+from transforms.pipeline import ArticleRecords
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,31 +170,11 @@ def index_path(known: argparse.Namespace, config: Dict[str, Any]) -> Optional[st
   return known.index or config['dedup']['index'] or default_index_path(known.output)
 
 
-def prepare_articles(
-  root, config: Dict[str, Any], read: ReadInputs, min_words: int, prefix: str = ''
-):
-  """Read, extract, clean, site boilerplate, language, filter: -> (articles
-  to deduplicate, [rejected PCollections], [dead letter PCollections]).
-  `prefix` keeps the labels unique when a pipeline holds several of these
-  (backfill days)."""
-  pages, read_errors = root | prefix + 'Read' >> read
-  articles, rejected, dead = pages | prefix + 'Process' >> ProcessArticles(config, min_words)
-  return articles, [rejected], [read_errors, dead]
-
-
-def classified_outputs(
-  unique, duplicates, rejected: List, dead_letters: List, config: Dict[str, Any]
-) -> Dict[str, Any]:
-  """Classifies the kept articles; -> the four outputs by name, the rejected
-  and the dead letters (classification's among them) flattened."""
-  classified = unique | 'Classify' >> ClassifyTopics(config['classify'], config['taxonomy'])
-  return {
-    schema.ARTICLES: classified.articles,
-    schema.DUPLICATES: duplicates,
-    schema.REJECTED: list(rejected) | 'AllRejected' >> beam.Flatten(),
-    schema.DEAD_LETTER: (list(dead_letters) + [classified.dead_letter])
-    | 'AllDeadLetters' >> beam.Flatten(),
-  }
+def dedup_for(config: Dict[str, Any], index: Optional[str]) -> beam.PTransform:
+  """Within the run, and against the published-records index when given."""
+  if index:
+    return DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index))
+  return Deduplicate(config['dedup'])
 
 
 def build_pipeline(
@@ -204,14 +188,14 @@ def build_pipeline(
   file_format: str = JSONL,
   index: Optional[str] = None,
 ) -> None:
-  """Wires the stages: read, extract, clean, language, filter, dedup
-  (against the index of earlier runs when given), classify, write; then
-  saves the feeds' fetch state."""
+  """Read, the article stages (dedup against the index of earlier runs when
+  given), write; then save the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  articles, rejected, dead_letters = prepare_articles(pipeline, config, read, min_words)
-  dedup = DeduplicateAcrossRuns(config['dedup'], index) if index else Deduplicate(config['dedup'])
-  unique, duplicates = articles | 'Dedup' >> dedup
-  outputs = classified_outputs(unique, duplicates, rejected, dead_letters, config)
+  outputs = (
+    pipeline
+    | 'Read' >> read
+    | 'Articles' >> ArticleRecords(config, min_words, dedup_for(config, index))
+  )
   written = outputs | 'Write' >> WriteOutputs(
     output, config['output']['compress'], file_format, taxonomy=config['taxonomy']
   )
@@ -248,6 +232,32 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
   return '\n'.join(lines)
 
 
+class _QuietFalseWarnings(logging.Filter):
+  """Drops Beam's "Resource module is not available" warning: RunInference
+  logs it whenever an optional import of its own fails, though the resource
+  module is there on Linux."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith('Resource module is not available')
+
+
+def configure_logging() -> None:
+  """The launcher's logging: warnings and errors, without Beam's false ones."""
+  logging.basicConfig(
+    level=logging.WARNING, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+  )
+  for handler in logging.getLogger().handlers:
+    handler.addFilter(_QuietFalseWarnings())
+
+
+def local_progress(options: PipelineOptions, config: Dict[str, Any]):
+  """A progress line every extract.progress_seconds while a local run
+  (DirectRunner) goes on; nothing on other runners, which report their own."""
+  runner = options.view_as(StandardOptions).runner
+  local = runner in (None, 'DirectRunner', 'direct') and not options.view_as(TestOptions).dry_run
+  return ProgressReport(config['extract']['progress_seconds'] if local else 0)
+
+
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs the pipeline; returns the run's summary when it can be read."""
   known, beam_args = build_parser().parse_known_args(argv)
@@ -261,7 +271,7 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   fetch = fetch_options(known, config)
   index = index_path(known, config)
   options = PipelineOptions(beam_args)
-  with beam.Pipeline(options=options) as pipeline:
+  with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
     build_pipeline(
       pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index
     )
@@ -277,9 +287,5 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 
 
 if __name__ == '__main__':
-  logging.basicConfig(
-    level=logging.WARNING, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
-  )
-  # newsbeam's own progress lines (extract.progress_seconds) are INFO.
-  logging.getLogger('newsbeam').setLevel(logging.INFO)
+  configure_logging()
   run(sys.argv[1:])

@@ -44,14 +44,13 @@ from apache_beam.runners.runner import PipelineState
 from configs.loading import resolve_inputs
 from pipelines import ingest
 from transforms import schema
-from transforms.articles import ProcessArticles
-from transforms.dedup.batch import Deduplicate
-from transforms.dedup.index import ReadPublished, WritePublished
+from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex
 from transforms.dedup.streams import StreamDeduplicate, horizon_of
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
 from transforms.io.sinks import JSONL, SUMMARY_FILE, output_path
 from transforms.io.sources import DEAD_LETTER, FetchArticlePages, ReadInputs, SaveFetchState, is_url
+from transforms.pipeline import ArticleRecords
 from transforms.streaming.stream import (
   FETCH_STATE_FILE,
   FIRST_SEEN_FILE,
@@ -174,16 +173,19 @@ def build_streaming(
     pages = fetched.pages
     dead.append(fetched[DEAD_LETTER])
   # Site boilerplate is learned over a bounded input: not in this graph.
-  articles, rejected, stage_dead = pages | 'Process' >> ProcessArticles(
-    config, min_words, site_boilerplate=False
+  stamp = RememberFirstSeen(horizon_of(config['dedup'])) | StampEventTime(
+    config['stream']['allowed_lateness_minutes'] * 60
   )
-  timed = (
-    articles
-    | 'FirstSeen' >> RememberFirstSeen(horizon_of(config['dedup']))
-    | 'EventTime' >> StampEventTime(config['stream']['allowed_lateness_minutes'] * 60)
+  outputs = (
+    pages,
+    dead | 'AllReadErrors' >> beam.Flatten(),
+  ) | 'Articles' >> ArticleRecords(
+    config,
+    min_words,
+    StreamDeduplicate(config['dedup']),
+    stamp=stamp,
+    site_boilerplate=False,
   )
-  unique, duplicates = timed | 'Dedup' >> StreamDeduplicate(config['dedup'])
-  outputs = ingest.classified_outputs(unique, duplicates, [rejected], dead + [stage_dead], config)
   outputs | 'Write' >> WriteWindows(output, config['stream'])
 
 
@@ -247,16 +249,12 @@ def build_poll(
   (this poll's records added to it under the poll's name), written into
   the poll's partition; then the feeds' fetch state saved."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  pages, read_errors = pipeline | 'Read' >> read
-  articles, rejected, stage_dead = pages | 'Process' >> ProcessArticles(config, min_words)
-  stamped = articles | 'FirstSeen' >> StampFirstSeen(first_seen, seen_at)
-  published = pipeline | 'ReadIndex' >> ReadPublished(index)
-  unique, duplicates = stamped | 'Dedup' >> Deduplicate(config['dedup'], published)
-  unique | 'WriteIndex' >> WritePublished(
-    config['dedup'], index, pipeline | 'PollName' >> beam.Create([partition])
-  )
-  outputs = ingest.classified_outputs(
-    unique, duplicates, [rejected], [read_errors, stage_dead], config
+  dedup = DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index, run=partition))
+  outputs = (
+    pipeline
+    | 'Read' >> read
+    | 'Articles'
+    >> ArticleRecords(config, min_words, dedup, stamp=StampFirstSeen(first_seen, seen_at))
   )
   written = outputs | 'Write' >> WritePoll(output, partition, config['output']['compress'])
   if read.fetch_state is not None:
@@ -414,5 +412,5 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 
 
 if __name__ == '__main__':
-  logging.getLogger().setLevel(logging.WARNING)
+  ingest.configure_logging()
   run(sys.argv[1:])

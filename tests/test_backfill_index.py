@@ -11,7 +11,7 @@ import pytest
 from sample_pages import OUTPUTS, jsonl_bytes, page, read_day, story, write_jsonl
 
 from pipelines import backfill
-from transforms.io.partitions import (
+from transforms.dedup.days import (
   index_file_day,
   indexed_before,
   later_days_indexed,

@@ -5,7 +5,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
-from transforms.dedup.batch import Deduplicate, MinHasher, resolve_roots, similarity
+from transforms.dedup.batch import Deduplicate
+from transforms.dedup.minhash import MinHasher, similarity
+from transforms.dedup.rules import resolve_roots
 
 BODY = ' '.join('Word%d appears in this story about the harbour storm.' % i for i in range(40))
 
@@ -42,7 +44,7 @@ def test_dedup_keeps_earliest_and_marks_the_rest(config):
     ' '.join('Different%d text about a football final and its goal.' % i for i in range(40)),
   )
   with TestPipeline() as p:
-    kept, duplicates = (
+    kept, duplicates, _ = (
       p | beam.Create([original, exact, same_url, near, distinct]) | Deduplicate(config['dedup'])
     )
     assert_that(
@@ -74,5 +76,5 @@ def test_parts_of_one_page_are_not_url_duplicates(config):
     part=1,
   )
   with TestPipeline() as p:
-    kept, _ = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
+    kept, _, _ = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
     assert_that(kept | beam.Map(lambda a: a['part']), equal_to([0, 1]))

@@ -11,8 +11,9 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import ingest
 from transforms import schema
-from transforms.dedup.batch import MinHasher, entry_sketch, index_entry
-from transforms.dedup.index import DeduplicateAcrossRuns, ReadPublished, RunKeyFn
+from transforms.dedup.index import DeduplicateAgainstIndex, ReadPublished, RunIndex, RunKeyFn
+from transforms.dedup.minhash import MinHasher
+from transforms.dedup.rules import entry_sketch, index_entry
 
 HARBOUR = ' '.join(
   'The harbour authority said on Monday that ferry number %d would resume '
@@ -185,7 +186,11 @@ def test_unreadable_index_lines_are_skipped(tmp_path, config):
 
 def _dedup_against(index, articles, config):
   with TestPipeline() as p:
-    kept, duplicates = p | beam.Create(articles) | DeduplicateAcrossRuns(config['dedup'], index)
+    kept, duplicates, _ = (
+      p
+      | beam.Create(articles)
+      | DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index))
+    )
     assert_that(
       kept | beam.Map(lambda a: a['id']),
       equal_to([a['id'] for a in articles if a['url'].endswith('new')]),

@@ -9,17 +9,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
-from transforms.dedup.batch import (
-  Deduplicate,
-  MinHasher,
-  NearDuplicateTest,
-  Sketch,
-  body_fingerprint,
-  keep_rank,
-  running_text,
-  similarity,
-  url_key,
-)
+from transforms.dedup.batch import Deduplicate
+from transforms.dedup.minhash import MinHasher, NearDuplicateTest, running_text, similarity
+from transforms.dedup.rules import Sketch, body_fingerprint, keep_rank, url_key
 from transforms.extract import canonicalize_url
 
 STORY = [
@@ -189,7 +181,7 @@ def test_keep_rule_is_earliest_then_longest_then_smallest_id(config):
     shuffled = inputs[:]
     random.Random(seed).shuffle(shuffled)
     with TestPipeline() as p:
-      kept, duplicates = p | beam.Create(shuffled) | Deduplicate(config['dedup'])
+      kept, duplicates, _ = p | beam.Create(shuffled) | Deduplicate(config['dedup'])
       assert_that(
         kept | beam.Map(lambda a: (a['id'], a['cluster_size'])),
         equal_to([(early['id'], 5)]),
@@ -206,6 +198,6 @@ def test_distinct_stories_of_one_site_stay_apart_in_beam(config):
   one = _article('https://valley.example/rail', MENU + STORY[:1] + SIDEBAR + FOOTER)
   two = _article('https://valley.example/chapel', MENU + OTHER[:1] + SIDEBAR + FOOTER)
   with TestPipeline() as p:
-    kept, duplicates = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
+    kept, duplicates, _ = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
     assert_that(kept | beam.Map(lambda a: a['id']), equal_to([one['id'], two['id']]), label='kept')
     assert_that(duplicates, equal_to([]), label='duplicates')

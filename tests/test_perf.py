@@ -71,7 +71,7 @@ def test_an_input_read_twice_is_kept_once_as_its_better_ranked_copy(config):
     )
   )
   with TestPipeline() as p:
-    kept, duplicates = p | beam.Create([again, near, first]) | Deduplicate(config['dedup'])
+    kept, duplicates, _ = p | beam.Create([again, near, first]) | Deduplicate(config['dedup'])
     assert_that(
       kept | 'Kept' >> beam.Map(lambda a: (a['title'], a['cluster_size'])),
       equal_to([('Listed first', 3)]),

@@ -93,6 +93,13 @@ REJECTED = 'rejected'
 DEAD_LETTER = 'dead_letter'
 OUTPUTS = (ARTICLES, DUPLICATES, REJECTED, DEAD_LETTER)
 
+
+def by_output(outputs) -> Dict[str, Any]:
+  """{output name: PCollection} from a pipeline's ``Outputs`` (a NamedTuple
+  whose fields are the output names) or from such a mapping."""
+  return outputs._asdict() if hasattr(outputs, '_asdict') else dict(outputs)
+
+
 # Reasons a piece of text is cut from a body (the `reason` in `removed`).
 BOILERPLATE = 'boilerplate'
 REPEATED_TITLE = 'repeated_title'

@@ -21,288 +21,34 @@ cluster size), never on the record itself: the records meet the decisions
 once, at the end, so their texts cross one shuffle.
 """
 
-import base64
-import hashlib
 import pickle
-import re
 import zlib
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, NamedTuple
 
 import apache_beam as beam
-import numpy as np
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.text.page import comparable
+from transforms.dedup.minhash import MinHasher, NearDuplicateTest, band_keys
+from transforms.dedup.rules import (
+  CANONICAL_URL,
+  EXACT_BODY,
+  Stub,
+  as_duplicate,
+  entry_sketch,
+  keep_rank,
+  one_partition,
+  published_earlier,
+  resolve_roots,
+  stub_of,
+)
 
 DUPLICATES = 'duplicates'
 STAGE = 'dedup'
-_MERSENNE = np.uint64((1 << 61) - 1)
-_MAX_HASH = np.uint64((1 << 32) - 1)
-SIGNATURE_DTYPE = np.dtype('<u4')
-_SENTENCE_END = re.compile(r'[.!?\u2026]["\'\u201d\u2019\u00bb)\]]*\s*$')
-# duplicate_rule values.
-EXACT_BODY = 'exact_body'
-CANONICAL_URL = 'canonical_url'
-NEAR = 'near'
-CONTAINED = 'contained'
 # Tags of Deduplicate's internal outputs and decisions.
 LINKS = 'links'
 KEPT_STUBS = 'kept_stubs'
 KEPT, DUPLICATE, ABSORBED = 'kept', 'duplicate', 'absorbed'
-
-
-def keep_rank(article: Dict[str, Any]) -> Tuple[str, int, str]:
-  """Sort key: the record to keep sorts first."""
-  return (
-    article.get('published_at') or '9999',
-    -len(article.get('body') or ''),
-    article.get('id') or '',
-  )
-
-
-def body_fingerprint(body: str) -> str:
-  """Hash of the body as compared: case, punctuation and spacing ignored."""
-  return hashlib.sha1(comparable(body).encode('utf-8')).hexdigest()
-
-
-def url_key(article: Dict[str, Any]) -> str:
-  """The canonical URL and part as dedup compares them: http and https, a
-  leading www. and a trailing slash do not make another page."""
-  url = article.get('canonical_url') or article.get('url') or ''
-  scheme, sep, rest = url.partition('://')
-  if sep and scheme.lower() in ('http', 'https'):
-    host, slash, path = rest.partition('/')
-    host = host[4:] if host.startswith('www.') else host
-    url = '%s/%s' % (host, path.rstrip('/')) if slash else host
-  return '%s#%d' % (url, article.get('part') or 0)
-
-
-def running_text(body: str) -> List[str]:
-  """The body's paragraphs that end like a sentence; all of them if none do.
-
-  Site menus, link lists, datelines and credits that cleaning left in a body
-  do not end like sentences: left out of the fingerprint, they neither make
-  two stories of one site look alike nor one story on two sites look
-  different.
-  """
-  paragraphs = schema.paragraphs(body)
-  sentences = [p for p in paragraphs if _SENTENCE_END.search(p)]
-  return sentences or paragraphs
-
-
-def shingles(body: str, size: int) -> Set[str]:
-  """Word n-grams of the body's running text, within paragraphs."""
-  grams = set()
-  for paragraph in running_text(body):
-    words = comparable(paragraph).split()
-    if len(words) <= size:
-      if words:
-        grams.add(' '.join(words))
-      continue
-    grams.update(' '.join(words[i : i + size]) for i in range(len(words) - size + 1))
-  return grams
-
-
-class MinHasher:
-  """MinHash signatures with fixed permutations (the same on every worker)."""
-
-  def __init__(self, num_perm: int, shingle_words: int, seed: int = 1):
-    rng = np.random.RandomState(seed)
-    self._a = rng.randint(1, 1 << 31, size=num_perm, dtype=np.uint64)
-    self._b = rng.randint(0, 1 << 31, size=num_perm, dtype=np.uint64)
-    self._shingle_words = shingle_words
-    self.num_perm = num_perm
-
-  def sketch(self, body: str) -> Tuple[np.ndarray, int]:
-    """The body's signature and its number of distinct shingles."""
-    grams = shingles(body, self._shingle_words)
-    if not grams:
-      return np.full(self.num_perm, _MAX_HASH, dtype=SIGNATURE_DTYPE), 0
-    hashes = np.fromiter(
-      (zlib.crc32(g.encode('utf-8')) for g in grams), dtype=np.uint64, count=len(grams)
-    )
-    permuted = (np.outer(self._a, hashes) + self._b[:, None]) % _MERSENNE
-    # 32-bit values: half the bytes to shuffle, the same estimate.
-    return ((permuted & _MAX_HASH).min(axis=1).astype(SIGNATURE_DTYPE), len(grams))
-
-  def signature(self, body: str) -> np.ndarray:
-    return self.sketch(body)[0]
-
-
-def similarity(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-  """Estimated Jaccard similarity of two signatures."""
-  return float(np.mean(sig_a == sig_b))
-
-
-def containment(jaccard: float, size_a: int, size_b: int) -> float:
-  """Estimated share of the smaller shingle set found in the larger one:
-  |A & B| = J / (1 + J) * (|A| + |B|)."""
-  if not size_a or not size_b:
-    return 0.0
-  shared = jaccard / (1 + jaccard) * (size_a + size_b)
-  return min(1.0, shared / min(size_a, size_b))
-
-
-class NearDuplicateTest:
-  """Whether two sketches are near-duplicates, by which rule, how similar.
-
-  `near`: estimated Jaccard >= threshold (copy edits, other sites' leftovers).
-  `contained`: the shorter text lies at least `containment` inside the longer
-  (a story cut short has a Jaccard of about the share kept, but is whole
-  inside the original).
-  """
-
-  def __init__(self, threshold: float, min_containment: float):
-    self._threshold = threshold
-    self._min_containment = min_containment
-
-  def __call__(self, sketch_a: 'Sketch', sketch_b: 'Sketch') -> Optional[Tuple[str, float]]:
-    jaccard = similarity(sketch_a.values(), sketch_b.values())
-    if jaccard >= self._threshold:
-      return NEAR, jaccard
-    contained = containment(jaccard, sketch_a.shingle_count, sketch_b.shingle_count)
-    if contained >= self._min_containment:
-      return CONTAINED, contained
-    return None
-
-
-def band_keys(signature: np.ndarray, bands: int) -> List[str]:
-  rows = len(signature) // bands
-  return [
-    '%d:%s'
-    % (
-      i,
-      hashlib.blake2b(signature[i * rows : (i + 1) * rows].tobytes(), digest_size=8).hexdigest(),
-    )
-    for i in range(bands)
-  ]
-
-
-class Sketch(NamedTuple):
-  """What near-dedup needs of a record: `order` sorts the record to keep
-  first (records published by earlier runs before all others)."""
-
-  order: Tuple
-  id: str
-  signature: bytes
-  shingle_count: int
-
-  def values(self) -> np.ndarray:
-    return np.frombuffer(self.signature, dtype=SIGNATURE_DTYPE)
-
-  @property
-  def published_earlier(self) -> bool:
-    return published_earlier(self.order)
-
-
-def sketch_order(rank: Iterable, earlier_run: bool = False) -> Tuple:
-  return (0 if earlier_run else 1,) + tuple(rank)
-
-
-def published_earlier(order: Tuple) -> bool:
-  """Whether a sketch order is that of a record an earlier run published."""
-  return order[0] == 0
-
-
-def one_partition(record: Dict[str, Any]) -> None:
-  """Every record of a run counts toward its cluster: the default of
-  ``Deduplicate``'s `partition`."""
-  return None
-
-
-def stub_of(
-  article: Dict[str, Any], hasher: MinHasher, rank=keep_rank, partition=one_partition
-) -> 'Stub':
-  """The record's Stub, ordered by `rank`."""
-  body = article['body']
-  signature, count = hasher.sketch(body)
-  return Stub(
-    article['id'],
-    sketch_order(rank(article)),
-    body_fingerprint(body),
-    url_key(article),
-    article.get('cluster_size') or 1,
-    signature.tobytes(),
-    count,
-    partition(article),
-  )
-
-
-def index_entry(article: Dict[str, Any], run: str, hasher: MinHasher) -> Dict[str, Any]:
-  """What a later run needs to recognise a published record: its exact keys,
-  its sketch and its rank, and the run that published it."""
-  return stub_index_entry(stub_of(article, hasher), run)
-
-
-def stub_index_entry(stub: 'Stub', run: str) -> Dict[str, Any]:
-  """The index entry of a record from its Stub (ranked as its run ranked
-  it)."""
-  return {
-    'id': stub.id,
-    'run': run,
-    'fingerprint': stub.fingerprint,
-    'url_key': stub.url_key,
-    'rank': list(stub.order[1:]),
-    'shingles': stub.shingle_count,
-    'signature': base64.b64encode(stub.signature).decode('ascii'),
-  }
-
-
-def entry_sketch(entry: Dict[str, Any]) -> Sketch:
-  return Sketch(
-    sketch_order(entry['rank'], earlier_run=True),
-    entry['id'],
-    base64.b64decode(entry['signature']),
-    entry['shingles'],
-  )
-
-
-def resolve_roots(
-  links: Dict[str, Tuple[Any, str, float, str]],
-) -> Dict[str, Tuple[str, float, str]]:
-  """Follows duplicate -> kept chains to the record finally kept.
-
-  `links` maps a duplicate's id to (kept order, kept id, similarity, rule).
-  Every link points to a record that ranks strictly better, so chains end.
-  """
-  roots = {}
-  for dup_id, (_, kept_id, sim, rule) in links.items():
-    root, seen = kept_id, {dup_id}
-    while root in links and root not in seen:
-      seen.add(root)
-      root = links[root][1]
-    roots[dup_id] = (root, sim, rule)
-  return roots
-
-
-def as_duplicate(article: Dict[str, Any], kept_id: str, sim: float, rule: str) -> Dict[str, Any]:
-  return dict(
-    article, duplicate_of=kept_id, similarity=round(sim, 4), duplicate_rule=rule, cluster_size=None
-  )
-
-
-class Stub(NamedTuple):
-  """What dedup decides on: a record's keys and sketch, without its text.
-
-  Every rule runs on stubs; only the last step joins the decisions back onto
-  the records, so a record's text crosses one shuffle in dedup, not four,
-  and the exact-duplicate groups hold keys and ids, not bodies.
-  """
-
-  id: str
-  order: Tuple
-  fingerprint: str
-  url_key: str
-  cluster_size: int
-  signature: bytes
-  shingle_count: int
-  # Only inputs of the kept record's own partition count in its cluster_size
-  # (see ``Deduplicate``).
-  partition: Any = None
-
-  def sketch(self) -> Sketch:
-    return Sketch(self.order, self.id, self.signature, self.shingle_count)
 
 
 class SketchingDoFn(beam.DoFn):
@@ -551,6 +297,15 @@ class _ApplyFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(article, *value))
 
 
+class Deduplicated(NamedTuple):
+  """What ``Deduplicate`` gives: the kept articles, the duplicates, and the
+  kept articles' Stubs (for the published-records index)."""
+
+  articles: beam.PCollection
+  duplicates: beam.PCollection
+  kept_stubs: beam.PCollection
+
+
 class Deduplicate(beam.PTransform):
   """Articles -> (kept articles, duplicates): exact body, canonical URL and
   part, then near-duplicate bodies.
@@ -562,8 +317,9 @@ class Deduplicate(beam.PTransform):
   `partition` (record -> key): a kept record's cluster_size counts only the
   inputs of its own partition (a backfill's day), so that a day's records do
   not depend on the days after it.
-  After expansion, ``kept_stubs`` holds the Stubs of the kept records (the
-  index's entries, without sketching the records again).
+  Returns ``Deduplicated``: the kept articles, the duplicates, and the Stubs
+  of the kept records (the index's entries, without sketching the records
+  again).
   """
 
   def __init__(
@@ -574,7 +330,6 @@ class Deduplicate(beam.PTransform):
     self._published = published
     self._rank = rank
     self._partition = partition
-    self.kept_stubs = None
 
   def _published_by(self, name, key_fn):
     if self._published is None:
@@ -608,7 +363,6 @@ class Deduplicate(beam.PTransform):
         KEPT_STUBS, main='decisions'
       )
     )
-    self.kept_stubs = decisions[KEPT_STUBS]
     outcome = (
       {
         'articles': articles | 'ById' >> beam.Map(lambda a: (a['id'], packed(a))),
@@ -618,4 +372,4 @@ class Deduplicate(beam.PTransform):
       | 'Apply'
       >> beam.ParDo(_ApplyFn(self._rank, self._partition)).with_outputs(DUPLICATES, main='articles')
     )
-    return outcome.articles, outcome[DUPLICATES]
+    return Deduplicated(outcome.articles, outcome[DUPLICATES], decisions[KEPT_STUBS])

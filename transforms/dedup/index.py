@@ -21,7 +21,7 @@ is idempotent. Runs sharing an index are expected to run one after another.
 import hashlib
 import json
 import logging
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, Iterable, List, Optional
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -29,7 +29,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.dedup.batch import STAGE, Deduplicate, SketchingDoFn, index_entry, stub_index_entry
+from transforms.dedup.batch import STAGE, Deduplicate
+from transforms.dedup.rules import keep_rank, one_partition, stub_index_entry
 
 INDEX_FOLDER = '_index'
 INDEX_GLOB = 'run-*.jsonl'
@@ -130,11 +131,6 @@ def write_index_shard(keyed, index: str, shards: int) -> str:
   return write_entries(index_file(index, entries[0]['run'], shard, shards), entries)
 
 
-class _IndexEntryFn(SketchingDoFn):
-  def process(self, article, run):
-    yield index_entry(article, run, self._hasher)
-
-
 class WriteIndexEntries(beam.PTransform):
   """Index entries -> this run's index files."""
 
@@ -153,47 +149,63 @@ class WriteIndexEntries(beam.PTransform):
     )
 
 
-class WritePublished(beam.PTransform):
-  """Published records -> this run's index files."""
+class RunIndex:
+  """Ingest runs and stream polls: entries at the top of the index, one set of
+  files per run. A run reads the entries of the other runs and adds its own
+  under its run key: `run`, a name (a poll's partition), or by default a
+  digest of the ids of the records the run deduplicates (so that a rerun of
+  the same input ignores and rewrites its own files)."""
 
-  def __init__(self, config: Dict[str, Any], index: str, run):
-    super().__init__()
+  def __init__(self, config: Dict[str, Any], index: str, run: Optional[str] = None):
     self._config = config
     self._index = index
     self._run = run
 
-  def expand(self, articles):
+  def run_key(self, articles):
+    if self._run is not None:
+      return articles.pipeline | 'RunName' >> beam.Create([self._run])
     return (
-      articles
-      | 'Entries' >> beam.ParDo(_IndexEntryFn(self._config), beam.pvalue.AsSingleton(self._run))
-      | 'WriteEntries' >> WriteIndexEntries(self._config, self._index)
-    )
-
-
-class DeduplicateAcrossRuns(beam.PTransform):
-  """Deduplicate against this run and the records earlier runs published
-  (read from `index`), then add this run's published records to it."""
-
-  def __init__(self, dedup_config: Dict[str, Any], index: str):
-    super().__init__()
-    self._config = dedup_config
-    self._index = index
-
-  def expand(self, articles):
-    run = (
       articles | 'Ids' >> beam.Map(lambda a: a['id']) | 'RunKey' >> beam.CombineGlobally(RunKeyFn())
     )
-    published = (
-      articles.pipeline
+
+  def published(self, pipeline, run):
+    return (
+      pipeline
       | 'ReadIndex' >> ReadPublished(self._index)
       | 'OtherRuns' >> beam.Filter(lambda e, own: e['run'] != own, beam.pvalue.AsSingleton(run))
     )
-    dedup = Deduplicate(self._config, published)
-    kept, duplicates = articles | 'Deduplicate' >> dedup
-    # The kept records' stubs hold their entries: no record is sketched twice.
-    (
-      dedup.kept_stubs
+
+  def write(self, kept_stubs, run):
+    return (
+      kept_stubs
       | 'Entries' >> beam.Map(stub_index_entry, beam.pvalue.AsSingleton(run))
       | 'WriteIndex' >> WriteIndexEntries(self._config, self._index)
     )
-    return kept, duplicates
+
+
+class DeduplicateAgainstIndex(beam.PTransform):
+  """Deduplicate a run's articles among themselves and against the records
+  earlier runs published, then add this run's kept records to the index.
+
+  The one way every entry point dedups against the index: `layout` says
+  which entries are read and where this run's go (``RunIndex`` for ingest
+  runs and polls, ``partitions.DayIndex`` for backfills); `rank` and
+  `partition` are ``Deduplicate``'s. -> ``Deduplicated``.
+  """
+
+  def __init__(self, dedup_config: Dict[str, Any], layout, rank=keep_rank, partition=one_partition):
+    super().__init__()
+    self._config = dedup_config
+    self._layout = layout
+    self._rank = rank
+    self._partition = partition
+
+  def expand(self, articles):
+    run = self._layout.run_key(articles)
+    published = self._layout.published(articles.pipeline, run)
+    result = articles | 'Deduplicate' >> Deduplicate(
+      self._config, published, self._rank, self._partition
+    )
+    # The kept records' stubs hold their entries: no record is sketched twice.
+    self._layout.write(result.kept_stubs, run)
+    return result

@@ -44,16 +44,13 @@ from apache_beam.transforms.userstate import (
 )
 from apache_beam.utils.timestamp import Duration
 
-from transforms.dedup.batch import (
+from transforms.dedup.batch import DUPLICATES, STAGE, SketchingDoFn
+from transforms.dedup.minhash import NearDuplicateTest, band_keys
+from transforms.dedup.rules import (
   CANONICAL_URL,
-  DUPLICATES,
   EXACT_BODY,
-  STAGE,
-  NearDuplicateTest,
   Sketch,
-  SketchingDoFn,
   as_duplicate,
-  band_keys,
   body_fingerprint,
   url_key,
 )

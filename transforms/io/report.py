@@ -8,12 +8,10 @@ from the data is escaped, since dead-letter reasons quote the inputs.
 """
 
 import html
-import logging
-import time
-from collections import Counter
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from transforms import schema
+from transforms.io import progress
 
 REPORT_FILE = 'report.html'
 # Sections of the summary shown as bar charts, with their headings.
@@ -130,25 +128,12 @@ def render_report(
 
 
 class ProgressLog:
-  """Counts what a worker has done and logs it at most every `seconds`, so a
-  long run shows that it moves (0: never). Counts are this worker's own."""
+  """Counts what a worker has done for the launcher's progress line
+  (``progress.ProgressReport``); `seconds` 0 turns it off."""
 
-  def __init__(
-    self, seconds: float, what: str, logger: logging.Logger = logging.getLogger('newsbeam')
-  ):
-    self._seconds = seconds
-    self._what = what
-    self._logger = logger
-    self._counts = Counter()
-    self._last = time.monotonic()
+  def __init__(self, seconds: float, what: str = 'records extracted'):
+    self._on = bool(seconds)
 
   def count(self, outcome: str) -> None:
-    self._counts[outcome] += 1
-    if self._seconds and time.monotonic() - self._last >= self._seconds:
-      self._last = time.monotonic()
-      self._logger.info(
-        'progress: %d %s by this worker (%s)',
-        sum(self._counts.values()),
-        self._what,
-        ', '.join('%s %d' % kv for kv in sorted(self._counts.items())),
-      )
+    if self._on:
+      progress.count(progress.EXTRACTED)

@@ -32,6 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import GlobalWindows
 
 from transforms import schema
+from transforms.io import progress
 from transforms.io.report import REPORT_FILE, render_report
 
 SUMMARY_FILE = 'summary.json'
@@ -295,8 +296,10 @@ class _WritePartsFn(beam.DoFn):
       part = self._parts[name] = _PartFile(path, name, self._compress, self._format)
     part.write(record)
     self._counts.update(summary_keys(name, record))
+    progress.count(progress.WRITTEN)
 
   def finish_bundle(self):
+    progress.flush()
     for name, part in self._parts.items():
       part.close()
       yield GlobalWindows.windowed_value(('part', (name, part.path)))
@@ -391,7 +394,8 @@ class WriteOutputs(beam.PTransform):
     self._partition = partition
     self._taxonomy = taxonomy
 
-  def expand(self, outputs: Dict[str, Any]):
+  def expand(self, outputs):
+    outputs = schema.by_output(outputs)
     folders = {name: output_folder(self._output, name, self._partition) for name in schema.OUTPUTS}
     # The temporary folder of this run's part files, in each output folder.
     temp = 'beam-temp-%s' % uuid.uuid4().hex

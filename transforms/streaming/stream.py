@@ -250,6 +250,7 @@ class WritePoll(beam.PTransform):
     self._compress = compress
 
   def expand(self, outputs):
+    outputs = schema.by_output(outputs)
     return [
       outputs[name]
       | 'Write_%s' % name
@@ -629,6 +630,7 @@ class WriteWindows(beam.PTransform):
     self._config = stream_config
 
   def expand(self, outputs):
+    outputs = schema.by_output(outputs)
     shards = self._config['shards_per_window']
     written = []
     for name in schema.OUTPUTS:
