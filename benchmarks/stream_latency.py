@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 from pipelines import ingest, stream
-from transforms.streaming.stream import epoch_of, latency_figures
+from transforms.streaming.clock import epoch_of, latency_figures
 
 RELISTED = 20
 

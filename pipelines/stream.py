@@ -51,35 +51,32 @@ from transforms.fetch.redact import redact_logs
 from transforms.io.sinks import JSONL, SUMMARY_FILE, output_path
 from transforms.io.sources import DEAD_LETTER, FetchArticlePages, ReadInputs, SaveFetchState, is_url
 from transforms.pipeline import ArticleRecords
-from transforms.streaming.stream import (
-  FETCH_STATE_FILE,
-  FIRST_SEEN_FILE,
+from transforms.streaming.clock import iso_of, poll_partition
+from transforms.streaming.polls import (
   SUMMARY_FOLDER,
-  WATCHED_FILE,
-  PollFeeds,
-  ReadMessages,
-  RememberFirstSeen,
-  StampEventTime,
   StampFirstSeen,
-  WatchFiles,
   WritePoll,
-  WriteWindows,
   forget_poll,
   format_poll,
-  is_scraped_file,
-  iso_of,
-  load_json,
-  new_watched_files,
-  poll_partition,
   poll_summary,
-  prune_index,
   read_poll,
-  record_sightings,
   remove_empty_partition,
   run_summary,
+)
+from transforms.streaming.sources import PollFeeds, ReadMessages, WatchFiles
+from transforms.streaming.state import (
+  FETCH_STATE_FILE,
+  FIRST_SEEN_FILE,
+  WATCHED_FILE,
+  is_scraped_file,
+  load_json,
+  new_watched_files,
+  prune_index,
+  record_sightings,
   save_json,
   state_path,
 )
+from transforms.streaming.windows import RememberFirstSeen, StampEventTime, WriteWindows
 
 
 def build_parser():

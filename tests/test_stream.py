@@ -20,18 +20,15 @@ from pipelines import stream as stream_pipeline
 from transforms import schema
 from transforms.dedup.streams import StreamDeduplicate
 from transforms.extract import canonicalize_url
-from transforms.streaming.stream import (
+from transforms.streaming.clock import epoch_of, event_time, latency_figures
+from transforms.streaming.polls import forget_poll
+from transforms.streaming.sources import parse_message
+from transforms.streaming.state import prune_index, record_sightings
+from transforms.streaming.windows import (
   OutputWindows,
   RememberFirstSeen,
   StampEventTime,
   WriteWindows,
-  epoch_of,
-  event_time,
-  forget_poll,
-  latency_figures,
-  parse_message,
-  prune_index,
-  record_sightings,
 )
 
 STORIES = {
