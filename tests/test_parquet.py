@@ -9,7 +9,6 @@ from sample_pages import page, write_jsonl
 
 from pipelines import ingest
 from transforms import schema
-from transforms.io.sinks import arrow_schema
 
 OUTPUTS = ('articles', 'duplicates', 'rejected', 'dead_letter')
 
@@ -49,8 +48,11 @@ def _key(record):
   return json.dumps(_without_nulls(record), sort_keys=True)
 
 
-def test_every_record_field_has_a_declared_type():
-  assert set(schema.FIELD_TYPES) == set(schema.ARTICLE_FIELDS + schema.EXTRA_FIELDS)
+def test_every_record_field_is_declared_with_a_description():
+  assert schema.RECORD_SCHEMA.names == list(schema.ARTICLE_FIELDS + schema.EXTRA_FIELDS)
+  for declared in (schema.RECORD_SCHEMA, schema.DEAD_LETTER_SCHEMA):
+    for field in declared:
+      assert field.metadata[b'description'], field.name
 
 
 def _json_lines(folder):
@@ -74,7 +76,7 @@ def test_parquet_has_a_declared_schema_and_the_jsonl_records(tmp_path, seed_text
     assert parts and {p.suffix for p in parts} == {'.parquet'}, name
     tables = [pq.read_table(p) for p in parts]
     for table in tables:
-      assert table.schema.equals(arrow_schema(name)), name
+      assert table.schema.equals(schema.output_schema(name)), name
     rows = [row for table in tables for row in table.to_pylist()]
     assert rows, name
     assert sorted(map(_key, rows)) == sorted(map(_key, lines[name])), name
@@ -90,7 +92,7 @@ def test_parquet_has_a_declared_schema_and_the_jsonl_records(tmp_path, seed_text
 
 
 def test_declared_types_of_nested_fields():
-  articles = arrow_schema('articles')
+  articles = schema.output_schema('articles')
   assert articles.field('authors').type == pa.list_(pa.string())
   assert articles.field('removed').type == pa.list_(
     pa.struct(
@@ -106,4 +108,4 @@ def test_declared_types_of_nested_fields():
     pa.struct([('code', pa.string()), ('label', pa.string()), ('score', pa.float64())])
   )
   assert articles.field('part').type == pa.int64()
-  assert arrow_schema('dead_letter').names == ['url', 'feed_url', 'stage', 'error', 'raw']
+  assert schema.output_schema('dead_letter').names == ['url', 'feed_url', 'stage', 'error', 'raw']

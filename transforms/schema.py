@@ -11,80 +11,81 @@ import json
 import re
 from typing import Any, Dict, Iterable, List, Optional
 
+import pyarrow as pa
+
 from transforms.fetch.redact import redact_url
 
-# Fields of an article record, in the order they are written. Held fixed: other
-# tools depend on these names (extend, never rename).
-ARTICLE_FIELDS = (
-  'id',
-  'url',
-  'canonical_url',
-  'feed_url',
-  'domain',
-  'title',
-  'body',
-  'summary',
-  'authors',
-  'published_at',
-  'fetched_at',
-  'language',
-  'language_score',
-  'removed',
-  'topics',
-  'part',
-)
-
-# Fields added by later stages or carried by the non-article outputs.
-EXTRA_FIELDS = (
-  'source',  # the scraped record's `source`, or 'feed'
-  'warnings',  # non-fatal problems met on the way (e.g. a recovered feed)
-  'cluster_size',  # articles: how many inputs this record stands for
-  'duplicate_of',  # duplicates: the kept record's id
-  'similarity',  # duplicates: 1.0 for exact, Jaccard estimate for near
-  'reason',  # rejected: why a rule filtered the record out
-  'fetch_error',  # --fetch-articles: why the entry's page could not be
-  # fetched (the feed's own text was kept); else None
-  'duplicate_rule',  # duplicates: exact_body, canonical_url, near or contained
-  'first_seen_at',  # pipelines.stream: when a poll first saw the item's URL
-)
-
-# The type of every field above, for writers with a declared schema (Parquet):
-# a scalar type name, [type] for a list, {name: type} for a struct. Every
+# The record's fields and types, declared once: the Parquet writer writes
+# this schema, the JSON writers order fields by it, and the docs' record
+# reference is generated from it (each field's description is its metadata).
+# Held fixed: other tools depend on these names (extend, never rename). Every
 # value may be null.
-_REMOVED_FRAGMENT = {'text': 'string', 'reason': 'string', 'language': 'string', 'rule': 'string'}
-_TOPIC = {'code': 'string', 'label': 'string', 'score': 'float'}
-FIELD_TYPES = {
-  'id': 'string',
-  'url': 'string',
-  'canonical_url': 'string',
-  'feed_url': 'string',
-  'domain': 'string',
-  'title': 'string',
-  'body': 'string',
-  'summary': 'string',
-  'authors': ['string'],
-  'published_at': 'string',
-  'fetched_at': 'string',
-  'language': 'string',
-  'language_score': 'float',
-  'removed': [_REMOVED_FRAGMENT],
-  'topics': [_TOPIC],
-  'part': 'int',
-  'source': 'string',
-  'warnings': ['string'],
-  'cluster_size': 'int',
-  'duplicate_of': 'string',
-  'similarity': 'float',
-  'reason': 'string',
-  'duplicate_rule': 'string',
-  'fetch_error': 'string',
-  'first_seen_at': 'string',
-}
+
+
+def _field(name: str, arrow_type: pa.DataType, description: str) -> pa.Field:
+  return pa.field(name, arrow_type, metadata={'description': description})
+
+
+_REMOVED_FRAGMENT = pa.struct(
+  [('text', pa.string()), ('reason', pa.string()), ('language', pa.string()), ('rule', pa.string())]
+)
+_TOPIC = pa.struct([('code', pa.string()), ('label', pa.string()), ('score', pa.float64())])
+
+# An article record's fields, in the order they are written.
+_ARTICLE_COLUMNS = (
+  _field('id', pa.string(), 'stable id: hash of canonical URL, part and body'),
+  _field('url', pa.string(), 'the URL the page was read or fetched from'),
+  _field('canonical_url', pa.string(), 'the page\'s canonical URL, tracking parameters removed'),
+  _field('feed_url', pa.string(), 'the feed that listed the item, for feed entries'),
+  _field('domain', pa.string(), 'host of the canonical URL, without www.'),
+  _field('title', pa.string(), 'headline, without the site\'s name'),
+  _field('body', pa.string(), 'clean article text, paragraphs separated by blank lines'),
+  _field('summary', pa.string(), 'the lead: the first paragraph, or the feed\'s summary'),
+  _field('authors', pa.list_(pa.string()), 'bylines'),
+  _field('published_at', pa.string(), 'publication time, ISO 8601 UTC'),
+  _field('fetched_at', pa.string(), 'when the page was fetched or scraped, ISO 8601 UTC'),
+  _field('language', pa.string(), 'ISO 639-1 code of the body\'s language'),
+  _field('language_score', pa.float64(), 'the detector\'s confidence in `language`'),
+  _field(
+    'removed',
+    pa.list_(_REMOVED_FRAGMENT),
+    'what cleaning and the language stage cut: text, reason, language, rule',
+  ),
+  _field('topics', pa.list_(_TOPIC), 'IPTC Media Topics, best first: code, label, score'),
+  _field('part', pa.int64(), 'story number on a page holding several (0 for the first)'),
+)
+# Fields added by later stages or carried by the non-article outputs.
+_EXTRA_COLUMNS = (
+  _field('source', pa.string(), 'the scraped record\'s `source`, or feed'),
+  _field('warnings', pa.list_(pa.string()), 'non-fatal problems met on the way'),
+  _field('cluster_size', pa.int64(), 'articles: how many inputs this record stands for'),
+  _field('duplicate_of', pa.string(), 'duplicates: the kept record\'s id'),
+  _field('similarity', pa.float64(), 'duplicates: 1.0 for exact, the Jaccard estimate for near'),
+  _field('reason', pa.string(), 'rejected: why a rule filtered the record out'),
+  _field(
+    'fetch_error',
+    pa.string(),
+    '--fetch-articles: why the entry\'s page could not be fetched (the feed\'s text was kept)',
+  ),
+  _field('duplicate_rule', pa.string(), 'duplicates: exact_body, canonical_url, near or contained'),
+  _field('first_seen_at', pa.string(), 'streams: when the item\'s URL was first seen'),
+)
+RECORD_SCHEMA = pa.schema(_ARTICLE_COLUMNS + _EXTRA_COLUMNS)
+ARTICLE_FIELDS = tuple(f.name for f in _ARTICLE_COLUMNS)
+EXTRA_FIELDS = tuple(f.name for f in _EXTRA_COLUMNS)
 
 # Dead letters: what failed, where, and the input as read (`raw`, written as
 # text by typed writers: JSON when it is not a string).
-DEAD_LETTER_FIELDS = ('url', 'feed_url', 'stage', 'error', 'raw')
-DEAD_LETTER_TYPES = {name: 'string' for name in DEAD_LETTER_FIELDS}
+DEAD_LETTER_SCHEMA = pa.schema(
+  [
+    _field('url', pa.string(), 'the input\'s URL, when the input names one'),
+    _field('feed_url', pa.string(), 'the feed that listed it, for feed entries'),
+    _field('stage', pa.string(), 'the stage that failed'),
+    _field('error', pa.string(), 'what went wrong'),
+    _field('raw', pa.string(), 'the input as read (JSON when it is not text)'),
+  ]
+)
+DEAD_LETTER_FIELDS = tuple(DEAD_LETTER_SCHEMA.names)
 
 # Output folders under --output, one per place an input can end.
 ARTICLES = 'articles'
@@ -177,11 +178,9 @@ def dead_letter(
   }
 
 
-def record_fields(output: str) -> Dict[str, Any]:
-  """{field: type} of the records written to `output`, in write order."""
-  if output == DEAD_LETTER:
-    return dict(DEAD_LETTER_TYPES)
-  return {name: FIELD_TYPES[name] for name in ARTICLE_FIELDS + EXTRA_FIELDS}
+def output_schema(output: str) -> pa.Schema:
+  """The declared schema of the records written to `output`."""
+  return DEAD_LETTER_SCHEMA if output == DEAD_LETTER else RECORD_SCHEMA
 
 
 _LONE_SURROGATE = re.compile('[\ud800-\udfff]')

@@ -13,7 +13,7 @@ A run replaces the previous run's part files: after writing, part files of
 an output that this run did not write are deleted (whatever their format),
 so reruns leave no leftovers.
 
-Parquet files carry a declared schema derived from ``schema.record_fields``:
+Parquet files carry the declared schema of ``schema.output_schema``:
 one schema for articles, duplicates and rejected records (a field a record
 does not carry is null), one for dead letters (``raw`` as text).
 """
@@ -108,26 +108,10 @@ def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]) -> Dict[str, An
   return summary
 
 
-def arrow_type(field_type: Any):
-  """The Arrow type of a field type of ``schema.FIELD_TYPES``."""
-  if isinstance(field_type, list):
-    return pa.list_(arrow_type(field_type[0]))
-  if isinstance(field_type, dict):
-    return pa.struct([(name, arrow_type(sub)) for name, sub in field_type.items()])
-  return {'string': pa.string(), 'int': pa.int64(), 'float': pa.float64()}[field_type]
-
-
-def arrow_schema(output: str):
-  """The declared Parquet schema of one output's records."""
-  return pa.schema(
-    [(name, arrow_type(field_type)) for name, field_type in schema.record_fields(output).items()]
-  )
-
-
 def typed_row(output: str, record: Dict[str, Any]) -> Dict[str, Any]:
   """The record as its declared schema holds it: every field, a dead
   letter's non-text `raw` as JSON."""
-  row = {name: record.get(name) for name in schema.record_fields(output)}
+  row = {name: record.get(name) for name in schema.output_schema(output).names}
   if output == schema.DEAD_LETTER and not isinstance(row['raw'], (str, type(None))):
     row['raw'] = json.dumps(row['raw'], ensure_ascii=False, default=str)
   return row
@@ -210,7 +194,7 @@ class WriteRecords(beam.PTransform):
         | 'Write'
         >> beam.io.WriteToParquet(
           prefix,
-          arrow_schema(self._name),
+          schema.output_schema(self._name),
           codec='snappy',
           file_name_suffix=part_suffix(False, PARQUET),
         )
@@ -255,7 +239,7 @@ class _PartFile:
       self._flush_rows()
 
   def _flush_rows(self) -> None:
-    declared = arrow_schema(self._name)
+    declared = schema.output_schema(self._name)
     if self._parquet is None:
       self._parquet = pq.ParquetWriter(self._file, declared, compression='snappy')
     self._parquet.write_table(pa.Table.from_pylist(self._rows, declared))
