@@ -170,8 +170,8 @@ def build_streaming(
     pages = fetched.pages
     dead.append(fetched[DEAD_LETTER])
   # Site boilerplate is learned over a bounded input: not in this graph.
-  stamp = RememberFirstSeen(horizon_of(config['dedup'])) | StampEventTime(
-    config['stream']['allowed_lateness_minutes'] * 60
+  stamp = 'FirstSeen' >> RememberFirstSeen(horizon_of(config['dedup'])) | (
+    'EventTime' >> StampEventTime(config['stream']['allowed_lateness_minutes'] * 60)
   )
   outputs = (
     pages,
