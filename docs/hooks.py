@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+from mkdocs.exceptions import PluginError
+
 PLACEHOLDER = '{{ configuration_reference }}'
 
 log = logging.getLogger('mkdocs.hooks.configuration')
@@ -20,8 +22,13 @@ def _reference(config_file: str) -> str:
   root = os.path.dirname(os.path.abspath(config_file))
   if root not in sys.path:
     sys.path.insert(0, root)
-  schema = importlib.import_module('configs.schema')
-  return schema.reference_markdown()
+  try:
+    reference_markdown = importlib.import_module('configs.schema').reference_markdown
+  except (ImportError, AttributeError) as e:
+    raise PluginError(
+      'docs/configuration.md needs configs.schema.reference_markdown(): %s' % e
+    ) from e
+  return reference_markdown()
 
 
 def on_page_markdown(markdown, page, config, files):
