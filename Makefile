@@ -1,10 +1,11 @@
-# newsbeam: `make run` (the bundled sample) and `make test` from a fresh clone.
+# newsbeam: `make run` (the bundled sample) and `make test` from a fresh clone;
+# `make docs` builds the documentation site into build/site.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUTPUT ?= output
 
-.PHONY: setup run test clean browser
+.PHONY: setup run test docs clean browser
 
 setup: $(VENV)/.installed
 
@@ -19,6 +20,10 @@ run: setup
 
 test: setup browser
 	$(PY) -m pytest -q tests
+
+# The site from docs/ and mkdocs.yml, offline; any warning fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
 
 # The report test renders report.html in headless Chromium. A fresh machine
 # has none: install Debian's package when missing (root, or sudo without a

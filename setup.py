@@ -7,6 +7,8 @@ pipeline imports at run time is listed in install_requires, and the configs
 
 import setuptools
 
+DOCS = ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10']
+
 setuptools.setup(
   name='newsbeam',
   version='0.1.0',
@@ -39,10 +41,14 @@ setuptools.setup(
     'scikit-learn>=1.9,<1.10',
   ],
   extras_require={
+    # The documentation site (make docs): mkdocs and its Material theme.
+    'docs': DOCS,
+    # CI installs this one extra: the tests, and the docs build it runs too.
     'test': [
       'pytest>=8',
       'hypothesis>=6.100',
       'gcp-storage-emulator>=2024.8.3',
-    ],
+    ]
+    + DOCS,
   },
 )

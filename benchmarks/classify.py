@@ -1,7 +1,7 @@
 """Topic classification benchmark on the BBC News set.
 
 Cross-validated (stratified folds over the deduplicated articles) macro-F1,
-accuracy and per-class F1 of newsbeam's topic model against the issue's
+accuracy and per-class F1 of newsbeam's topic model against a
 baseline, plain TF-IDF + logistic regression trained on full articles, in
 the same run and on the same folds. Each held-out article is scored as
 published (full text), as its headline only, and as its headline and first
@@ -38,7 +38,7 @@ VARIANTS = topic_model.EVALUATION_VARIANTS
 
 
 def baseline(examples, max_chars):
-  """The issue's baseline: TF-IDF + logistic regression on full articles."""
+  """The baseline: TF-IDF + logistic regression on full articles."""
   return make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(
     [topic_model.article_text(e['title'], e['text'], max_chars) for e in examples],
     [e['code'] for e in examples],

@@ -13,7 +13,7 @@ On the extraction sets' real pages, in one process and one run:
 Then ``extract_page`` (one page: parse, metadata, main text, stories, lead)
 against trafilatura's ``extract`` from HTML (text only, and with its
 metadata), with the ``extract_page`` of git commit --before (default: the
-commit before issue 8's cuts) in the same run, page by page in turn: CPU ms
+commit before trafilatura's author search in one walk) in the same run, page by page in turn: CPU ms
 per page (each page's least of --rounds rounds), and the pages whose text,
 title, authors, date, description, canonical URL or stories differ between
 before and now, listed.
@@ -41,8 +41,8 @@ if ROOT not in sys.path:
 
 from benchmarks.throughput import checkout, descendants  # noqa: E402
 
-# The commit before issue 8's cuts (htmldate's fast date search first,
-# trafilatura's author search in one walk).
+# The commit before the extraction's metadata changes (htmldate's fast date
+# search first, tried and not kept; trafilatura's author search in one walk).
 BEFORE = 'bc0d883'
 FIELDS = ('text', 'title', 'authors', 'date', 'description', 'canonical_url', 'stories')
 
