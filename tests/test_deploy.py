@@ -85,13 +85,13 @@ def test_dry_run_job_holds_every_stage_and_output(offline, config):
   names = {t.unique_name for t in result.job.proto_pipeline.components.transforms.values()}
   for stage in (
     'Read',
-    'Process/Extract',
-    'Process/Clean',
-    'Process/SiteBoilerplate',
-    'Process/Language',
-    'Process/Filter',
-    'Dedup',
-    'Classify',
+    'Articles/Process/Extract',
+    'Articles/Process/Clean',
+    'Articles/Process/SiteBoilerplate',
+    'Articles/Process/Language',
+    'Articles/Process/Filter',
+    'Articles/Dedup',
+    'Articles/Classify',
     'Write',
   ):
     assert stage in names

@@ -3,7 +3,6 @@ checked in a real headless Chromium; progress lines."""
 
 import html
 import json
-import logging
 import re
 import shutil
 import struct
@@ -152,17 +151,3 @@ def test_every_run_writes_a_report_that_a_browser_renders(run_output, tmp_path):
     page.as_uri(),
   )
   assert _png_size(shot) == (1000, 1200)
-
-
-def test_progress_lines_count_what_a_worker_did(caplog):
-  progress = report.ProgressLog(1e-9, 'pages extracted')
-  with caplog.at_level(logging.INFO, logger='newsbeam'):
-    for outcome in ('articles', 'articles', 'dead_letter'):
-      progress.count(outcome)
-  assert caplog.messages[-1] == (
-    'progress: 3 pages extracted by this worker (articles 2, dead_letter 1)'
-  )
-  quiet = report.ProgressLog(0, 'pages extracted')
-  caplog.clear()
-  quiet.count('articles')
-  assert not caplog.messages
