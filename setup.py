@@ -33,6 +33,8 @@ setuptools.setup(
     'trafilatura>=2.0,<3',
     'lxml>=5.0',
     'PyYAML>=6.0,<7',
+    # configs.schema: the configuration's typed models.
+    'pydantic>=2,<3',
     'requests>=2.31,<3',
     'numpy>=1.24',
     'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
