@@ -40,6 +40,7 @@ setuptools.setup(
     'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
     'scikit-learn>=1.9,<1.10',
   ],
+  entry_points={'console_scripts': ['newsbeam=pipelines.cli:main']},
   extras_require={
     'test': [
       'pytest>=8',

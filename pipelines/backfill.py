@@ -38,6 +38,7 @@ from typing import Any, Dict, List, Optional
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.cli import check_beam_args
 from pipelines.ingest import (
   add_index_arguments,
   add_output_arguments,
@@ -143,7 +144,9 @@ def build_backfill(
 
 def run(argv=None) -> List[str]:
   """Runs the backfill; returns the days it wrote."""
-  known, beam_args = build_parser().parse_known_args(argv)
+  parser = build_parser()
+  known, beam_args = parser.parse_known_args(argv)
+  check_beam_args(beam_args, parser)
   redact_logs()
   config, min_words, file_format = resolve_settings(known)
   try:

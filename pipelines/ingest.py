@@ -41,6 +41,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, TestOptions
 
 from configs.loading import ConfigError, load_config, resolve_inputs
+from pipelines.cli import check_beam_args
 from transforms import schema
 from transforms.articles import ProcessArticles
 from transforms.dedup.batch import Deduplicate
@@ -250,7 +251,9 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
 
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs the pipeline; returns the run's summary when it can be read."""
-  known, beam_args = build_parser().parse_known_args(argv)
+  parser = build_parser()
+  known, beam_args = parser.parse_known_args(argv)
+  check_beam_args(beam_args, parser)
   # Feed URLs may carry tokens: no log line of this process shows them.
   redact_logs()
   config, min_words, file_format = resolve_settings(known)

@@ -43,6 +43,7 @@ from apache_beam.runners.runner import PipelineState
 
 from configs.loading import resolve_inputs
 from pipelines import ingest
+from pipelines.cli import check_beam_args
 from transforms import schema
 from transforms.articles import ProcessArticles
 from transforms.dedup.batch import Deduplicate
@@ -375,7 +376,9 @@ def run_polls(
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs until stopped, --duration or --polls; returns the summary of the
   polls (local runs) or None (the streaming graph)."""
-  known, beam_args = build_parser().parse_known_args(argv)
+  parser = build_parser()
+  known, beam_args = parser.parse_known_args(argv)
+  check_beam_args(beam_args, parser)
   # Feed URLs may carry tokens: no log line of a stream shows them.
   redact_logs()
   config, min_words, _ = ingest.resolve_settings(known)
