@@ -25,6 +25,7 @@ from pydantic import (
   ConfigDict,
   Field,
   ValidationError,
+  WrapValidator,
   field_validator,
   model_validator,
 )
@@ -43,6 +44,16 @@ def _non_empty(value: str) -> str:
 
 
 NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
+
+
+def _keep_int(value: Any, handler) -> Any:
+  result = handler(value)
+  return value if type(value) is int else result
+
+
+# A number, int or float; a whole number stays an int (Beam's triggers and
+# ranges take no 10.0 for 10).
+Number = Annotated[float, WrapValidator(_keep_int)]
 
 
 def _language_codes(value: List[str]) -> List[str]:
@@ -92,18 +103,18 @@ class ReadSettings(Section):
 class FetchSettings(Section):
   """Fetching feed URLs and, with --fetch-articles, the pages entries link to."""
 
-  connect_timeout: float = Field(10, ge=0.01, description='Seconds to wait for a connection.')
-  read_timeout: float = Field(
+  connect_timeout: Number = Field(10, ge=0.01, description='Seconds to wait for a connection.')
+  read_timeout: Number = Field(
     20, ge=0.01, description='Seconds to wait for each read of a response.'
   )
-  total_timeout: float = Field(
+  total_timeout: Number = Field(
     120, ge=0.01, description='A response body still arriving after this many seconds is abandoned.'
   )
   retries: int = Field(
     3, ge=0, description='Tries after the first on a connection error, timeout, 429 or 5xx.'
   )
-  backoff: float = Field(1.0, ge=0, description='First wait between tries (seconds); it doubles.')
-  max_backoff: float = Field(
+  backoff: Number = Field(1.0, ge=0, description='First wait between tries (seconds); it doubles.')
+  max_backoff: Number = Field(
     60, ge=0, description='Longest wait between tries; a longer Retry-After makes a dead letter.'
   )
   max_redirects: int = Field(5, ge=0, description='Redirects followed per request.')
@@ -117,7 +128,7 @@ class FetchSettings(Section):
   per_host_concurrency: int = Field(
     2, ge=1, description='Requests at once per host, in each worker process.'
   )
-  per_host_delay: float = Field(
+  per_host_delay: Number = Field(
     1.0, ge=0, description='Seconds between the starts of two requests to a host, per worker.'
   )
   respect_robots: bool = Field(True, description='Honour robots.txt for article pages.')
@@ -143,10 +154,10 @@ class ExtractSettings(Section):
   max_html_bytes: int = Field(
     3000000, ge=1000, description='HTML over this many bytes is cut to them before extraction.'
   )
-  timeout_seconds: float = Field(
+  timeout_seconds: Number = Field(
     30, ge=0, description='Time budget per page (a dead letter `timeout` past it); 0: none.'
   )
-  progress_seconds: float = Field(
+  progress_seconds: Number = Field(
     30, ge=0, description='How often each worker logs its progress (seconds); 0: never.'
   )
   story_min_paragraphs: int = Field(
@@ -239,7 +250,7 @@ class CleanSettings(Section):
     ).split(),
     description='Words of share-button rows.',
   )
-  share_row_min_share: float = Field(
+  share_row_min_share: Number = Field(
     0.8, ge=0, le=1, description='Share of share words that makes a line a share-button row.'
   )
   share_row_max_words: int = Field(
@@ -254,10 +265,10 @@ class BoilerplateSettings(Section):
   min_pages: int = Field(
     3, ge=1, description='Pages of a domain a line must appear on to be its template.'
   )
-  min_share: float = Field(
+  min_share: Number = Field(
     0.3, ge=0, le=1, description='Share of a domain\'s pages a line must appear on.'
   )
-  max_cut_share: float = Field(
+  max_cut_share: Number = Field(
     0.5, ge=0, le=1, description='A page with more of its words in such lines is a copy: no cut.'
   )
 
@@ -279,7 +290,7 @@ class LanguageSettings(Section):
   fragment_min_chars: int = Field(
     0, ge=0, description='Fewest characters for a fragment to be judged.'
   )
-  fragment_max_capitalized_share: float = Field(
+  fragment_max_capitalized_share: Number = Field(
     0.5, ge=0, le=1, description='A fragment with more capitalized words is not judged.'
   )
   fragment_max_chars: int = Field(
@@ -289,7 +300,7 @@ class LanguageSettings(Section):
     'en es de fr ru pt it nl pl tr fa vi id cs uk ar hu sv el ro da ja zh ko'.split(),
     description='The web\'s main content languages, weighed first (ISO 639-1).',
   )
-  fragment_min_probability: float = Field(
+  fragment_min_probability: Number = Field(
     0.95,
     ge=0,
     le=1,
@@ -316,10 +327,10 @@ class LanguageSettings(Section):
     ],
     description='Groups of languages detectors confuse: a close relative is never cut.',
   )
-  fragment_max_cut_share: float = Field(
+  fragment_max_cut_share: Number = Field(
     0.5, ge=0, le=1, description='More foreign words than this share: the label is wrong, no cut.'
   )
-  foreign_script_share: float = Field(
+  foreign_script_share: Number = Field(
     0.5,
     ge=0,
     le=1,
@@ -328,10 +339,10 @@ class LanguageSettings(Section):
   fast_detector: Literal['fasttext', 'none'] = Field(
     'fasttext', description='A cheaper detector asked first (fasttext), or none.'
   )
-  fast_document_min_probability: float = Field(
+  fast_document_min_probability: Number = Field(
     0.9, ge=0, le=1, description='fastText\'s document label is taken from this probability.'
   )
-  fast_fragment_min_probability: float = Field(
+  fast_fragment_min_probability: Number = Field(
     0.8, ge=0, le=1, description='A paragraph fastText reads as the document\'s language is kept.'
   )
 
@@ -350,10 +361,10 @@ class DedupSettings(Section):
   shingle_words: int = Field(5, ge=1, description='Words per shingle.')
   num_perm: int = Field(128, ge=1, description='MinHash permutations (a multiple of bands).')
   bands: int = Field(32, ge=1, description='LSH bands.')
-  threshold: float = Field(
+  threshold: Number = Field(
     0.8, ge=0, le=1, description='Estimated Jaccard from which a candidate pair is a duplicate.'
   )
-  containment: float = Field(
+  containment: Number = Field(
     0.9, ge=0, le=1, description='... or share of the shorter text inside the longer.'
   )
   max_bucket: int = Field(
@@ -363,7 +374,7 @@ class DedupSettings(Section):
     None, description='Published-records index (folder or gs:// prefix); null: <output>/_index.'
   )
   index_shards: int = Field(4, ge=1, description='Files each run writes its index entries into.')
-  stream_horizon_days: float = Field(
+  stream_horizon_days: Number = Field(
     7, ge=0, description='Days a stream remembers a published story.'
   )
 
@@ -385,7 +396,7 @@ class TrainingSettings(Section):
   char_features: Optional[int] = Field(
     150000, ge=1, description='Character n-grams kept (null: all).'
   )
-  regularization: float = Field(
+  regularization: Number = Field(
     10.0, ge=1e-6, description='Inverse regularization strength of the logistic regression.'
   )
   calibration_folds: int = Field(
@@ -402,7 +413,7 @@ class ClassifySettings(Section):
   model: Optional[NonEmptyStr] = Field(
     None, description='Model file (local or gs://); null: the packaged model.'
   )
-  min_score: float = Field(0.4, ge=0, le=1, description='Topics scoring below this are left out.')
+  min_score: Number = Field(0.4, ge=0, le=1, description='Topics scoring below this are left out.')
   max_topics: int = Field(3, ge=1, description='Most topics per article.')
   max_chars: int = Field(4000, ge=1, description='Characters of title and body the model reads.')
   min_batch_size: int = Field(16, ge=1, description='Fewest articles per RunInference batch.')
@@ -451,13 +462,13 @@ class OutputSettings(Section):
 class StreamSettings(Section):
   """Streaming (pipelines.stream)."""
 
-  poll_interval: float = Field(
+  poll_interval: Number = Field(
     60, ge=1, description='Seconds between two polls of the feeds (--poll-interval).'
   )
   window_minutes: int = Field(
     10, ge=1, description='Streaming graph: output files per event-time window of this length.'
   )
-  early_firing_seconds: float = Field(
+  early_firing_seconds: Number = Field(
     10, ge=0, description='Early panes this many seconds after a window\'s first record; 0: none.'
   )
   allowed_lateness_minutes: int = Field(

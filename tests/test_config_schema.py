@@ -16,7 +16,7 @@ def _load(tmp_path, text):
 
 def _exactly(a, b, where='config'):
   """a == b, and of the same types all the way down (10 is not 10.0)."""
-  assert type(a) is type(b) or {type(a), type(b)} <= {int, float}, where
+  assert type(a) is type(b), where
   if isinstance(a, dict):
     assert list(a) == list(b), where
     for key in a:
@@ -40,6 +40,13 @@ def test_load_config_returns_plain_dicts_with_the_defaults():
   assert isinstance(config['classify']['training'], dict)
   assert config['filter']['min_words'] == 50
   assert config['_base_dir']
+
+
+def test_whole_numbers_stay_whole(tmp_path):
+  config = _load(tmp_path, 'stream: {early_firing_seconds: 5}\ndedup: {threshold: 1}\n')
+  assert type(config['stream']['early_firing_seconds']) is int
+  assert type(config['dedup']['threshold']) is int
+  assert type(config['fetch']['backoff']) is float
 
 
 def test_a_user_file_changes_only_what_it_names(tmp_path):
