@@ -122,3 +122,27 @@ def test_each_entry_point_checks_its_leftover_flags(module, tmp_path):
   with pytest.raises(SystemExit, match='unknown option --min-wrods'):
     module.run(['--min-wrods', '10', *required])
   assert not (tmp_path / 'out').exists()
+
+
+def test_version_falls_back_to_setup_py(monkeypatch):
+  from importlib import metadata
+
+  def missing(name):
+    raise metadata.PackageNotFoundError(name)
+
+  monkeypatch.setattr(metadata, 'version', missing)
+  root = os.path.dirname(os.path.dirname(os.path.abspath(cli.__file__)))
+  with open(os.path.join(root, 'setup.py'), encoding='utf-8') as f:
+    assert "version='%s'" % cli.version() in f.read()
+
+
+def test_python_m_pipelines_cli_works_too():
+  done = subprocess.run(
+    [sys.executable, '-m', 'pipelines.cli', '--version'],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=False,
+  )
+  assert done.returncode == 0, done.stderr
+  assert done.stdout.startswith('newsbeam ')
