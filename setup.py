@@ -35,11 +35,14 @@ setuptools.setup(
     'trafilatura>=2.0,<3',
     'lxml>=5.0',
     'PyYAML>=6.0,<7',
+    # configs.schema: the configuration's typed models.
+    'pydantic>=2,<3',
     'requests>=2.31,<3',
     'numpy>=1.24',
     'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
     'scikit-learn>=1.9,<1.10',
   ],
+  entry_points={'console_scripts': ['newsbeam=pipelines.cli:main']},
   extras_require={
     # The documentation site (make docs): mkdocs and its Material theme.
     'docs': DOCS,

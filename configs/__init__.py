@@ -1,1 +1,2 @@
-"""newsbeam's configuration files (package data, read by transforms.config)."""
+"""newsbeam's configuration files (package data): read by configs.loading,
+checked against the typed models of configs.schema."""

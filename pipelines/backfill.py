@@ -35,20 +35,18 @@ import sys
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.ingest import (
   add_index_arguments,
   add_output_arguments,
   configure_logging,
   index_path,
+  launch,
   local_progress,
-  resolve_settings,
 )
 from transforms.articles import ProcessByDay
 from transforms.dedup.days import deduplicate_across_days
 from transforms.fetch.client import FetchOptions
-from transforms.fetch.redact import redact_logs
 from transforms.io.partitions import (
   SplitByDay,
   date_range,
@@ -137,14 +135,11 @@ def build_backfill(
 
 def run(argv=None) -> List[str]:
   """Runs the backfill; returns the days it wrote."""
-  known, beam_args = build_parser().parse_known_args(argv)
-  redact_logs()
-  config, min_words, file_format = resolve_settings(known)
+  known, options, config, min_words, file_format = launch(build_parser(), argv)
   try:
     days = date_range(known.start, known.end)
   except ValueError as e:
     raise SystemExit('newsbeam: bad --start/--end: %s' % e) from None
-  options = PipelineOptions(beam_args)
   with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
     build_backfill(
       pipeline,

@@ -34,7 +34,7 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -46,6 +46,7 @@ from apache_beam.options.pipeline_options import (
 )
 
 from configs.loading import ConfigError, load_config, resolve_inputs
+from pipelines.cli import check_beam_args
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex, default_index_path
 from transforms.fetch.client import FetchOptions
@@ -258,19 +259,38 @@ def local_progress(options: PipelineOptions, config: Dict[str, Any]):
   return ProgressReport(config['extract']['progress_seconds'] if local else 0)
 
 
-def run(argv=None) -> Optional[Dict[str, Any]]:
-  """Runs the pipeline; returns the run's summary when it can be read."""
-  known, beam_args = build_parser().parse_known_args(argv)
-  # Feed URLs may carry tokens: no log line of this process shows them.
+class Launch(NamedTuple):
+  """What every entry point starts from: its flags, the Beam options, the
+  configuration and the settings flags may override."""
+
+  known: argparse.Namespace
+  options: PipelineOptions
+  config: Dict[str, Any]
+  min_words: int
+  file_format: str
+
+
+def launch(parser: argparse.ArgumentParser, argv) -> Launch:
+  """The opening every entry point shares: its flags parsed, the rest
+  checked as Beam options (an unknown flag is an error), logs that show no
+  credentials (feed URLs may carry tokens), the configuration read and
+  validated."""
+  known, beam_args = parser.parse_known_args(argv)
+  check_beam_args(beam_args, parser)
   redact_logs()
   config, min_words, file_format = resolve_settings(known)
+  return Launch(known, PipelineOptions(beam_args), config, min_words, file_format)
+
+
+def run(argv=None) -> Optional[Dict[str, Any]]:
+  """Runs the pipeline; returns the run's summary when it can be read."""
+  known, options, config, min_words, file_format = launch(build_parser(), argv)
   feeds, scraped = known.feeds, known.scraped
   if not feeds and not scraped:
     inputs = resolve_inputs(config)
     feeds, scraped = inputs['feeds'], inputs['scraped']
   fetch = fetch_options(known, config)
   index = index_path(known, config)
-  options = PipelineOptions(beam_args)
   with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
     build_pipeline(
       pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index

@@ -47,7 +47,6 @@ from transforms import schema
 from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex
 from transforms.dedup.streams import StreamDeduplicate, horizon_of
 from transforms.fetch.client import FetchOptions
-from transforms.fetch.redact import redact_logs
 from transforms.io.sinks import JSONL, SUMMARY_FILE, output_path
 from transforms.io.sources import DEAD_LETTER, FetchArticlePages, ReadInputs, SaveFetchState, is_url
 from transforms.pipeline import ArticleRecords
@@ -370,10 +369,7 @@ def run_polls(
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs until stopped, --duration or --polls; returns the summary of the
   polls (local runs) or None (the streaming graph)."""
-  known, beam_args = build_parser().parse_known_args(argv)
-  # Feed URLs may carry tokens: no log line of a stream shows them.
-  redact_logs()
-  config, min_words, _ = ingest.resolve_settings(known)
+  known, options, config, min_words, _ = ingest.launch(build_parser(), argv)
   if known.format not in (None, JSONL):
     raise SystemExit(
       'newsbeam: streams write JSON Lines; --format %s is for batch runs' % known.format
@@ -390,7 +386,6 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   if known.duration is not None and known.duration < 0:
     raise SystemExit('newsbeam: --duration must be 0 or more')
   fetch = ingest.fetch_options(known, config)
-  options = PipelineOptions(beam_args)
   standard = options.view_as(StandardOptions)
   if 'Dataflow' in (standard.runner or '') and not standard.streaming:
     raise SystemExit(
