@@ -48,6 +48,7 @@ from pipelines.ingest import (
 )
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
+from transforms.io.inputs import ReadInputs
 from transforms.io.partitions import (
   DeduplicateAcrossDays,
   SplitByDay,
@@ -57,7 +58,6 @@ from transforms.io.partitions import (
   with_partition,
 )
 from transforms.io.sinks import JSONL, WriteOutputs
-from transforms.io.sources import ReadInputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +103,7 @@ def build_backfill(
     read = ReadInputs(
       [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
     )
-    day_articles, day_rejected, day_dead = prepare_articles(
+    day_articles, day_rejected, day_dead, _ = prepare_articles(
       pipeline, config, read, min_words, prefix='%s/' % day
     )
     articles.append(day_articles | '%s/Tag' % day >> beam.Map(tag))

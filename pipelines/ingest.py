@@ -47,8 +47,9 @@ from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import DeduplicateAcrossRuns, default_index_path
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
+from transforms.fetch.state import SaveFetchState
+from transforms.io.inputs import ReadInputs
 from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs, output_path
-from transforms.io.sources import ReadInputs, SaveFetchState
 from transforms.topics.classify import ClassifyTopics
 
 
@@ -170,12 +171,13 @@ def prepare_articles(
   root, config: Dict[str, Any], read: ReadInputs, min_words: int, prefix: str = ''
 ):
   """Read, extract, clean, site boilerplate, language, filter: -> (articles
-  to deduplicate, [rejected PCollections], [dead letter PCollections]).
+  to deduplicate, [rejected PCollections], [dead letter PCollections], the
+  feeds' fetch state to save or None).
   `prefix` keeps the labels unique when a pipeline holds several of these
   (backfill days)."""
-  pages, read_errors = root | prefix + 'Read' >> read
-  articles, rejected, dead = pages | prefix + 'Process' >> ProcessArticles(config, min_words)
-  return articles, [rejected], [read_errors, dead]
+  inputs = root | prefix + 'Read' >> read
+  articles, rejected, dead = inputs.pages | prefix + 'Process' >> ProcessArticles(config, min_words)
+  return articles, [rejected], [inputs.dead_letter, dead], inputs.fetch_state
 
 
 def classified_outputs(
@@ -208,15 +210,17 @@ def build_pipeline(
   (against the index of earlier runs when given), classify, write; then
   saves the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  articles, rejected, dead_letters = prepare_articles(pipeline, config, read, min_words)
+  articles, rejected, dead_letters, fetch_state = prepare_articles(
+    pipeline, config, read, min_words
+  )
   dedup = DeduplicateAcrossRuns(config['dedup'], index) if index else Deduplicate(config['dedup'])
   unique, duplicates = articles | 'Dedup' >> dedup
   outputs = classified_outputs(unique, duplicates, rejected, dead_letters, config)
   written = outputs | 'Write' >> WriteOutputs(
     output, config['output']['compress'], file_format, taxonomy=config['taxonomy']
   )
-  if read.fetch_state is not None:
-    read.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
+  if fetch_state is not None:
+    fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
 def read_summary(output: str) -> Optional[Dict[str, Any]]:

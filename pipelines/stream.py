@@ -49,9 +49,12 @@ from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import ReadPublished, WritePublished
 from transforms.dedup.streams import StreamDeduplicate, horizon_of
 from transforms.fetch.client import FetchOptions
+from transforms.fetch.pages import FetchArticlePages
 from transforms.fetch.redact import redact_logs
+from transforms.fetch.state import SaveFetchState
+from transforms.io.inputs import ReadInputs
 from transforms.io.sinks import JSONL, SUMMARY_FILE, output_path
-from transforms.io.sources import DEAD_LETTER, FetchArticlePages, ReadInputs, SaveFetchState, is_url
+from transforms.schema import DEAD_LETTER
 from transforms.streaming.stream import (
   FETCH_STATE_FILE,
   FIRST_SEEN_FILE,
@@ -81,6 +84,7 @@ from transforms.streaming.stream import (
   save_json,
   state_path,
 )
+from transforms.text.urls import is_url
 
 
 def build_parser():
@@ -150,7 +154,7 @@ def build_streaming(
     pages.append(polled)
     dead.append(polled_dead)
   if scraped:  # read once, when the job starts
-    read, read_dead = pipeline | 'ReadScraped' >> ReadInputs([], scraped, config['read'], fetch)
+    read, read_dead, _ = pipeline | 'ReadScraped' >> ReadInputs([], scraped, config['read'], fetch)
     pages.append(read)
     dead.append(read_dead)
   if subscription:
@@ -247,7 +251,7 @@ def build_poll(
   (this poll's records added to it under the poll's name), written into
   the poll's partition; then the feeds' fetch state saved."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  pages, read_errors = pipeline | 'Read' >> read
+  pages, read_errors, fetch_state = pipeline | 'Read' >> read
   articles, rejected, stage_dead = pages | 'Process' >> ProcessArticles(config, min_words)
   stamped = articles | 'FirstSeen' >> StampFirstSeen(first_seen, seen_at)
   published = pipeline | 'ReadIndex' >> ReadPublished(index)
@@ -259,8 +263,8 @@ def build_poll(
     unique, duplicates, [rejected], [read_errors, stage_dead], config
   )
   written = outputs | 'Write' >> WritePoll(output, partition, config['output']['compress'])
-  if read.fetch_state is not None:
-    read.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
+  if fetch_state is not None:
+    fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
 def run_poll(

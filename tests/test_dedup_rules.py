@@ -20,7 +20,7 @@ from transforms.dedup.batch import (
   similarity,
   url_key,
 )
-from transforms.extract import canonicalize_url
+from transforms.text.urls import canonicalize_url
 
 STORY = [
   'The regional rail operator will cut the number of evening trains on the '

@@ -6,7 +6,6 @@ import pytest
 
 from configs.loading import ConfigError, load_config
 from tests.test_multi_story import BRIDGE, TRAM, _page, _story_html
-from transforms.clean import ArticleCleaner
 from transforms.extract import (
   _WARM_UP_PAGE,
   build_article,
@@ -15,6 +14,7 @@ from transforms.extract import (
   latest_publication_day,
 )
 from transforms.text.budget import TimeBudget
+from transforms.text.cleaning import ArticleCleaner
 
 LEAD = (
   'The city council approved a new flood barrier for the old harbour '

@@ -19,7 +19,6 @@ from apache_beam.utils.timestamp import Duration
 from pipelines import stream as stream_pipeline
 from transforms import schema
 from transforms.dedup.streams import StreamDeduplicate
-from transforms.extract import canonicalize_url
 from transforms.streaming.stream import (
   OutputWindows,
   RememberFirstSeen,
@@ -33,6 +32,7 @@ from transforms.streaming.stream import (
   prune_index,
   record_sightings,
 )
+from transforms.text.urls import canonicalize_url
 
 STORIES = {
   'harbour': (

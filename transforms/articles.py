@@ -13,7 +13,7 @@ from transforms.boilerplate import CutSiteBoilerplate
 from transforms.clean import CleanArticles
 from transforms.extract import ExtractArticles
 from transforms.filters import FilterArticles
-from transforms.language.detector import DetectLanguage
+from transforms.language.stage import DetectLanguage
 
 
 class ProcessArticles(beam.PTransform):

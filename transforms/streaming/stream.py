@@ -43,15 +43,12 @@ from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 
 from transforms import schema
 from transforms.fetch.client import FetchOptions
+from transforms.fetch.state import FETCH_STATE
+from transforms.io.feeds import ReadFeedDocuments
+from transforms.io.scraped import ReadScrapedFiles, parse_scraped_line
 from transforms.io.sinks import PART_PREFIX, WriteRecords, build_summary, output_path, summary_keys
-from transforms.io.sources import (
-  DEAD_LETTER,
-  FETCH_STATE,
-  ReadFeedDocuments,
-  ReadScrapedFiles,
-  is_url,
-  parse_scraped_line,
-)
+from transforms.schema import DEAD_LETTER
+from transforms.text.urls import is_url
 
 STAGE = 'stream'
 STATE_FOLDER = '_stream'
