@@ -53,8 +53,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from configs.loading import load_config
 from transforms import schema
-from transforms.clean import CleanArticles, comparable
+from transforms.clean import CleanArticles
 from transforms.dedup.batch import Deduplicate
+from transforms.text.page import comparable
 
 BBC_CSV = os.path.join('topics', 'bbc', 'bbc_news.csv')
 SITES = {

@@ -48,10 +48,10 @@ if ROOT not in sys.path:
 
 from configs.loading import load_config  # noqa: E402
 from transforms import schema  # noqa: E402
-from transforms.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
-from transforms.clean import ArticleCleaner  # noqa: E402
 from transforms.extract import build_articles  # noqa: E402
 from transforms.language.detector import LanguageDetector  # noqa: E402
+from transforms.text.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
+from transforms.text.cleaning import ArticleCleaner  # noqa: E402
 
 _TOKEN = re.compile(r'\w+', re.U)
 
@@ -275,7 +275,7 @@ def language_figures(
   from langdetect import DetectorFactory, detect_langs
   from langdetect.lang_detect_exception import LangDetectException
 
-  from transforms.language.detector import iso_639_1
+  from transforms.language.backends import iso_639_1
 
   languages = sorted({lang for lang, _ in texts})
   docs = composite_documents(texts, languages, per_language, sentences)

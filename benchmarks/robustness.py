@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 from transforms import extract, schema
-from transforms.io import sources
+from transforms.io.feeds import parse_feed_document
 from transforms.text.budget import TimeBudget
 
 # What must never be in a record's text (as tests/test_bad_inputs.py checks).
@@ -65,7 +65,7 @@ def feed_corpus(data):
   for path, data_bytes in zip(paths, documents):
     t = time.perf_counter()
     try:
-      for kind, record in sources.parse_feed_document(data_bytes, path):
+      for kind, record in parse_feed_document(data_bytes, path):
         if kind == 'page':
           counts['pages'] += 1
           article = extract.build_article(record)

@@ -255,14 +255,14 @@ def stage_costs(lines):
 
   from configs.loading import load_config
   from transforms import schema
-  from transforms.boilerplate import SiteBoilerplate, page_lines
-  from transforms.clean import ArticleCleaner
   from transforms.dedup.minhash import MinHasher
   from transforms.dedup.rules import body_fingerprint, url_key
   from transforms.extract import build_articles
   from transforms.filters import rejection_reason
-  from transforms.io.sources import parse_scraped_line
+  from transforms.io.scraped import parse_scraped_line
   from transforms.language.detector import LanguageDetector
+  from transforms.text.boilerplate import SiteBoilerplate, page_lines
+  from transforms.text.cleaning import ArticleCleaner
   from transforms.topics.classify import TopicModelHandler
   from transforms.topics.model import article_text, top_topics
 

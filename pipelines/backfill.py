@@ -47,6 +47,7 @@ from pipelines.ingest import (
 from transforms.articles import ProcessByDay
 from transforms.dedup.days import deduplicate_across_days
 from transforms.fetch.client import FetchOptions
+from transforms.io.inputs import ReadInputs
 from transforms.io.partitions import (
   SplitByDay,
   date_range,
@@ -55,7 +56,6 @@ from transforms.io.partitions import (
   with_partition,
 )
 from transforms.io.sinks import JSONL, WriteOutputs
-from transforms.io.sources import ReadInputs
 from transforms.pipeline import ArticleRecords, Outputs
 
 
@@ -102,7 +102,7 @@ def build_backfill(
     read = ReadInputs(
       [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
     )
-    day_pages, day_dead = pipeline | '%s/Read' % day >> read
+    day_pages, day_dead, _ = pipeline | '%s/Read' % day >> read
     pages.append(day_pages | '%s/TagPages' % day >> beam.Map(tag))
     read_dead.append(day_dead | '%s/TagReadErrors' % day >> beam.Map(tag))
   outputs = (

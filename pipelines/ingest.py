@@ -51,9 +51,10 @@ from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex, default_index_path
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
+from transforms.fetch.state import SaveFetchState
+from transforms.io.inputs import ReadInputs
 from transforms.io.progress import ProgressReport
 from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs, output_path
-from transforms.io.sources import ReadInputs, SaveFetchState
 from transforms.pipeline import ArticleRecords
 
 
@@ -192,16 +193,15 @@ def build_pipeline(
   """Read, the article stages (dedup against the index of earlier runs when
   given), write; then save the feeds' fetch state."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
-  outputs = (
-    pipeline
-    | 'Read' >> read
-    | 'Articles' >> ArticleRecords(config, min_words, dedup_for(config, index))
+  inputs = pipeline | 'Read' >> read
+  outputs = (inputs.pages, inputs.dead_letter) | 'Articles' >> ArticleRecords(
+    config, min_words, dedup_for(config, index)
   )
   written = outputs | 'Write' >> WriteOutputs(
     output, config['output']['compress'], file_format, taxonomy=config['taxonomy']
   )
-  if read.fetch_state is not None:
-    read.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
+  if inputs.fetch_state is not None:
+    inputs.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
 def read_summary(output: str) -> Optional[Dict[str, Any]]:

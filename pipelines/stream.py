@@ -47,8 +47,10 @@ from transforms import schema
 from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex
 from transforms.dedup.streams import StreamDeduplicate, horizon_of
 from transforms.fetch.client import FetchOptions
+from transforms.fetch.pages import FetchLinkedPages
+from transforms.fetch.state import SaveFetchState
+from transforms.io.inputs import ReadInputs
 from transforms.io.sinks import JSONL, SUMMARY_FILE, output_path
-from transforms.io.sources import DEAD_LETTER, FetchArticlePages, ReadInputs, SaveFetchState, is_url
 from transforms.pipeline import ArticleRecords
 from transforms.streaming.clock import iso_of, poll_partition
 from transforms.streaming.polls import (
@@ -76,6 +78,7 @@ from transforms.streaming.state import (
   state_path,
 )
 from transforms.streaming.windows import RememberFirstSeen, StampEventTime, WriteWindows
+from transforms.text.urls import is_url
 
 
 def build_parser():
@@ -145,7 +148,7 @@ def build_streaming(
     pages.append(polled)
     dead.append(polled_dead)
   if scraped:  # read once, when the job starts
-    read, read_dead = pipeline | 'ReadScraped' >> ReadInputs([], scraped, config['read'], fetch)
+    read, read_dead, _ = pipeline | 'ReadScraped' >> ReadInputs([], scraped, config['read'], fetch)
     pages.append(read)
     dead.append(read_dead)
   if subscription:
@@ -160,14 +163,9 @@ def build_streaming(
     dead.append(watched_dead)
   pages = pages | 'AllPages' >> beam.Flatten()
   if fetch.fetch_articles:  # scraped pages pass through untouched
-    fetched = (
-      pages
-      | 'SpreadEntries' >> beam.Reshuffle()
-      | 'FetchArticles'
-      >> beam.ParDo(FetchArticlePages(fetch)).with_outputs(DEAD_LETTER, main='pages')
-    )
+    fetched = pages | 'FetchArticles' >> FetchLinkedPages(fetch)
     pages = fetched.pages
-    dead.append(fetched[DEAD_LETTER])
+    dead.append(fetched.dead_letter)
   # Site boilerplate is learned over a bounded input: not in this graph.
   stamp = 'FirstSeen' >> RememberFirstSeen(horizon_of(config['dedup'])) | (
     'EventTime' >> StampEventTime(config['stream']['allowed_lateness_minutes'] * 60)
@@ -246,15 +244,13 @@ def build_poll(
   the poll's partition; then the feeds' fetch state saved."""
   read = ReadInputs(feeds, scraped, config['read'], fetch)
   dedup = DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index, run=partition))
-  outputs = (
-    pipeline
-    | 'Read' >> read
-    | 'Articles'
-    >> ArticleRecords(config, min_words, dedup, stamp=StampFirstSeen(first_seen, seen_at))
+  inputs = pipeline | 'Read' >> read
+  outputs = (inputs.pages, inputs.dead_letter) | 'Articles' >> ArticleRecords(
+    config, min_words, dedup, stamp=StampFirstSeen(first_seen, seen_at)
   )
   written = outputs | 'Write' >> WritePoll(output, partition, config['output']['compress'])
-  if read.fetch_state is not None:
-    read.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
+  if inputs.fetch_state is not None:
+    inputs.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
 def run_poll(

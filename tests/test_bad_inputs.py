@@ -12,7 +12,8 @@ import pytest
 from configs.loading import load_config
 from pipelines import ingest
 from transforms import extract
-from transforms.io import sources
+from transforms.io.feeds import parse_feed_document
+from transforms.io.scraped import bounded_lines, parse_scraped_line
 
 LIMIT = 20000000  # read.max_record_bytes in configs/default.yaml
 
@@ -170,7 +171,7 @@ BAD_LINES = [
 
 @pytest.mark.parametrize('line,error', BAD_LINES)
 def test_bad_scraped_lines_are_dead_letters(line, error):
-  kind, dead = sources.parse_scraped_line(line, LIMIT, 'bad.jsonl:1')
+  kind, dead = parse_scraped_line(line, LIMIT, 'bad.jsonl:1')
   assert kind == 'dead_letter'
   assert error in dead['error'] and dead['stage'] == 'read_scraped'
   assert dead['raw']
@@ -178,16 +179,14 @@ def test_bad_scraped_lines_are_dead_letters(line, error):
 
 def test_a_20_mb_line_is_a_dead_letter_with_a_bounded_raw():
   line = _line({'url': 'https://huge.example/', 'html': '<p>%s</p>' % ('x' * (20 * 2**20))})
-  kind, dead = sources.parse_scraped_line(line, LIMIT, 'huge.jsonl:1')
+  kind, dead = parse_scraped_line(line, LIMIT, 'huge.jsonl:1')
   assert kind == 'dead_letter' and 'over the 20000000 byte limit' in dead['error']
   assert len(dead['raw']) < 200000
 
 
 def test_nul_filled_and_invisible_text_is_no_text_not_a_crash():
   for text in ('\x00' * 1000, '\u200b\ufeff' * 50, '\x01\x7f\r\n' * 99):
-    kind, page = sources.parse_scraped_line(
-      _line({'url': 'https://nul.example/', 'text': text}), LIMIT
-    )
+    kind, page = parse_scraped_line(_line({'url': 'https://nul.example/', 'text': text}), LIMIT)
     assert kind == 'page'
     assert extract.build_article(page)['body'] == ''
 
@@ -195,7 +194,7 @@ def test_nul_filled_and_invisible_text_is_no_text_not_a_crash():
 def test_lone_surrogates_are_replaced_so_records_can_be_encoded():
   # Beam's coders (and UTF-8 files) cannot hold "\ud800": one such line
   # crashed the whole pipeline.
-  kind, page = sources.parse_scraped_line(
+  kind, page = parse_scraped_line(
     b'{"url": "https://s.example/\\ud800", "title": "T\\udfff", '
     b'"text": "Word \\ud800 word", "authors": ["A\\udc00"]}',
     LIMIT,
@@ -204,7 +203,7 @@ def test_lone_surrogates_are_replaced_so_records_can_be_encoded():
   assert article['body'] == 'Word \ufffd word' and article['title'] == 'T\ufffd'
   assert article['url'] == 'https://s.example/\ufffd'
   assert article['authors'] == ['A\ufffd']
-  kind, dead = sources.parse_scraped_line(b'{"url": "https://s.example/\\ud800", "text": 5}', LIMIT)
+  kind, dead = parse_scraped_line(b'{"url": "https://s.example/\\ud800", "text": 5}', LIMIT)
   assert kind == 'dead_letter' and dead['url'] == 'https://s.example/\ufffd'
 
 
@@ -254,7 +253,7 @@ def test_script_style_and_event_handlers_never_reach_a_record():
 
 def test_feed_markup_is_sanitized_and_script_links_are_dead_letters():
   data = HOSTILE_FEED.format(*(story(20 + k, 30) for k in range(5))).encode()
-  out = list(sources.parse_feed_document(data, 'hostile.rss'))
+  out = list(parse_feed_document(data, 'hostile.rss'))
   assert [kind for kind, _ in out] == ['page', 'page', 'dead_letter']
   assert 'not an http(s) URL' in out[2][1]['error']
   for _, page in out[:2]:
@@ -274,7 +273,7 @@ def test_html_pages_binary_garbage_and_empty_documents_given_as_feeds():
     '<rss><channel><item><title>ü</title>'.encode('utf-16'),
   ]
   for data in documents:
-    out = list(sources.parse_feed_document(data, 'junk.xml'))
+    out = list(parse_feed_document(data, 'junk.xml'))
     assert out, data[:40]
     for kind, record in out:
       assert kind in ('page', 'dead_letter')
@@ -296,7 +295,7 @@ def _max_rss_mb():
 )
 def test_entity_expansion_is_refused_and_the_record_flagged(document):
   before = _max_rss_mb()
-  out = list(sources.parse_feed_document(document, 'laughs.rss'))
+  out = list(parse_feed_document(document, 'laughs.rss'))
   # The high-water mark of memory barely moves; expanded, these are
   # gigabytes (billion laughs) and 100 MB (the blowup).
   assert _max_rss_mb() - before < 50
@@ -483,12 +482,12 @@ def test_a_file_without_newlines_is_read_in_bounded_memory(tmp_path):
     f.write(b'\n' + _line({'url': 'https://after.example/', 'text': 'ok'}))
   tracemalloc.start()
   with open(path, 'rb') as f:
-    lines = list(sources.bounded_lines(f, 1000))
+    lines = list(bounded_lines(f, 1000))
   peak = tracemalloc.get_traced_memory()[1]
   tracemalloc.stop()
   assert [len(line) for line in lines[:1]] == [1001] and len(lines) == 2
   assert peak < 8 * 2**20  # a few 1 MB chunks, not the 50 MB line
-  kinds = [sources.parse_scraped_line(line, 1000)[0] for line in lines]
+  kinds = [parse_scraped_line(line, 1000)[0] for line in lines]
   assert kinds == ['dead_letter', 'page']
 
 
@@ -497,14 +496,14 @@ def test_bounded_lines_are_the_file_s_lines(tmp_path, chunk_bytes):
   import io
 
   data = b'one\n\ntwo two\nthree three three\nlast'
-  assert list(sources.bounded_lines(io.BytesIO(data), 100, chunk_bytes)) == [
+  assert list(bounded_lines(io.BytesIO(data), 100, chunk_bytes)) == [
     b'one\n',
     b'\n',
     b'two two\n',
     b'three three three\n',
     b'last',
   ]
-  assert list(sources.bounded_lines(io.BytesIO(data), 4, chunk_bytes)) == [
+  assert list(bounded_lines(io.BytesIO(data), 4, chunk_bytes)) == [
     b'one\n',
     b'\n',
     b'two t',

@@ -6,7 +6,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
-from transforms.boilerplate import CutSiteBoilerplate, SiteBoilerplate, normalized_line, page_lines
+from transforms.boilerplate import CutSiteBoilerplate
+from transforms.text.boilerplate import SiteBoilerplate, normalized_line, page_lines
 
 FOOTER = '\u00a9 2022 Harbour Times. Harbour Times is published in Port Lewin.'
 MENU = 'Home News Sport Weather Harbour Life'

@@ -3,9 +3,10 @@
 import pytest
 
 from transforms import schema
-from transforms.clean import ArticleCleaner, headline_markers
 from transforms.extract import build_article
-from transforms.language.detector import LanguageDetector, iso_639_1
+from transforms.language.backends import iso_639_1
+from transforms.language.detector import LanguageDetector
+from transforms.text.cleaning import ArticleCleaner, headline_markers
 
 SEED_TITLES = [
   'Russia Claims Ukraine Is Staging Civilian Killings To Accuse Moscow Of War Crimes',

@@ -12,7 +12,7 @@ from transforms import schema
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.minhash import MinHasher, NearDuplicateTest, running_text, similarity
 from transforms.dedup.rules import Sketch, body_fingerprint, keep_rank, url_key
-from transforms.extract import canonicalize_url
+from transforms.text.urls import canonicalize_url
 
 STORY = [
   'The regional rail operator will cut the number of evening trains on the '

@@ -1,6 +1,7 @@
 """Extraction and normalization, without Beam."""
 
 from transforms import extract
+from transforms.text.urls import canonicalize_url, domain_of
 
 
 def test_normalize_text_gives_plain_paragraphs():
@@ -28,8 +29,8 @@ def test_html_fragment_to_text_keeps_paragraphs_and_drops_script():
 
 def test_canonical_url_drops_tracking_and_fragment():
   url = 'HTTPS://WWW.News.Example:443/a/b?utm_source=x&id=7&fbclid=1&gclid=2#top'
-  assert extract.canonicalize_url(url) == 'https://www.news.example/a/b?id=7'
-  assert extract.domain_of(url) == 'news.example'
+  assert canonicalize_url(url) == 'https://www.news.example/a/b?id=7'
+  assert domain_of(url) == 'news.example'
 
 
 PAGE = '''<html><head><title>Storm hits the coast | Coast Watch</title>

@@ -6,15 +6,10 @@ import pytest
 
 from configs.loading import ConfigError, load_config
 from tests.test_multi_story import BRIDGE, TRAM, _page, _story_html
-from transforms.clean import ArticleCleaner
-from transforms.extract import (
-  _WARM_UP_PAGE,
-  build_article,
-  build_articles,
-  extract_page,
-  latest_publication_day,
-)
+from transforms.extract import _WARM_UP_PAGE, build_article, build_articles
 from transforms.text.budget import TimeBudget
+from transforms.text.cleaning import ArticleCleaner
+from transforms.text.page import extract_page, latest_publication_day
 
 LEAD = (
   'The city council approved a new flood barrier for the old harbour '

@@ -22,8 +22,8 @@ from configs.loading import load_config
 from pipelines import ingest
 from transforms import schema
 from transforms.extract import ExtractArticles
+from transforms.io.inputs import ReadInputs
 from transforms.io.sinks import WriteOutputs
-from transforms.io.sources import ReadInputs
 
 
 class FailOnceFor(beam.DoFn):
@@ -76,7 +76,7 @@ def _run_with_fault(scraped_glob, output, marker, runner):
   config = load_config()
   options = PipelineOptions(['--runner', runner])
   with beam.Pipeline(options=options) as p:
-    pages, dead = p | ReadInputs([], [scraped_glob], config['read'])
+    pages, dead, _ = p | ReadInputs([], [scraped_glob], config['read'])
     extracted = pages | ExtractArticles(dict(config['extract'], timeout_seconds=0))
     flaky = extracted.articles | beam.ParDo(FailOnceFor('https://city.example/3', marker))
     {

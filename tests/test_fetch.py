@@ -6,6 +6,7 @@ GET, robots.txt, private-host refusal; and the pipeline end to end with
 No traffic leaves 127.0.0.1: the public-address checks use literal IPs.
 """
 
+import datetime
 import glob
 import gzip
 import json
@@ -15,14 +16,19 @@ import time
 
 import apache_beam as beam
 import pytest
+import requests
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import ingest
-from transforms.fetch import client as fetch
-from transforms.fetch.client import Fetcher, FetchError, FetchOptions
-from transforms.io import sources
+from transforms.fetch.charset import detect_charset
+from transforms.fetch.client import Fetcher, FetchOptions, retry_delay
+from transforms.fetch.errors import FetchError
+from transforms.fetch.guard import PublicOnlyAdapter, blocked_address_reason, check_host
+from transforms.fetch.state import FETCH_STATE, load_state, save_state, validators_of
+from transforms.io.feeds import ReadFeedDocuments
+from transforms.schema import DEAD_LETTER
 
 RETRIES = 2
 MAX_BYTES = 1000000
@@ -232,17 +238,17 @@ def _error(fetcher, url, **kwargs) -> FetchError:
 
 
 def test_private_and_special_addresses_are_refused():
-  assert fetch.blocked_address_reason('127.0.0.1') == 'loopback'
-  assert fetch.blocked_address_reason('::1') == 'loopback'
-  assert fetch.blocked_address_reason('::ffff:127.0.0.1') == 'loopback'
-  assert fetch.blocked_address_reason('10.20.30.40') == 'private'
-  assert fetch.blocked_address_reason('192.168.1.1') == 'private'
-  assert fetch.blocked_address_reason('169.254.169.254') == 'link-local'
-  assert fetch.blocked_address_reason('224.0.0.1') == 'multicast'
-  assert fetch.blocked_address_reason('0.0.0.0') == 'unspecified'
-  assert fetch.blocked_address_reason('100.64.0.1') == 'not globally routable'
-  assert fetch.blocked_address_reason('93.184.216.34') is None
-  assert fetch.blocked_address_reason('2606:2800:220:1::1') is None
+  assert blocked_address_reason('127.0.0.1') == 'loopback'
+  assert blocked_address_reason('::1') == 'loopback'
+  assert blocked_address_reason('::ffff:127.0.0.1') == 'loopback'
+  assert blocked_address_reason('10.20.30.40') == 'private'
+  assert blocked_address_reason('192.168.1.1') == 'private'
+  assert blocked_address_reason('169.254.169.254') == 'link-local'
+  assert blocked_address_reason('224.0.0.1') == 'multicast'
+  assert blocked_address_reason('0.0.0.0') == 'unspecified'
+  assert blocked_address_reason('100.64.0.1') == 'not globally routable'
+  assert blocked_address_reason('93.184.216.34') is None
+  assert blocked_address_reason('2606:2800:220:1::1') is None
 
 
 def test_host_check_resolves_before_deciding():
@@ -252,10 +258,10 @@ def test_host_check_resolves_before_deciding():
     match=r'^blocked_host: 169\.254\.169\.254 '
     r'resolves to 169\.254\.169\.254 \(link-local\)',
   ):
-    fetch.check_host('http://169.254.169.254/latest/meta-data/')
+    check_host('http://169.254.169.254/latest/meta-data/')
   with pytest.raises(FetchError, match='^blocked_host: .*loopback'):
-    fetch.check_host('http://[::1]:8080/feed')
-  fetch.check_host('https://93.184.216.34/news')  # public: no error
+    check_host('http://[::1]:8080/feed')
+  check_host('https://93.184.216.34/news')  # public: no error
 
 
 def test_loopback_server_is_refused_without_allow_private_hosts(server):
@@ -269,8 +275,8 @@ def test_loopback_server_is_refused_without_allow_private_hosts(server):
 def test_connection_reaching_a_private_address_is_refused(server):
   # What DNS rebinding exploits: the name passed the check, then resolves to
   # a private address when connecting. The connection itself is checked.
-  session = fetch.requests.Session()
-  session.mount('http://', fetch.PublicOnlyAdapter())
+  session = requests.Session()
+  session.mount('http://', PublicOnlyAdapter())
   with pytest.raises(FetchError, match='^blocked_host: 127.0.0.1 resolves to 127.0.0.1 .loopback.'):
     session.get(server.url('/flaky'), timeout=1)
   session.close()
@@ -365,26 +371,26 @@ def test_charset_precedence():
   utf8 = 'Café'.encode()
   latin = 'Café'.encode('iso-8859-1')
   # The byte-order mark first.
-  assert fetch.detect_charset(b'\xef\xbb\xbf' + utf8, 'text/html; charset=koi8-r') == 'utf-8'
-  assert fetch.detect_charset(utf8, 'text/html; charset=ISO-8859-1') == 'utf-8'
-  assert fetch.detect_charset(latin, 'text/html; charset=utf-8') == 'cp1252'
-  assert fetch.detect_charset(latin, 'text/html; charset=iso-8859-15') == 'iso8859-15'
+  assert detect_charset(b'\xef\xbb\xbf' + utf8, 'text/html; charset=koi8-r') == 'utf-8'
+  assert detect_charset(utf8, 'text/html; charset=ISO-8859-1') == 'utf-8'
+  assert detect_charset(latin, 'text/html; charset=utf-8') == 'cp1252'
+  assert detect_charset(latin, 'text/html; charset=iso-8859-15') == 'iso8859-15'
   xml = b'<?xml version="1.0" encoding="ISO-8859-1"?><rss>' + latin
-  assert fetch.detect_charset(xml, 'application/xml') == 'iso8859-1'
+  assert detect_charset(xml, 'application/xml') == 'iso8859-1'
   meta = b'<html><head><meta charset="windows-1251"></head>\xcf\xf0\xe8'
-  assert fetch.detect_charset(meta, None) == 'cp1251'
-  assert fetch.detect_charset(b'plain ascii', None) == 'cp1252'
+  assert detect_charset(meta, None) == 'cp1251'
+  assert detect_charset(b'plain ascii', None) == 'cp1252'
 
 
 def test_retry_delay_honours_retry_after():
-  assert fetch.retry_delay(0, 1.0, 60) == 1.0
-  assert fetch.retry_delay(3, 1.0, 60) == 8.0
-  assert fetch.retry_delay(10, 1.0, 60) == 60  # capped
-  assert fetch.retry_delay(0, 1.0, 60, '30') == 30.0
-  assert fetch.retry_delay(0, 1.0, 60, '3600') is None  # too long: give up
-  now = fetch.datetime.datetime(2022, 4, 4, 9, 0, 0, tzinfo=fetch.datetime.timezone.utc)
-  assert fetch.retry_delay(0, 1.0, 60, 'Mon, 04 Apr 2022 09:00:20 GMT', now) == 20.0
-  assert fetch.retry_delay(0, 1.0, 60, 'soon') == 1.0  # unreadable: backoff
+  assert retry_delay(0, 1.0, 60) == 1.0
+  assert retry_delay(3, 1.0, 60) == 8.0
+  assert retry_delay(10, 1.0, 60) == 60  # capped
+  assert retry_delay(0, 1.0, 60, '30') == 30.0
+  assert retry_delay(0, 1.0, 60, '3600') is None  # too long: give up
+  now = datetime.datetime(2022, 4, 4, 9, 0, 0, tzinfo=datetime.timezone.utc)
+  assert retry_delay(0, 1.0, 60, 'Mon, 04 Apr 2022 09:00:20 GMT', now) == 20.0
+  assert retry_delay(0, 1.0, 60, 'soon') == 1.0  # unreadable: backoff
 
 
 # --- Conditional GET, robots -------------------------------------------------
@@ -393,28 +399,28 @@ def test_retry_delay_honours_retry_after():
 def test_conditional_request_gets_304(server, fetcher):
   first = fetcher.fetch(server.url('/feeds/conditional'))
   assert first.status == 200 and first.etag == ETAG
-  validators = fetch.validators_of(first, None)
+  validators = validators_of(first, None)
   assert validators == {'etag': ETAG, 'last_modified': LAST_MODIFIED}
   second = fetcher.fetch(server.url('/feeds/conditional'), validators)
   assert second.not_modified and second.body == b''
   sent = server.requests[-1][1]
   assert sent['If-None-Match'] == ETAG
   assert sent['If-Modified-Since'] == LAST_MODIFIED
-  assert fetch.validators_of(second, validators) == validators
+  assert validators_of(second, validators) == validators
 
 
 def test_state_file_round_trip_and_corrupt_state(tmp_path):
   path = str(tmp_path / 'state' / 'fetch_state.json')
-  assert fetch.load_state(path) == {}
-  fetch.save_state(path, [('https://a.example/rss', {'etag': '"1"'})])
-  fetch.save_state(path, [('https://b.example/rss', {'etag': '"2"'})])
-  assert fetch.load_state(path) == {
+  assert load_state(path) == {}
+  save_state(path, [('https://a.example/rss', {'etag': '"1"'})])
+  save_state(path, [('https://b.example/rss', {'etag': '"2"'})])
+  assert load_state(path) == {
     'https://a.example/rss': {'etag': '"1"'},
     'https://b.example/rss': {'etag': '"2"'},
   }
   with open(path, 'w') as f:
     f.write('{not json')
-  assert fetch.load_state(path) == {}  # refetch everything, lose nothing
+  assert load_state(path) == {}  # refetch everything, lose nothing
 
 
 def test_robots_txt_is_honoured_for_articles(server, fetcher):
@@ -434,20 +440,20 @@ def test_robots_txt_is_honoured_for_articles(server, fetcher):
 def test_304_feed_gives_no_entries_and_is_counted(server, tmp_path):
   state_path = str(tmp_path / 'fetch_state.json')
   url = server.url('/feeds/conditional')
-  fetch.save_state(state_path, [(url, {'etag': ETAG})])
+  save_state(state_path, [(url, {'etag': ETAG})])
   options = FetchOptions(FETCH_CONFIG, allow_private_hosts=True, state_path=state_path)
   pipeline = TestPipeline()
   out = (
     pipeline
     | beam.Create([url])
-    | beam.ParDo(sources.ReadFeedDocuments({'max_record_bytes': MAX_BYTES}, options)).with_outputs(
-      sources.DEAD_LETTER, sources.FETCH_STATE, main='pages'
+    | beam.ParDo(ReadFeedDocuments({'max_record_bytes': MAX_BYTES}, options)).with_outputs(
+      DEAD_LETTER, FETCH_STATE, main='pages'
     )
   )
   assert_that(out.pages, equal_to([]), label='NoEntries')
-  assert_that(out[sources.DEAD_LETTER], equal_to([]), label='NoDeadLetters')
+  assert_that(out[DEAD_LETTER], equal_to([]), label='NoDeadLetters')
   assert_that(
-    out[sources.FETCH_STATE],
+    out[FETCH_STATE],
     equal_to([(url, {'etag': ETAG, 'last_modified': LAST_MODIFIED})]),
     label='State',
   )
@@ -549,7 +555,7 @@ def test_unchanged_feed_is_not_republished_on_the_next_run(server, tmp_path, req
     state,
   )
   assert first['outputs']['articles'] == 2
-  assert fetch.load_state(state) == {
+  assert load_state(state) == {
     server.url('/feeds/conditional'): {'etag': ETAG, 'last_modified': LAST_MODIFIED}
   }
   second, out = _ingest(

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from configs.loading import load_config
 from transforms import extract, schema
-from transforms.clean import ArticleCleaner
-from transforms.io import sources
+from transforms.io.feeds import parse_feed_document
+from transforms.io.scraped import parse_scraped_line
 from transforms.language.detector import LanguageDetector
+from transforms.text.cleaning import ArticleCleaner
+from transforms.text.urls import is_url
 
 LIMIT = 100000
 # NEWSBEAM_FUZZ_EXAMPLES raises the count for a longer local hunt.
@@ -151,7 +153,7 @@ def assert_read_result(kind, record):
   assert kind in ('page', 'dead_letter')
   assert_writable(record)
   if kind == 'page':
-    assert sources.is_url(record['url'])
+    assert is_url(record['url'])
   else:
     assert record['stage'] and record['error']
 
@@ -162,7 +164,7 @@ def assert_read_result(kind, record):
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_any_bytes_give_a_page_or_a_dead_letter(line):
-  assert_read_result(*sources.parse_scraped_line(line, LIMIT, 'fuzz:1'))
+  assert_read_result(*parse_scraped_line(line, LIMIT, 'fuzz:1'))
 
 
 json_values = st.recursive(
@@ -195,7 +197,7 @@ scraped_objects = st.fixed_dictionaries(
 @given(scraped_objects)
 def test_any_json_object_gives_a_page_or_a_dead_letter(obj):
   line = json.dumps(obj).encode('utf-8')
-  kind, record = sources.parse_scraped_line(line, LIMIT, 'fuzz:1')
+  kind, record = parse_scraped_line(line, LIMIT, 'fuzz:1')
   assert_read_result(kind, record)
   if kind == 'page':
     article = extract.build_article(record)
@@ -266,7 +268,7 @@ def feed_xml():
 @FUZZ
 @given(st.binary(max_size=2000))
 def test_any_bytes_as_a_feed_give_records_or_a_dead_letter(data):
-  out = list(sources.parse_feed_document(data, 'fuzz.xml'))
+  out = list(parse_feed_document(data, 'fuzz.xml'))
   assert out
   for kind, record in out:
     assert_read_result(kind, record)
@@ -275,7 +277,7 @@ def test_any_bytes_as_a_feed_give_records_or_a_dead_letter(data):
 @FUZZ
 @given(feed_xml())
 def test_junk_xml_feeds_give_records_or_a_dead_letter(document):
-  out = list(sources.parse_feed_document(document.encode('utf-8'), 'fuzz.xml'))
+  out = list(parse_feed_document(document.encode('utf-8'), 'fuzz.xml'))
   assert out
   for kind, record in out:
     assert_read_result(kind, record)

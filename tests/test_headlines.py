@@ -3,8 +3,8 @@ bodies; pages of our own making, without Beam."""
 
 import pytest
 
-from transforms.clean import ArticleCleaner, strip_site_name
 from transforms.extract import build_article
+from transforms.text.cleaning import ArticleCleaner, strip_site_name
 
 STORY = (
   'Forecasters warned on Tuesday that the storm approaching the northern '

@@ -7,7 +7,8 @@ import pytest
 
 from tests.test_language_fragments import ENGLISH
 from transforms import schema
-from transforms.language.detector import FAST_DETECTORS, LanguageDetector
+from transforms.language.backends import FAST_DETECTORS
+from transforms.language.detector import LanguageDetector
 
 INDONESIAN = (
   'Pemerintah daerah menyetujui rencana perluasan jalur kereta menuju rumah '

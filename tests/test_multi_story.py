@@ -4,8 +4,8 @@ followed by a byline or date line, and at <article> elements."""
 import pytest
 
 from transforms import schema
-from transforms.clean import ArticleCleaner
 from transforms.extract import build_article, build_articles
+from transforms.text.cleaning import ArticleCleaner
 
 TRAM = (
   'The council voted on Monday to extend the tram line to the new '

@@ -15,7 +15,7 @@ from pipelines import ingest
 from transforms import schema
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import RedactingFilter, redact_url
-from transforms.io import sources
+from transforms.io.feeds import ReadFeedDocuments
 
 SECRET = 's3cr3t-T0KEN'
 
@@ -150,9 +150,7 @@ def test_config_reads_secrets_from_the_environment(tmp_path, monkeypatch):
 
 def test_feed_fetch_errors_are_dead_letters_without_the_secret():
   config = load_config()
-  read = sources.ReadFeedDocuments(
-    config['read'], FetchOptions(config['fetch'], allow_private_hosts=True)
-  )
+  read = ReadFeedDocuments(config['read'], FetchOptions(config['fetch'], allow_private_hosts=True))
   read.setup()
   spec = 'http://u:%s@127.0.0.1:%d/x.xml?token=%s' % (SECRET, _closed_port(), SECRET)
   try:

@@ -3,7 +3,9 @@
 import json
 import os
 
-from transforms.io import sources
+from transforms.io.feeds import parse_feed_document
+from transforms.io.scraped import STAGE_READ_SCRAPED, parse_scraped_line
+from transforms.schema import DEAD_LETTER
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 LIMIT = 1000000
@@ -13,7 +15,7 @@ def _parse(obj_or_bytes):
   line = (
     obj_or_bytes if isinstance(obj_or_bytes, bytes) else json.dumps(obj_or_bytes).encode('utf-8')
   )
-  return sources.parse_scraped_line(line, LIMIT, 'test:1')
+  return parse_scraped_line(line, LIMIT, 'test:1')
 
 
 def test_scraped_record_keeps_its_fields():
@@ -44,17 +46,17 @@ def test_bad_scraped_lines_are_dead_letters_with_reasons():
     b'{"url": "https://a.example", "text": "caf\xe9"}': 'invalid UTF-8',
   }
   for line, error in cases.items():
-    kind, dead = sources.parse_scraped_line(line, LIMIT, 'f:1')
-    assert kind == sources.DEAD_LETTER, line
+    kind, dead = parse_scraped_line(line, LIMIT, 'f:1')
+    assert kind == DEAD_LETTER, line
     assert error in dead['error'], (line, dead['error'])
-    assert dead['stage'] == sources.STAGE_READ_SCRAPED
+    assert dead['stage'] == STAGE_READ_SCRAPED
     assert dead['raw'], line
 
 
 def test_oversized_line_is_a_dead_letter():
   line = json.dumps({'url': 'https://a.example', 'text': 'x' * 5000}).encode()
-  kind, dead = sources.parse_scraped_line(line, 1000, 'f:1')
-  assert kind == sources.DEAD_LETTER
+  kind, dead = parse_scraped_line(line, 1000, 'f:1')
+  assert kind == DEAD_LETTER
   assert 'over the 1000 byte limit' in dead['error']
 
 
@@ -67,9 +69,9 @@ RSS = b'''<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
 
 
 def test_rss_entries_become_records_and_linkless_entry_a_dead_letter():
-  out = list(sources.parse_feed_document(RSS, 'feeds/x.rss'))
+  out = list(parse_feed_document(RSS, 'feeds/x.rss'))
   pages = [r for k, r in out if k == 'page']
-  dead = [r for k, r in out if k == sources.DEAD_LETTER]
+  dead = [r for k, r in out if k == DEAD_LETTER]
   assert len(pages) == 1 and len(dead) == 1
   assert pages[0]['url'] == 'https://n.example/1'
   assert pages[0]['feed_url'] == 'feeds/x.rss'
@@ -81,7 +83,7 @@ def test_rss_entries_become_records_and_linkless_entry_a_dead_letter():
 def test_atom_feed_from_the_sample_reads():
   path = os.path.join(os.path.dirname(__file__), '..', 'sample', 'feeds', 'technology.atom')
   with open(path, 'rb') as f:
-    out = list(sources.parse_feed_document(f.read(), path))
+    out = list(parse_feed_document(f.read(), path))
   assert [k for k, _ in out] == ['page', 'page']
   assert out[0][1]['authors'] == ['Ines Okafor']
   assert out[0][1]['published_at'] == '2022-04-05T09:30:00Z'
@@ -89,12 +91,12 @@ def test_atom_feed_from_the_sample_reads():
 
 def test_html_page_given_as_feed_is_one_dead_letter():
   html = b'<html><body><p>Not a feed at all.</p></body></html>'
-  out = list(sources.parse_feed_document(html, 'https://n.example/page'))
-  assert len(out) == 1 and out[0][0] == sources.DEAD_LETTER
+  out = list(parse_feed_document(html, 'https://n.example/page'))
+  assert len(out) == 1 and out[0][0] == DEAD_LETTER
   assert out[0][1]['url'] == 'https://n.example/page'
 
 
 def test_ill_formed_feed_with_entries_gives_flagged_records():
   broken = RSS.replace(b'</channel></rss>', b'<unclosed></channel></rss>')
-  pages = [r for k, r in sources.parse_feed_document(broken, 'f') if k == 'page']
+  pages = [r for k, r in parse_feed_document(broken, 'f') if k == 'page']
   assert pages and all(any('not well-formed' in w for w in p['warnings']) for p in pages)

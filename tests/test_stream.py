@@ -19,7 +19,6 @@ from apache_beam.utils.timestamp import Duration
 from pipelines import stream as stream_pipeline
 from transforms import schema
 from transforms.dedup.streams import StreamDeduplicate
-from transforms.extract import canonicalize_url
 from transforms.streaming.clock import epoch_of, event_time, latency_figures
 from transforms.streaming.polls import forget_poll
 from transforms.streaming.sources import parse_message
@@ -30,6 +29,7 @@ from transforms.streaming.windows import (
   StampEventTime,
   WriteWindows,
 )
+from transforms.text.urls import canonicalize_url
 
 STORIES = {
   'harbour': (

@@ -9,7 +9,7 @@ from apache_beam.transforms import window
 
 from transforms import schema
 from transforms.dedup.streams import StreamDeduplicate
-from transforms.extract import canonicalize_url
+from transforms.text.urls import canonicalize_url
 
 HOUR = 60 * 60
 DAY = 24 * HOUR

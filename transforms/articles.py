@@ -14,7 +14,7 @@ from transforms.clean import CleanArticles
 from transforms.extract import ExtractArticles
 from transforms.filters import FilterArticles
 from transforms.io.partitions import SplitByDay, with_partition
-from transforms.language.detector import DetectLanguage
+from transforms.language.stage import DetectLanguage
 
 
 class Processed(NamedTuple):

@@ -8,15 +8,15 @@ content is already the article, so it is only converted to text. Every body
 leaves this stage normalized the same way (``page_text.normalize_text``).
 """
 
-import re
 from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
+from transforms.dead_letters import RecordStageFn
 from transforms.io.report import ProgressLog
+from transforms.io.timestamps import iso_utc
 from transforms.text.budget import BudgetExceeded, TimeBudget
 from transforms.text.page import (
   extract_page,
@@ -25,48 +25,9 @@ from transforms.text.page import (
   normalize_text,
   truncate_html,
 )
+from transforms.text.urls import canonicalize_url, domain_of
 
-DEAD_LETTER = 'dead_letter'
-REJECTED = 'rejected'
 STAGE = 'extract'
-
-TRACKING_PARAMS = re.compile(
-  r'^(utm_[a-z_]*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|'
-  r'yclid|igshid|_ga|_gl|ref_src|cmpid|ocid|smid|mkt_tok)$',
-  re.I,
-)
-
-
-def canonicalize_url(url: Optional[str]) -> Optional[str]:
-  """Scheme and host lower-cased, default port, fragment and tracking
-  parameters dropped, remaining query parameters sorted."""
-  if not url:
-    return url
-  try:
-    parts = urlsplit(url.strip())
-    scheme = (parts.scheme or 'http').lower()
-    host = (parts.hostname or '').lower().rstrip('.')
-    port = parts.port
-  except ValueError:
-    return url.strip()
-  netloc = host
-  if port and not ((scheme == 'http' and port == 80) or (scheme == 'https' and port == 443)):
-    netloc = '%s:%d' % (host, port)
-  query = sorted(
-    (k, v)
-    for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    if not TRACKING_PARAMS.match(k)
-  )
-  path = parts.path or '/'
-  return urlunsplit((scheme, netloc, path, urlencode(query), ''))
-
-
-def domain_of(url: Optional[str]) -> Optional[str]:
-  try:
-    host = (urlsplit(url or '').hostname or '').lower()
-  except ValueError:
-    return None
-  return host[4:] if host.startswith('www.') else (host or None)
 
 
 def build_article(
@@ -98,8 +59,6 @@ def _build(
   call of `page_extractor` per page, given `page_options` (its arguments
   after `min_chars`) and the latest publication day the page's fetch time
   allows."""
-  from transforms.io.sources import iso_utc
-
   title = normalize_text(page.get('title')) or None
   summary = None
   if page.get('summary'):
@@ -191,7 +150,7 @@ class ExtractArticles(beam.PTransform):
 
   def expand(self, pages):
     return pages | 'Extract' >> beam.ParDo(_ExtractFn(self._config)).with_outputs(
-      REJECTED, DEAD_LETTER, main='articles'
+      schema.REJECTED, schema.DEAD_LETTER, main='articles'
     )
 
 
@@ -199,13 +158,15 @@ class ExtractArticles(beam.PTransform):
 _WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>', None)
 
 
-class _ExtractFn(beam.DoFn):
+class _ExtractFn(RecordStageFn):
+  STAGE = STAGE
+
   def __init__(self, config):
+    super().__init__()
     self._config = config
     self._timeout = config['timeout_seconds']
     self._ok = Metrics.counter(STAGE, 'extracted')
     self._empty = Metrics.counter(STAGE, 'no_text')
-    self._failed = Metrics.counter(STAGE, 'failed')
     self._timed_out = Metrics.counter(STAGE, 'timeout')
     self._progress_seconds = config['progress_seconds']
 
@@ -223,52 +184,32 @@ class _ExtractFn(beam.DoFn):
       self._page_extractor.close()
 
   def process(self, page):
-    for outcome in self._extract(page):
+    for outcome in super().process(page):
       self._progress.count(
         outcome.tag if isinstance(outcome, beam.pvalue.TaggedOutput) else 'articles'
       )
       yield outcome
 
-  def _extract(self, page):
-    """The page's outputs: its articles (one per story), or a tagged
-    rejection or dead letter."""
-    try:
-      articles = build_articles(page, self._config, self._page_extractor)
-    except BudgetExceeded:
-      self._timed_out.inc()
-      return [
-        beam.pvalue.TaggedOutput(
-          DEAD_LETTER,
-          schema.dead_letter(
-            STAGE,
-            'timeout: extraction took over %g s (extract.timeout_seconds)' % self._timeout,
-            page.get('raw'),
-            url=page.get('url'),
-            feed_url=page.get('feed_url'),
-          ),
-        )
-      ]
-    except Exception as e:
-      self._failed.inc()
-      return [
-        beam.pvalue.TaggedOutput(
-          DEAD_LETTER,
-          schema.dead_letter(
-            STAGE,
-            '%s: %s' % (type(e).__name__, e),
-            page.get('raw'),
-            url=page.get('url'),
-            feed_url=page.get('feed_url'),
-          ),
-        )
-      ]
-    outcomes = []
-    for article in articles:
+  def outputs(self, page):
+    """The page's articles (one per story), the ones without text tagged
+    as rejected."""
+    for article in build_articles(page, self._config, self._page_extractor):
       if not article['body']:
         self._empty.inc()
         article['reason'] = 'no_text'
-        outcomes.append(beam.pvalue.TaggedOutput(REJECTED, article))
+        yield beam.pvalue.TaggedOutput(schema.REJECTED, article)
       else:
         self._ok.inc()
-        outcomes.append(article)
-    return outcomes
+        yield article
+
+  def dead_letter(self, page, error):
+    """The page as read (replayable), and why it failed."""
+    if isinstance(error, BudgetExceeded):
+      self._timed_out.inc()
+      message = 'timeout: extraction took over %g s (extract.timeout_seconds)' % self._timeout
+    else:
+      self._failed.inc()
+      message = '%s: %s' % (type(error).__name__, error)
+    return schema.dead_letter(
+      STAGE, message, page.get('raw'), url=page.get('url'), feed_url=page.get('feed_url')
+    )

@@ -7,7 +7,6 @@ from apache_beam.metrics import Metrics
 
 from transforms import schema
 
-REJECTED = 'rejected'
 TOO_SHORT = 'too_short'
 NO_LANGUAGE = 'no_language'
 
@@ -32,7 +31,7 @@ class FilterArticles(beam.PTransform):
 
   def expand(self, articles):
     return articles | 'Filter' >> beam.ParDo(_FilterFn(self._min_words)).with_outputs(
-      REJECTED, main='articles'
+      schema.REJECTED, main='articles'
     )
 
 
@@ -45,6 +44,6 @@ class _FilterFn(beam.DoFn):
     reason = rejection_reason(article, self._min_words)
     if reason:
       Metrics.counter('filter', reason).inc()
-      yield beam.pvalue.TaggedOutput(REJECTED, dict(article, reason=reason))
+      yield beam.pvalue.TaggedOutput(schema.REJECTED, dict(article, reason=reason))
     else:
       yield article

@@ -28,7 +28,7 @@ class Outputs(NamedTuple):
 
 
 class ArticleRecords(beam.PTransform):
-  """(pages, the read's dead letters) -> ``Outputs``.
+  """(pages, the sources' dead letters) -> ``Outputs``.
 
   `dedup`: a transform of articles -> (kept, duplicates, ...): ``Deduplicate``,
   ``DeduplicateAgainstIndex``, a backfill's dedup across days, or a stream's

@@ -3,36 +3,37 @@
 ``Fetcher`` is plain Python (no Beam): one ``requests`` session, connect and
 read timeouts, retries with exponential backoff on connection errors, 429 and
 5xx (honouring ``Retry-After``), redirects followed by hand so that every hop
-is checked, a size cap enforced while streaming, gzip, charset detection,
-refusal of private addresses after DNS resolution, robots.txt, per-host
-politeness and conditional GET. The Beam stages in ``transforms/io/sources.py``
-create one per worker in ``DoFn.setup()``.
+is checked, a size cap enforced while streaming, gzip, charset detection
+(``charset.py``), refusal of private addresses after DNS resolution
+(``guard.py``), robots.txt, per-host politeness and conditional GET (its
+state: ``state.py``). The Beam stages (``transforms/io/feeds.py``,
+``transforms/fetch/pages.py``) are ``FetchingDoFn``s: one ``Fetcher`` per
+worker, created in ``DoFn.setup()``.
 
 A failure raises ``FetchError`` whose ``str`` starts with its reason
 (``blocked_host: ...``, ``too_large: ...``, ``timeout: ...``, ``http_500:
 ...``), which is what dead letters and ``fetch_error`` say.
 """
 
-import codecs
 import collections
 import contextlib
 import dataclasses
 import datetime
 import email.utils
-import ipaddress
-import json
 import logging
-import re
-import socket
 import threading
 import time
 import urllib.robotparser
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
+import apache_beam as beam
 import requests
-import urllib3
-from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from transforms.fetch.charset import detect_charset
+from transforms.fetch.errors import FetchError
+from transforms.fetch.guard import PublicOnlyAdapter, check_host
 
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # Media types of an article page that extraction can read.
@@ -40,26 +41,6 @@ _PAGE_TYPES = ('text/html', 'application/xhtml+xml', 'text/plain', 'application/
 # Reasons that hold for every URL of a site, robots.txt included.
 _UNFETCHABLE = ('blocked_host', 'dns_error', 'unsupported_scheme', 'bad_url')
 _CHUNK_BYTES = 64 * 1024
-# How far into a document to look for an XML declaration or meta charset.
-_SNIFF_BYTES = 4096
-_XML_DECLARATION = re.compile(rb'^\s*<\?xml[^>]*encoding\s*=\s*["\']([A-Za-z0-9._:-]+)["\']')
-_META_CHARSET = re.compile(rb'<meta[^>]+charset\s*=\s*["\']?\s*([A-Za-z0-9._:-]+)', re.I)
-_BOMS = (
-  (codecs.BOM_UTF8, 'utf-8'),
-  (codecs.BOM_UTF32_LE, 'utf-32'),
-  (codecs.BOM_UTF32_BE, 'utf-32'),
-  (codecs.BOM_UTF16_LE, 'utf-16'),
-  (codecs.BOM_UTF16_BE, 'utf-16'),
-)
-
-
-class FetchError(Exception):
-  """A fetch that failed; ``reason`` is a short machine-readable word."""
-
-  def __init__(self, reason: str, detail: str, attempts: int = 1):
-    super().__init__('%s: %s' % (reason, detail))
-    self.reason = reason
-    self.attempts = attempts
 
 
 @dataclasses.dataclass
@@ -98,138 +79,6 @@ class FetchOptions:
   allow_private_hosts: bool = False
   fetch_articles: bool = False
   state_path: Optional[str] = None
-
-
-# --- Private networks ------------------------------------------------------
-
-
-def blocked_address_reason(address: str) -> Optional[str]:
-  """Why an IP address must not be fetched (None when it is public)."""
-  ip = ipaddress.ip_address(address.split('%')[0])
-  if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-    ip = ip.ipv4_mapped
-  for name in ('loopback', 'link_local', 'multicast', 'unspecified', 'reserved', 'private'):
-    if getattr(ip, 'is_' + name):
-      return name.replace('_', '-')
-  if not ip.is_global:  # e.g. 100.64.0.0/10, shared carrier-grade NAT
-    return 'not globally routable'
-  return None
-
-
-def _refuse_private(host: str, address: str) -> None:
-  reason = blocked_address_reason(address)
-  if reason:
-    raise FetchError(
-      'blocked_host',
-      '%s resolves to %s (%s); --allow-private-hosts lifts this' % (host, address, reason),
-    )
-
-
-def check_host(url: str) -> None:
-  """Raises FetchError('blocked_host') if the URL's host resolves to any
-  non-public address. Resolving here and checking every address closes the
-  door to names that point inside the network (and cloud metadata)."""
-  parts = urlsplit(url)
-  host = parts.hostname
-  if not host:
-    raise FetchError('bad_url', 'no host in %s' % url)
-  try:
-    port = parts.port or (443 if parts.scheme == 'https' else 80)
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-  except (OSError, ValueError) as e:
-    raise FetchError('dns_error', '%s: %s' % (host, e)) from e
-  for info in infos:
-    _refuse_private(host, info[4][0])
-
-
-class _PublicPeerMixin:
-  """Checks the address a connection actually reached: a name may resolve
-  to a public address when checked and a private one when connecting (DNS
-  rebinding)."""
-
-  def _new_conn(self):
-    sock = super()._new_conn()
-    try:
-      _refuse_private(self.host, sock.getpeername()[0])
-    except FetchError:
-      sock.close()
-      raise
-    return sock
-
-
-class _PublicHTTPConnection(_PublicPeerMixin, urllib3.connection.HTTPConnection):
-  pass
-
-
-class _PublicHTTPSConnection(_PublicPeerMixin, urllib3.connection.HTTPSConnection):
-  pass
-
-
-class _PublicHTTPPool(urllib3.HTTPConnectionPool):
-  ConnectionCls = _PublicHTTPConnection
-
-
-class _PublicHTTPSPool(urllib3.HTTPSConnectionPool):
-  ConnectionCls = _PublicHTTPSConnection
-
-
-class PublicOnlyAdapter(requests.adapters.HTTPAdapter):
-  """A transport adapter whose connections refuse non-public peers."""
-
-  def init_poolmanager(self, *args, **kwargs):
-    super().init_poolmanager(*args, **kwargs)
-    self.poolmanager.pool_classes_by_scheme = {'http': _PublicHTTPPool, 'https': _PublicHTTPSPool}
-
-
-# --- Charsets --------------------------------------------------------------
-
-
-def _known_charset(label: Union[bytes, str, None]) -> Optional[str]:
-  if not label:
-    return None
-  if isinstance(label, bytes):
-    label = label.decode('ascii', 'ignore')
-  try:
-    return codecs.lookup(label.strip()).name
-  except LookupError:
-    return None
-
-
-def _decodes(body: bytes, charset: str) -> bool:
-  try:
-    body.decode(charset)
-  except (UnicodeDecodeError, LookupError):
-    return False
-  return True
-
-
-def detect_charset(body: bytes, content_type: Optional[str]) -> str:
-  """The charset to decode a document with.
-
-  Precedence: a byte-order mark; then UTF-8 when the body holds non-ASCII
-  bytes that are valid UTF-8 (by chance, single-byte text almost never is,
-  and a header saying ISO-8859-1 over UTF-8 text is the usual mislabel);
-  then the first label, of the HTTP header, the XML declaration and the
-  meta tag, under which the body decodes; then windows-1252, which decodes
-  anything (and is what browsers read ISO-8859-1 labels as).
-  """
-  for bom, charset in _BOMS:
-    if body.startswith(bom):
-      return charset
-  if not body.isascii() and _decodes(body, 'utf-8'):
-    return 'utf-8'
-  head = body[:_SNIFF_BYTES]
-  header_charset = None
-  if content_type:
-    match = re.search(r'charset\s*=\s*["\']?([^"\';\s]+)', content_type, re.I)
-    header_charset = match and match.group(1)
-  xml = _XML_DECLARATION.search(head)
-  meta = _META_CHARSET.search(head)
-  for label in (header_charset, xml and xml.group(1), meta and meta.group(1)):
-    charset = _known_charset(label)
-    if charset and _decodes(body, charset):
-      return charset
-  return 'cp1252'
 
 
 # --- Retries ---------------------------------------------------------------
@@ -304,58 +153,6 @@ def host_gate(host: str, concurrency: int, delay: float) -> _HostGate:
     if key not in _GATES:
       _GATES[key] = _HostGate(concurrency, delay)
     return _GATES[key]
-
-
-# --- Conditional GET state -------------------------------------------------
-
-
-def load_state(path: Optional[str]) -> Dict[str, Dict[str, str]]:
-  """The validators (ETag, Last-Modified) kept per URL; empty if none yet.
-  An unreadable file is logged and ignored: everything is fetched again,
-  which loses nothing."""
-  if not path:
-    return {}
-  try:
-    if not FileSystems.exists(path):
-      return {}
-    with FileSystems.open(path) as f:
-      state = json.loads(f.read().decode('utf-8'))
-  except Exception as e:  # a corrupt state must not stop the crawl
-    logging.warning('fetch state %s unreadable, ignoring it: %s', path, e)
-    return {}
-  if not isinstance(state, dict):
-    logging.warning('fetch state %s is not a JSON object, ignoring it', path)
-    return {}
-  return {url: v for url, v in state.items() if isinstance(v, dict)}
-
-
-def save_state(path: str, updates: List[Tuple[str, Dict[str, str]]]) -> str:
-  """Merges this run's validators into the state file at ``path``."""
-  before = load_state(path)
-  state = dict(before)
-  for url, validators in updates:
-    if validators:
-      state[url] = validators
-    else:
-      state.pop(url, None)
-  if state == before:
-    return path  # nothing new: no write (and no empty file on a first run)
-  with FileSystems.create(path, mime_type='application/json') as f:
-    f.write(json.dumps(state, indent=1, sort_keys=True).encode('utf-8'))
-  return path
-
-
-def validators_of(result: FetchResult, previous: Optional[Dict[str, str]]) -> Dict[str, str]:
-  """The validators to keep for a URL after fetching it."""
-  out = dict(previous or {}) if result.not_modified else {}
-  if result.etag:
-    out['etag'] = result.etag
-  if result.last_modified:
-    out['last_modified'] = result.last_modified
-  return out
-
-
-# --- The fetcher -----------------------------------------------------------
 
 
 class Fetcher:
@@ -550,3 +347,17 @@ class Fetcher:
       reason = 'timeout' if 'timed out' in str(e) else 'connection_error'
       raise FetchError(reason, '%s: %s' % (url, e), attempts) from e
     return b''.join(chunks)
+
+
+class FetchingDoFn(beam.DoFn):
+  """A DoFn with one ``Fetcher`` (one HTTP session) per worker."""
+
+  def __init__(self, fetch: FetchOptions):
+    self._fetch = fetch
+    self._retries = Metrics.counter('fetch', 'retries')
+
+  def setup(self):
+    self._fetcher = Fetcher(self._fetch.config, self._fetch.allow_private_hosts)
+
+  def teardown(self):
+    self._fetcher.close()

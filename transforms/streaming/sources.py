@@ -13,15 +13,12 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Timestamp
 
 from transforms.fetch.client import FetchOptions
-from transforms.io.sources import (
-  DEAD_LETTER,
-  FETCH_STATE,
-  ReadFeedDocuments,
-  ReadScrapedFiles,
-  is_url,
-  parse_scraped_line,
-)
+from transforms.fetch.state import FETCH_STATE
+from transforms.io.feeds import ReadFeedDocuments
+from transforms.io.scraped import ReadScrapedFiles, parse_scraped_line
+from transforms.schema import DEAD_LETTER
 from transforms.streaming.state import is_scraped_file, watch_pattern
+from transforms.text.urls import is_url
 
 
 def parse_message(data: bytes, max_bytes: int) -> Tuple[str, Any]:

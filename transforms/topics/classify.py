@@ -28,7 +28,6 @@ from transforms import schema
 if TYPE_CHECKING:
   from transforms.topics.model import TopicModel
 
-DEAD_LETTER = 'dead_letter'
 STAGE = 'classify'
 PACKAGED_MODEL = 'models/iptc_bbc.joblib'
 

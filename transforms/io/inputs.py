@@ -1,0 +1,151 @@
+"""Reading inputs: RSS/Atom feeds and JSON Lines files of scraped pages.
+
+``ReadInputs`` wires the readers (``feeds.py``, ``scraped.py``, and with
+--fetch-articles ``transforms/fetch/pages.py``). Globs are expanded inside
+DoFns, at run time, so that building the job graph (e.g. a Dataflow dry
+run) never lists a bucket. Every input ends as a raw page record or a dead
+letter.
+
+A raw page record is a dict with the article fields known so far plus:
+``html`` (a whole page), ``content_html`` (a feed entry's HTML content),
+``text`` (plain text), and ``raw`` (the input as read, for replay); with
+--fetch-articles, feed entries also carry ``fetch_error`` (None, or why
+their page could not be fetched). HTTP itself is ``transforms/fetch/client.py``.
+"""
+
+from typing import Any, Dict, List, NamedTuple, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from transforms import schema
+from transforms.fetch.client import FetchOptions
+from transforms.fetch.pages import FetchLinkedPages
+from transforms.fetch.state import FETCH_STATE
+from transforms.io.feeds import STAGE_READ_FEED, ReadFeedDocuments
+from transforms.io.scraped import STAGE_READ_SCRAPED, ParseScrapedLines, ReadScrapedLines
+from transforms.text.urls import is_url
+
+
+class ExpandSpecs(beam.DoFn):
+  """A feed URL passes through; a path or glob becomes the files it matches.
+  A glob that matches nothing is a dead letter, so a typo is never silent."""
+
+  def __init__(self, stage: str):
+    self._stage = stage
+
+  def process(self, spec: str):
+    if is_url(spec):
+      yield spec
+      return
+    try:
+      matches = FileSystems.match([spec])[0].metadata_list
+    except Exception as e:  # a bad bucket or pattern is the user's to see
+      matches, error = [], str(e)
+    else:
+      error = 'no files match: %s' % spec
+    if not matches:
+      yield beam.pvalue.TaggedOutput(
+        schema.DEAD_LETTER,
+        schema.dead_letter(
+          self._stage,
+          error,
+          spec,
+          url=spec,
+          feed_url=spec if self._stage == STAGE_READ_FEED else None,
+        ),
+      )
+    for metadata in sorted(matches, key=lambda m: m.path):
+      yield metadata.path
+
+
+class Inputs(NamedTuple):
+  pages: beam.PCollection
+  dead_letter: beam.PCollection
+  fetch_state: Optional[beam.PCollection]
+
+
+class ReadInputs(beam.PTransform):
+  """Feeds and scraped files -> ``Inputs``: page records, dead letters and
+  the feeds' (URL, validators) pairs to save with ``SaveFetchState`` (None
+  when no feed is a URL or no state path is set).
+
+  With ``fetch.fetch_articles``, feed entries' linked pages are fetched.
+  """
+
+  def __init__(
+    self,
+    feeds: List[str],
+    scraped: List[str],
+    read_config: Dict[str, Any],
+    fetch: Optional[FetchOptions] = None,
+  ):
+    super().__init__()
+    self._feeds = list(feeds)
+    self._scraped = list(scraped)
+    self._config = read_config
+    if fetch is None:
+      from configs.loading import load_config
+
+      fetch = FetchOptions(load_config()['fetch'])
+    self._fetch = fetch
+
+  def expand(self, pbegin):
+    pages, dead, fetch_state = [], [], None
+    if self._feeds:
+      specs = (
+        pbegin
+        | 'FeedSpecs' >> beam.Create(self._feeds)
+        | 'ExpandFeeds'
+        >> beam.ParDo(ExpandSpecs(STAGE_READ_FEED)).with_outputs(schema.DEAD_LETTER, main='specs')
+      )
+      feeds = (
+        specs.specs
+        | 'SpreadFeeds' >> beam.Reshuffle()
+        | 'ReadFeeds'
+        >> beam.ParDo(ReadFeedDocuments(self._config, self._fetch)).with_outputs(
+          schema.DEAD_LETTER, FETCH_STATE, main='pages'
+        )
+      )
+      if self._fetch.state_path and any(map(is_url, self._feeds)):
+        fetch_state = feeds[FETCH_STATE]
+      entries = feeds.pages
+      dead += [specs[schema.DEAD_LETTER], feeds[schema.DEAD_LETTER]]
+      if self._fetch.fetch_articles:
+        fetched = entries | 'FetchArticles' >> FetchLinkedPages(self._fetch)
+        entries = fetched.pages
+        dead.append(fetched.dead_letter)
+      pages.append(entries | 'SpreadPages' >> beam.Reshuffle())
+    if self._scraped:
+      files = (
+        pbegin
+        | 'ScrapedGlobs' >> beam.Create(self._scraped)
+        | 'ExpandScraped'
+        >> beam.ParDo(ExpandSpecs(STAGE_READ_SCRAPED)).with_outputs(
+          schema.DEAD_LETTER, main='files'
+        )
+      )
+      lines = (
+        files.files
+        | 'SpreadFiles' >> beam.Reshuffle()
+        | 'ReadScraped'
+        >> beam.ParDo(ReadScrapedLines(self._config)).with_outputs(schema.DEAD_LETTER, main='lines')
+      )
+      # The lines are spread over the workers, not the parsed records: a
+      # record holds its line as `raw` beside the page's html, twice the
+      # bytes through the shuffle.
+      scraped = (
+        lines.lines
+        | 'SpreadLines' >> beam.Reshuffle()
+        | 'ParseScraped'
+        >> beam.ParDo(ParseScrapedLines(self._config)).with_outputs(
+          schema.DEAD_LETTER, main='pages'
+        )
+      )
+      pages.append(scraped.pages)
+      dead += [files[schema.DEAD_LETTER], lines[schema.DEAD_LETTER], scraped[schema.DEAD_LETTER]]
+    if not pages:
+      empty = pbegin | 'NoInputs' >> beam.Create([])
+      return Inputs(empty, pbegin | 'NoDeadLetters' >> beam.Create([]), None)
+    all_pages = pages | 'FlattenPages' >> beam.Flatten()
+    return Inputs(all_pages, dead | 'FlattenReadErrors' >> beam.Flatten(), fetch_state)
