@@ -1,11 +1,12 @@
 # newsbeam: `make run` (the bundled sample) and `make test` from a fresh clone;
-# `make docs` builds the documentation site into build/site.
+# `make lint` checks the code's lint and format (ruff); `make docs` builds the
+# documentation site into build/site.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 OUTPUT ?= output
 
-.PHONY: setup run test docs clean browser
+.PHONY: setup run test lint docs clean browser
 
 setup: $(VENV)/.installed
 
@@ -20,6 +21,10 @@ run: setup
 
 test: setup browser
 	$(PY) -m pytest -q tests
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The site from docs/ and mkdocs.yml, offline; any warning fails the build.
 docs: setup

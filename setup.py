@@ -51,6 +51,8 @@ setuptools.setup(
       'pytest>=8',
       'hypothesis>=6.100',
       'gcp-storage-emulator>=2024.8.3',
+      # make lint: the linter and formatter (ruff.toml).
+      'ruff>=0.15,<0.18',
     ]
     + DOCS,
   },
