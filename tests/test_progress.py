@@ -30,6 +30,16 @@ def test_the_launcher_sums_what_worker_processes_count():
   assert '7 records extracted' in out.getvalue()
 
 
+def test_a_new_run_in_the_same_process_counts_afresh(monkeypatch, tmp_path):
+  for run in ('one', 'two'):
+    folder = tmp_path / run
+    folder.mkdir()
+    monkeypatch.setenv(progress.PROGRESS_ENV, str(folder))
+    progress.count(progress.WRITTEN, 5)
+    progress.flush()
+    assert progress.read_counts(str(folder)) == {progress.WRITTEN: 5}
+
+
 def test_a_progress_line_says_counts_rate_and_elapsed():
   line = progress.progress_line({progress.EXTRACTED: 300, progress.WRITTEN: 280}, 75.0)
   assert line == 'newsbeam: 1:15 elapsed, 300 records extracted (4/s), 280 records written'

@@ -30,12 +30,15 @@ class _ProcessCounts:
     self._counts: Counter = Counter()
     self._lock = threading.Lock()
     self._flushed = 0.0
+    self._folder: Optional[str] = None
 
   def add(self, what: str, n: int = 1) -> None:
     folder = os.environ.get(PROGRESS_ENV)
     if not folder:
       return
     with self._lock:
+      if folder != self._folder:  # a new run in this process counts afresh
+        self._folder, self._counts = folder, Counter()
       self._counts[what] += n
       now = time.monotonic()
       if now - self._flushed < _FLUSH_SECONDS:
