@@ -32,16 +32,17 @@ class _ProcessCounts:
     self._flushed = 0.0
     self._folder: Optional[str] = None
 
-  def add(self, what: str, n: int = 1) -> None:
+  def add(self, what: str, n: int = 1, force: bool = False) -> None:
     folder = os.environ.get(PROGRESS_ENV)
     if not folder:
       return
     with self._lock:
       if folder != self._folder:  # a new run in this process counts afresh
         self._folder, self._counts = folder, Counter()
-      self._counts[what] += n
+      if n:
+        self._counts[what] += n
       now = time.monotonic()
-      if now - self._flushed < _FLUSH_SECONDS:
+      if not force and now - self._flushed < _FLUSH_SECONDS:
         return
       self._flushed = now
       counts = dict(self._counts)
@@ -54,9 +55,7 @@ class _ProcessCounts:
       pass
 
   def flush(self) -> None:
-    with self._lock:
-      self._flushed = 0.0
-    self.add(EXTRACTED, 0)
+    self.add(WRITTEN, 0, force=True)
 
 
 _COUNTS = _ProcessCounts()
