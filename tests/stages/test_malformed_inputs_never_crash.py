@@ -156,6 +156,15 @@ def assert_read_result(kind, record):
     assert record['stage'] and record['error']
 
 
+def assert_page_extracts_to_plain_text(kind, record):
+  """A page read from any input extracts to plain, writable text."""
+  if kind == 'page':
+    article = extract.build_article(record)
+    assert_plain_text(article['body'])
+    assert_plain_text(article['title'])
+    assert_writable(article)
+
+
 # Reading scraped lines.
 
 
@@ -197,11 +206,7 @@ def test_any_json_object_gives_a_page_or_a_dead_letter(obj):
   line = json.dumps(obj).encode('utf-8')
   kind, record = sources.parse_scraped_line(line, LIMIT, 'fuzz:1')
   assert_read_result(kind, record)
-  if kind == 'page':
-    article = extract.build_article(record)
-    assert_plain_text(article['body'])
-    assert_plain_text(article['title'])
-    assert_writable(article)
+  assert_page_extracts_to_plain_text(kind, record)
 
 
 # Reading feeds.
@@ -279,11 +284,7 @@ def test_junk_xml_feeds_give_records_or_a_dead_letter(document):
   assert out
   for kind, record in out:
     assert_read_result(kind, record)
-    if kind == 'page':
-      article = extract.build_article(record)
-      assert_plain_text(article['body'])
-      assert_plain_text(article['title'])
-      assert_writable(article)
+    assert_page_extracts_to_plain_text(kind, record)
 
 
 # Extraction.
