@@ -112,10 +112,12 @@ def parse_part(name: str, data: bytes) -> list:
 
 
 def part_lines(name: str, data: bytes) -> list:
-  """The non-blank text lines of a JSON Lines part file (gzip by name)."""
+  """The non-blank lines of a JSON Lines part file (gzip by name), as a text
+  file gives them: split at line ends only, not at the other characters
+  str.splitlines() breaks at (U+2028 and the like, written as is in records)."""
   if name.endswith('.gz'):
     data = gzip.decompress(data)
-  return [line for line in data.decode('utf-8').splitlines() if line.strip()]
+  return [line for line in io.TextIOWrapper(io.BytesIO(data), encoding='utf-8') if line.strip()]
 
 
 def part_files(folder) -> list:
