@@ -26,7 +26,8 @@ from transforms import extract, schema
 from transforms.io.feeds import parse_feed_document
 from transforms.text.budget import TimeBudget
 
-# What must never be in a record's text (as tests/test_bad_inputs.py checks).
+# What must never be in a record's text (as tests/stages/test_hostile_inputs_end_in_one_output.py
+# checks).
 _TAG_START = re.compile(r'<[a-zA-Z/!?]')
 
 

@@ -1,18 +1,21 @@
-"""Shared fixtures: the seed page, the default config, a loopback HTTP
-server, the Cloud Storage emulator, and an offline guard for dry runs."""
+"""Shared fixtures: the seed page, the default config, the cleaner and the
+language detector, a small topic model, a loopback HTTP server, the Cloud
+Storage emulator, and an offline guard for dry runs. Plain helpers are in
+tests/helpers.py."""
 
-import http.server
 import itertools
+import json
 import os
 import socket
-import threading
 
 import google.auth
 import pytest
 
 from configs.loading import load_config
-
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
+from pipelines import train_classifier
+from tests.helpers import FIXTURES, LABELLED, free_port, start_http_server, stop_http_server
+from transforms.clean import ArticleCleaner
+from transforms.language.detector import LanguageDetector
 
 
 @pytest.fixture(scope='session')
@@ -26,38 +29,34 @@ def seed_text():
     return f.read()
 
 
-class _Routes(http.server.BaseHTTPRequestHandler):
-  routes = {}
-
-  def do_GET(self):
-    with self.server.lock:
-      self.server.requests.append((self.path, dict(self.headers)))
-    route = self.routes.get(self.path)
-    if route is None:
-      self.send_error(404)
-    elif callable(route):
-      route(self)
-    else:
-      self.respond(*route)
-
-  def respond(self, status, headers, body):
-    self.send_response(status)
-    for name, value in headers.items():
-      self.send_header(name, value)
-    self.send_header('Content-Length', str(len(body)))
-    self.end_headers()
-    self.wfile.write(body)
-
-  def log_message(self, *args):
-    pass
+@pytest.fixture(scope='module')
+def cleaner(config):
+  """The cleaning step with the default config."""
+  return ArticleCleaner(config['clean'])
 
 
-class _Server(http.server.ThreadingHTTPServer):
-  daemon_threads = True
-  block_on_close = False  # a fault route may still be sleeping or streaming
+@pytest.fixture(scope='module')
+def detector(config):
+  """The language detector with the default config."""
+  return LanguageDetector(config['language'])
 
-  def handle_error(self, request, client_address):
-    pass  # clients hang up on purpose (timeouts, size caps)
+
+@pytest.fixture(scope='module')
+def small_config(tmp_path_factory):
+  """The default config, with term counts fit for a 36-item training set."""
+  path = tmp_path_factory.mktemp('config') / 'small.yaml'
+  path.write_text('classify:\n  training:\n    word_min_df: 1\n    char_min_df: 1\n')
+  return str(path)
+
+
+@pytest.fixture(scope='module')
+def model_path(tmp_path_factory, small_config):
+  """A topic model trained on the fixture (tests/fixtures/topics.jsonl)."""
+  path = str(tmp_path_factory.mktemp('model') / 'topics.joblib')
+  train_classifier.run(
+    ['--data', LABELLED, '--output', path, '--config', small_config, '--test-size', '0']
+  )
+  return path
 
 
 @pytest.fixture
@@ -67,18 +66,9 @@ def http_server():
   misbehaves (it may sleep, stream, or answer by request count), and use
   `server.url(path)`. `server.requests` holds each (path, headers) received
   and `server.count(path)` how many asked for a path."""
-  handler = type('Handler', (_Routes,), {'routes': {}})
-  server = _Server(('127.0.0.1', 0), handler)
-  server.routes = handler.routes
-  server.url = lambda path: 'http://127.0.0.1:%d%s' % (server.server_port, path)
-  server.lock = threading.Lock()
-  server.requests = []
-  server.count = lambda path: sum(1 for p, _ in server.requests if p == path)
-  thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-  thread.start()
+  server = start_http_server()
   yield server
-  server.shutdown()
-  server.server_close()
+  stop_http_server(server)
 
 
 _BUCKET_NUMBERS = itertools.count()
@@ -94,14 +84,9 @@ def gcs_emulator(tmp_path_factory):
   succeeds at once instead of retrying for half a minute (the emulator ignores
   the token; nothing is refreshed, nothing leaves the machine).
   """
-  import json
-  import socket
-
   from gcp_storage_emulator.server import create_server
 
-  with socket.socket() as probe:
-    probe.bind(('127.0.0.1', 0))
-    port = probe.getsockname()[1]
+  port = free_port()
   server = create_server('127.0.0.1', port, in_memory=True)
   server.start()
   credentials = tmp_path_factory.mktemp('gcloud') / 'adc.json'

@@ -1,0 +1,326 @@
+"""Plain helpers shared by the tests (pytest fixtures live in conftest.py):
+
+- paths: the repository root and tests/fixtures;
+- scraped pages of our own making and writers of JSON Lines;
+- readers of a run's outputs (part files of each output, JSON Lines plain or
+  gzipped, or Parquet, and its summary.json);
+- a loopback HTTP server with programmable routes, and a free local port;
+- texts shared by tests of more than one module (stories, language samples,
+  the topic fixture's labels), and the Dataflow dry-run options.
+"""
+
+import gzip
+import http.server
+import io
+import json
+import os
+import socket
+import threading
+
+import pyarrow.parquet as pq
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(TESTS)
+FIXTURES = os.path.join(TESTS, 'fixtures')
+
+# --- Scraped pages of our own making -----------------------------------------
+
+_TOPICS = (
+  (
+    'tram',
+    'The council voted on Monday to extend the tram line to the new '
+    'hospital, a project that residents of the eastern districts have '
+    'discussed for more than ten years.',
+  ),
+  (
+    'storm',
+    'Forecasters warned that the storm approaching the northern '
+    'coast could bring strong gusts and heavy rain to the harbour towns '
+    'overnight.',
+  ),
+  (
+    'final',
+    'A header in the final minute of extra time gave the '
+    'second-division side the cup on Sunday, after the league leaders had '
+    'dominated the match.',
+  ),
+  (
+    'budget',
+    'The finance minister presented a budget that raises spending '
+    'on schools and clinics while promising to cut the deficit within '
+    'three years.',
+  ),
+  (
+    'museum',
+    'The city museum reopened its modern art wing after a two-year '
+    'renovation, with a festival of music and film planned for the '
+    'weekend.',
+  ),
+  (
+    'harvest',
+    'Farmers in the river valley began the grape harvest two weeks '
+    'early after a dry and unusually warm summer that worried the local '
+    'cooperatives.',
+  ),
+)
+
+
+def story(name: str) -> str:
+  """A body of about 90 words about one subject, different from the others."""
+  for key, lead in _TOPICS:
+    if key == name:
+      return ' '.join('%s Report %d from the %s desk.' % (lead, i, key) for i in range(3))
+  raise KeyError(name)
+
+
+def page(name: str, host: str = 'news.example', **fields) -> dict:
+  """A scraped page record about `name`."""
+  record = {'url': 'https://%s/%s' % (host, name), 'title': name.title(), 'text': story(name)}
+  record.update(fields)
+  return record
+
+
+def to_jsonl(records) -> bytes:
+  """JSON Lines; a str record is written as is (e.g. a malformed line)."""
+  return ''.join((r if isinstance(r, str) else json.dumps(r)) + '\n' for r in records).encode(
+    'utf-8'
+  )
+
+
+def jsonl_bytes(path: str, records) -> bytes:
+  """What a file named `path` holds: gzip when it ends in .gz."""
+  data = to_jsonl(records)
+  return gzip.compress(data, mtime=0) if path.endswith('.gz') else data
+
+
+def write_jsonl(path, records) -> None:
+  with open(path, 'wb') as f:
+    f.write(jsonl_bytes(str(path), records))
+
+
+# --- A run's outputs -----------------------------------------------------------
+
+OUTPUTS = ('articles', 'duplicates', 'rejected', 'dead_letter')
+
+
+def parse_part(name: str, data: bytes) -> list:
+  """The records of a part file named `name` holding `data`: JSON Lines,
+  gzipped when the name ends in .gz, or Parquet."""
+  if name.endswith('.parquet'):
+    return pq.read_table(io.BytesIO(data)).to_pylist()
+  return [json.loads(line) for line in part_lines(name, data)]
+
+
+def part_lines(name: str, data: bytes) -> list:
+  """The non-blank lines of a JSON Lines part file (gzip by name), as a text
+  file gives them: split at line ends only, not at the other characters
+  str.splitlines() breaks at (U+2028 and the like, written as is in records)."""
+  if name.endswith('.gz'):
+    data = gzip.decompress(data)
+  return [line for line in io.TextIOWrapper(io.BytesIO(data), encoding='utf-8') if line.strip()]
+
+
+def part_files(folder) -> list:
+  """The part-* files of one output folder (str or pathlib), sorted; none
+  when the folder is missing. Only part-*: a failed run leaves its
+  beam-temp-* folder behind."""
+  folder = str(folder)
+  if not os.path.isdir(folder):
+    return []
+  return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.startswith('part-'))
+
+
+def read_part(path) -> list:
+  """The records of one part file."""
+  with open(path, 'rb') as f:
+    return parse_part(str(path), f.read())
+
+
+def read_records(folder) -> list:
+  """The records of every part file of one output folder, file by file."""
+  return [r for path in part_files(folder) for r in read_part(path)]
+
+
+def read_outputs(output, *, partition=None, summary=True, sort=False, lines=False) -> dict:
+  """A run's outputs under `output` (str or pathlib): {output name: records}
+  for each of OUTPUTS, and under 'summary' the run's summary.json.
+
+  partition: a partition folder inside each output (e.g. 'dt=2022-04-02' for
+    a backfill's day, whose summary is then summary/<partition>/summary.json).
+  summary: False where the test does not read the summary.
+  sort: records in a stable order (by their JSON) instead of file order.
+  lines: each record's JSON line as written, instead of the parsed record.
+  """
+  output = str(output)
+  out = {}
+  for name in OUTPUTS:
+    folder = os.path.join(output, name, partition) if partition else os.path.join(output, name)
+    if lines:
+      records = []
+      for path in part_files(folder):
+        with open(path, 'rb') as f:
+          records += part_lines(path, f.read())
+      out[name] = sorted(records) if sort else records
+    else:
+      records = read_records(folder)
+      out[name] = sorted(records, key=lambda r: json.dumps(r, sort_keys=True)) if sort else records
+  if summary:
+    parts = ['summary', partition] if partition else []
+    with open(os.path.join(output, *parts, 'summary.json'), encoding='utf-8') as f:
+      out['summary'] = json.load(f)
+  return out
+
+
+def read_day(output, day: str) -> dict:
+  """A backfill's day under `output`: each output's records (in a stable
+  order) and the day's summary."""
+  return read_outputs(output, partition='dt=' + day, sort=True)
+
+
+# --- A loopback HTTP server ------------------------------------------------------
+
+
+def free_port() -> int:
+  """A TCP port on 127.0.0.1 that nothing listens on (now)."""
+  with socket.socket() as probe:
+    probe.bind(('127.0.0.1', 0))
+    return probe.getsockname()[1]
+
+
+class RouteHandler(http.server.BaseHTTPRequestHandler):
+  routes = {}
+
+  def do_GET(self):
+    with self.server.lock:
+      self.server.requests.append((self.path, dict(self.headers)))
+    route = self.routes.get(self.path)
+    if route is None:
+      self.send_error(404)
+    elif callable(route):
+      route(self)
+    else:
+      self.respond(*route)
+
+  def respond(self, status, headers, body):
+    self.send_response(status)
+    for name, value in headers.items():
+      self.send_header(name, value)
+    self.send_header('Content-Length', str(len(body)))
+    self.end_headers()
+    self.wfile.write(body)
+
+  def log_message(self, *args):
+    pass
+
+
+class LoopbackServer(http.server.ThreadingHTTPServer):
+  daemon_threads = True
+  block_on_close = False  # a fault route may still be sleeping or streaming
+
+  def handle_error(self, request, client_address):
+    pass  # clients hang up on purpose (timeouts, size caps)
+
+
+def start_http_server() -> LoopbackServer:
+  """A real HTTP server on 127.0.0.1, serving in a thread; see the
+  `http_server` fixture in conftest.py. Stop it with stop_http_server."""
+  handler = type('Handler', (RouteHandler,), {'routes': {}})
+  server = LoopbackServer(('127.0.0.1', 0), handler)
+  server.routes = handler.routes
+  server.url = lambda path: 'http://127.0.0.1:%d%s' % (server.server_port, path)
+  server.lock = threading.Lock()
+  server.requests = []
+  server.count = lambda path: sum(1 for p, _ in server.requests if p == path)
+  thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+  thread.start()
+  return server
+
+
+def stop_http_server(server: LoopbackServer) -> None:
+  server.shutdown()
+  server.server_close()
+
+
+# --- Texts shared by tests of several modules ---------------------------------
+
+# Three paragraphs of English, for the language detectors.
+ENGLISH = [
+  'The council voted on Monday to extend the tram line to the new hospital, '
+  'a project that has been discussed for more than ten years.',
+  'Construction is expected to start next spring, and the first trams '
+  'should run by the end of 2027, the mayor told reporters.',
+  'Residents of the eastern districts have long complained that buses are '
+  'slow and crowded during the morning rush hour.',
+]
+
+# Short local stories, and a page holding several of them as <article>s.
+TRAM = (
+  'The council voted on Monday to extend the tram line to the new '
+  'hospital, a project that has been discussed for more than ten years '
+  'and will cost about forty million.'
+)
+LIBRARY = (
+  'The central library will open on Sundays from next month, after '
+  'readers collected more than four thousand signatures asking for '
+  'longer opening hours at weekends.'
+)
+BRIDGE = (
+  'The old bridge over the river will close for six weeks of repairs '
+  'in the summer, and buses will take the long way round through the '
+  'industrial estate.'
+)
+
+
+def story_html(headline, *paragraphs):
+  """One story as an <article> element: its headline and paragraphs."""
+  return '<article><h2>%s</h2>%s</article>' % (
+    headline,
+    ''.join('<p>%s</p>' % p for p in paragraphs),
+  )
+
+
+def multi_story_page(*articles):
+  """A news page with a title, navigation and footer around `articles`."""
+  return (
+    '<html><head><title>City news today | City News</title></head><body>'
+    '<nav><a href="/">Home</a> <a href="/sport">Sport</a></nav>%s'
+    '<footer>Contact us</footer></body></html>' % ''.join(articles)
+  )
+
+
+# The topic classifier's training fixture: 36 short news items invented for
+# the tests (sport, business, science and technology, weather).
+LABELLED = os.path.join(FIXTURES, 'topics.jsonl')
+SPORT, BUSINESS, TECH, WEATHER = (
+  'medtop:15000000',
+  'medtop:04000000',
+  'medtop:13000000',
+  'medtop:17000000',
+)
+
+# New items, not in the fixture.
+UNSEEN = {
+  SPORT: 'Striker scores twice as the club wins the cup final',
+  BUSINESS: 'Bank shares fall as profits and revenue drop',
+  WEATHER: 'Forecasters warn of snow and frost this weekend',
+}
+
+
+# --- Dataflow dry runs ----------------------------------------------------------
+
+# The options of a Dataflow job that is built but not submitted: no network,
+# no credentials. Batch runs add --setup_file, streaming runs --streaming.
+DATAFLOW_DRY_RUN_ARGS = [
+  '--runner',
+  'DataflowRunner',
+  '--project',
+  'newsbeam-test',
+  '--region',
+  'us-central1',
+  '--temp_location',
+  'gs://newsbeam-test/tmp',
+  '--dry_run=True',
+  '--no_auth',
+  '--sdk_location',
+  'container',
+]
