@@ -42,7 +42,7 @@ def test_a_new_run_in_the_same_process_counts_afresh(monkeypatch, tmp_path):
 
 def test_a_progress_line_says_counts_rate_and_elapsed():
   line = progress.progress_line({progress.EXTRACTED: 300, progress.WRITTEN: 280}, 75.0)
-  assert line == 'newsbeam: 1:15 elapsed, 300 records extracted (4/s), 280 records written'
+  assert line == 'newsbeam: 1:15 elapsed, 300 records extracted (4.0/s), 280 records written'
 
 
 def test_no_progress_is_counted_or_printed_when_not_asked_for(tmp_path):

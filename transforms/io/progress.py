@@ -91,11 +91,11 @@ def progress_line(counts: Dict[str, int], elapsed: float) -> str:
   written = counts.get(WRITTEN, 0)
   rate = extracted / elapsed if elapsed > 0 else 0.0
   minutes, seconds = divmod(int(elapsed), 60)
-  return 'newsbeam: %d:%02d elapsed, %d records extracted (%.0f/s), %d records written' % (
+  return 'newsbeam: %d:%02d elapsed, %d records extracted (%s/s), %d records written' % (
     minutes,
     seconds,
     extracted,
-    rate,
+    ('%.0f' if rate >= 10 else '%.1f') % rate,
     written,
   )
 
