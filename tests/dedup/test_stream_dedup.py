@@ -43,7 +43,7 @@ def _dedup(config, events, windowed=False):
   articles = p | stream
   if windowed:
     articles = articles | beam.WindowInto(window.FixedWindows(HOUR))
-  kept, duplicates = articles | StreamDeduplicate(config['dedup'])
+  kept, duplicates, _ = articles | StreamDeduplicate(config['dedup'])
   return p, kept, duplicates
 
 

@@ -323,7 +323,7 @@ def _streaming_run(config, events, end):
   stream = stream.advance_watermark_to(end).advance_watermark_to_infinity()
   p = TestPipeline(options=PipelineOptions(streaming=True))
   lateness = config['stream']['allowed_lateness_minutes'] * MINUTE
-  published, _ = (
+  published, _, _ = (
     p
     | stream
     | RememberFirstSeen(Duration(seconds=DAY))

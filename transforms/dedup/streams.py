@@ -44,7 +44,7 @@ from apache_beam.transforms.userstate import (
 )
 from apache_beam.utils.timestamp import Duration
 
-from transforms.dedup.batch import DUPLICATES, STAGE, SketchingDoFn
+from transforms.dedup.batch import DUPLICATES, STAGE, Deduplicated, SketchingDoFn
 from transforms.dedup.minhash import NearDuplicateTest, band_keys
 from transforms.dedup.rules import (
   CANONICAL_URL,
@@ -252,4 +252,4 @@ class StreamDeduplicate(beam.PTransform):
       by_url[DUPLICATES],
       near[DUPLICATES],
     ) | 'AllDuplicates' >> beam.Flatten()
-    return near.articles, duplicates
+    return Deduplicated(near.articles, duplicates, None)

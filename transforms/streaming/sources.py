@@ -3,7 +3,7 @@ GET in Beam state, a Pub/Sub subscription, new files under a watched
 prefix."""
 
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder
@@ -52,6 +52,13 @@ class _PollFeedFn(ReadFeedDocuments):
         yield output
 
 
+class SourcePages(NamedTuple):
+  """What a streaming source gives: pages, and the inputs it could not read."""
+
+  pages: beam.PCollection
+  dead_letter: beam.PCollection
+
+
 class PollFeeds(beam.PTransform):
   """Feed URLs fetched every ``interval`` seconds -> (pages, dead letters)."""
 
@@ -88,7 +95,7 @@ class PollFeeds(beam.PTransform):
         DEAD_LETTER, main='pages'
       )
     )
-    return polled.pages, polled[DEAD_LETTER]
+    return SourcePages(polled.pages, polled[DEAD_LETTER])
 
 
 class _ParseMessageFn(beam.DoFn):
@@ -129,7 +136,7 @@ class ReadMessages(beam.PTransform):
     ).with_outputs(DEAD_LETTER, main='pages')
     pages = (messages.pages, feeds.pages) | 'Pages' >> beam.Flatten()
     dead = (messages[DEAD_LETTER], feeds[DEAD_LETTER]) | 'DeadLetters' >> beam.Flatten()
-    return pages, dead
+    return SourcePages(pages, dead)
 
 
 class WatchFiles(beam.PTransform):
@@ -164,4 +171,4 @@ class WatchFiles(beam.PTransform):
     ).with_outputs(DEAD_LETTER, FETCH_STATE, main='pages')
     pages = (scraped.pages, feeds.pages) | 'Pages' >> beam.Flatten()
     dead = (scraped[DEAD_LETTER], feeds[DEAD_LETTER]) | 'DeadLetters' >> beam.Flatten()
-    return pages, dead
+    return SourcePages(pages, dead)
