@@ -18,6 +18,9 @@ Each set's classes are mapped onto IPTC top-level codes (`LABELLED_TOPICS`):
 `--split train` writes the training data (the sets' train splits);
 `--split dev` the held-out dev splits with a `lang` and `source` field per
 line, which `benchmarks.topics` scores. BBC News is never in either.
+`--hold-out yor,tur,...` leaves whole languages out of the training data
+(MasakhaNEWS codes, and SIB-200 codes by their first part), to measure a
+model on languages it never saw.
 
   python -m benchmarks.topic_corpus --split train --output /tmp/topics-train.jsonl
   python -m pipelines.train_classifier --data /tmp/topics-train.jsonl \\
@@ -69,6 +72,11 @@ _SHEET = '{http://schemas.openxmlformats.org/spreadsheetml/2006/main}'
 def _share(key: str, share: float) -> bool:
   """A stable pseudo-random share of keys."""
   return int(hashlib.sha1(key.encode('utf-8')).hexdigest()[:8], 16) < share * 2**32
+
+
+def _language(code: str) -> str:
+  """'yor' of SIB-200's 'yor_Latn'."""
+  return code.split('_')[0]
 
 
 def read_masakhanews(data: str, split: str):
@@ -160,9 +168,13 @@ def read_written_examples():
       yield dict(json.loads(line), source='written')
 
 
-def corpus(data: str, split: str):
-  yield from read_masakhanews(data, split)
-  yield from read_sib200(data, split)
+def corpus(data: str, split: str, held_out=()):
+  for example in read_masakhanews(data, split):
+    if _language(example['lang']) not in held_out:
+      yield example
+  for example in read_sib200(data, split):
+    if _language(example['lang']) not in held_out:
+      yield example
   if split == 'train':
     yield from read_iptc_definitions(data)
     yield from read_written_examples()
@@ -173,10 +185,14 @@ def run(argv=None):
   parser.add_argument('--data', default=default_data(), help='the shared data folder')
   parser.add_argument('--split', choices=('train', 'dev'), default='train')
   parser.add_argument('--output', required=True)
+  parser.add_argument(
+    '--hold-out', default='', metavar='LANGS', help='comma-separated languages left out'
+  )
   args = parser.parse_args(argv)
+  held_out = set(filter(None, args.hold_out.split(',')))
   counts = {}
   with open(args.output, 'w', encoding='utf-8') as out:
-    for example in corpus(args.data, args.split):
+    for example in corpus(args.data, args.split, held_out if args.split == 'train' else ()):
       if not isinstance(example.get('text'), str) or not example['text'].strip():
         continue
       key = (example['source'], example['label'])
