@@ -24,7 +24,7 @@ model on languages it never saw.
 
   python -m benchmarks.topic_corpus --split train --output /tmp/topics-train.jsonl
   python -m pipelines.train_classifier --data /tmp/topics-train.jsonl \\
-      --output transforms/topics/models/iptc_multilingual.joblib
+      --config benchmarks/topic_model.yaml --output /tmp/iptc_multilingual.joblib
 """
 
 import argparse
@@ -63,7 +63,7 @@ LABELLED_TOPICS = {'masakhanews': MASAKHANEWS_TOPICS, 'sib200': SIB200_TOPICS}
 SIB200_PER_LANGUAGE = 0.05
 # MasakhaNEWS training articles taken per language and topic, so that the
 # largest languages and topics do not drown the rest.
-MASAKHANEWS_PER_LANGUAGE_TOPIC = 60
+MASAKHANEWS_PER_LANGUAGE_TOPIC = 40
 WRITTEN_EXAMPLES = os.path.join(os.path.dirname(__file__), 'topic_examples.jsonl')
 
 _SHEET = '{http://schemas.openxmlformats.org/spreadsheetml/2006/main}'
