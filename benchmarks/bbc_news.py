@@ -6,7 +6,7 @@ scratch folder, never into the repository.
 
   python -m benchmarks.bbc_news --data ../shared/data --output /tmp/bbc.jsonl
   python -m pipelines.train_classifier --data /tmp/bbc.jsonl \\
-      --output transforms/models/iptc_bbc.joblib
+      --output /tmp/bbc.joblib
 """
 
 import argparse

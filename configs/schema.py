@@ -405,6 +405,9 @@ class TrainingSettings(Section):
   short_variants: bool = Field(
     True, description='Also learn headline and first-sentence variants of each article.'
   )
+  balanced_topics: bool = Field(
+    True, description='Weigh each topic equally in training, however many examples it has.'
+  )
 
 
 class ClassifySettings(Section):

@@ -148,12 +148,15 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):
   they fall in one fold.
   """
 
-  def __init__(self, C: float = 1.0, folds: int = 3):
+  def __init__(self, C: float = 1.0, folds: int = 3, balanced: bool = False):
     self.C = C
     self.folds = folds
+    self.balanced = balanced
 
   def _regression(self):
-    return LogisticRegression(C=self.C, max_iter=1000)
+    return LogisticRegression(
+      C=self.C, max_iter=1000, class_weight='balanced' if self.balanced else None
+    )
 
   def fit(self, X, y):
     y = np.asarray(y)
@@ -208,7 +211,9 @@ def build_model(training: Dict[str, Any]) -> Pipeline:
       (
         'classifier',
         CalibratedLogisticRegression(
-          C=training['regularization'], folds=training['calibration_folds']
+          C=training['regularization'],
+          folds=training['calibration_folds'],
+          balanced=training['balanced_topics'],
         ),
       ),
     ]
@@ -235,6 +240,10 @@ def fit_model(
   # would multiply the file's size.
   for _, vectorizer in model.named_steps['features'].transformer_list:
     vectorizer.stop_words_ = None
+  # Single precision halves the file: 17 topics by up to 250,000 terms.
+  regression = model.named_steps['classifier'].regression_
+  regression.coef_ = regression.coef_.astype(np.float32)
+  regression.intercept_ = regression.intercept_.astype(np.float32)
   return model
 
 

@@ -1,0 +1,202 @@
+"""The packaged topic model on held-out news: per-topic and per-language
+figures, the confidence threshold, another publisher, and the cost.
+
+- Dev data (`benchmarks.topic_corpus --split dev`): the MasakhaNEWS and
+  SIB-200 dev splits, never trained on. Accuracy per language (top topic out
+  of all 17), per-topic precision/recall/F1, and at each `min_score` the
+  share of articles given a topic (coverage) and how often that topic is
+  right (precision), overall and per topic at the configured `min_score`.
+- BBC News as another publisher (5 of the topics; never trained on).
+- Cost: CPU seconds (this process and its children) per article through the
+  classify stage (`ClassifyTopics`, DirectRunner, one process) on BBC
+  articles, beside a baseline model given with --baseline in the same run
+  (the ratio is what to compare: the machine is shared).
+
+  python -m benchmarks.topics [--model FILE] [--baseline FILE] [--data ../shared/data]
+"""
+
+import argparse
+import collections
+import resource
+import sys
+
+import apache_beam as beam
+import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
+
+from benchmarks.bbc_news import default_data, read_bbc
+from benchmarks.topic_corpus import corpus
+from configs.loading import load_config
+from transforms.topics import model as topic_model
+from transforms.topics.classify import ClassifyTopics, TopicModelHandler
+
+BBC_TOPICS = {
+  'business': 'medtop:04000000',
+  'entertainment': 'medtop:01000000',
+  'politics': 'medtop:11000000',
+  'sport': 'medtop:15000000',
+  'tech': 'medtop:13000000',
+}
+THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def load(model_file):
+  return TopicModelHandler(model_file, 1, 1).load_model()
+
+
+def top_scores(model, texts, batch=512):
+  """(top code, its score) per text."""
+  best = []
+  for start in range(0, len(texts), batch):
+    for scores in model.scores(texts[start : start + batch]):
+      code = max(scores, key=scores.get)
+      best.append((code, scores[code]))
+  return best
+
+
+def cpu_seconds():
+  own, children = (
+    resource.getrusage(resource.RUSAGE_SELF),
+    resource.getrusage(resource.RUSAGE_CHILDREN),
+  )
+  return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def stage_cpu_per_article(model_file, articles, classify, taxonomy):
+  """CPU milliseconds per article through ClassifyTopics (DirectRunner, in
+  process), minus an empty pipeline's over the same articles."""
+
+  def run(stage):
+    start = cpu_seconds()
+    with beam.Pipeline() as p:
+      _ = p | beam.Create(articles) | stage | beam.combiners.Count.Globally()
+    return cpu_seconds() - start
+
+  config = dict(classify, model=model_file)
+  empty = run(beam.Map(lambda a: a))
+  full = run(ClassifyTopics(config, taxonomy) | beam.Map(lambda r: r))
+  return 1000 * (full - empty) / len(articles)
+
+
+def per_language(rows, best):
+  table = collections.defaultdict(lambda: [0, 0])
+  for row, (code, _) in zip(rows, best):
+    cell = table[row['source'], row['lang']]
+    cell[0] += code == row['label']
+    cell[1] += 1
+  return table
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+  parser.add_argument('--data', default=default_data(), help='the shared data folder')
+  parser.add_argument('--model', help='model file (default: the packaged model)')
+  parser.add_argument('--baseline', help='a model file to measure the cost beside')
+  parser.add_argument('--cost-articles', type=int, default=400)
+  args = parser.parse_args(argv)
+  config = load_config()
+  classify, taxonomy = config['classify'], config['taxonomy']
+  max_chars = classify['max_chars']
+  model = load(args.model)
+
+  rows = list(corpus(args.data, 'dev'))
+  texts = [topic_model.article_text(r.get('title'), r['text'], max_chars) for r in rows]
+  best = top_scores(model, texts)
+  truth = [r['label'] for r in rows]
+  predicted = [code for code, _ in best]
+  score = np.array([s for _, s in best])
+  right = np.array(truth) == np.array(predicted)
+
+  print('dev data: %d texts (MasakhaNEWS and SIB-200 dev splits)' % len(rows))
+  print('\naccuracy per language (top topic of 17)')
+  table = per_language(rows, best)
+  for source in ('masakhanews', 'sib200'):
+    cells = sorted((lang, c) for (s, lang), c in table.items() if s == source)
+    accuracies = [c[0] / c[1] for _, c in cells]
+    print(
+      '%s: %d languages, mean %.3f, median %.3f, min %.3f'
+      % (
+        source,
+        len(cells),
+        np.mean(accuracies),
+        np.median(accuracies),
+        min(accuracies),
+      )
+    )
+    for lang, (hits, n) in cells:
+      print('  %-10s %.3f  n %d' % (lang, hits / n, n))
+
+  print('\nper topic, all dev texts, top topic (of 17)')
+  codes = sorted(taxonomy)
+  precision, recall, f1, support = precision_recall_fscore_support(
+    truth, predicted, labels=codes, zero_division=0
+  )
+  kept = score >= classify['min_score']
+  print(
+    '%-48s %6s %6s %6s %6s   at min_score %.2f: %6s %6s'
+    % ('topic', 'P', 'R', 'F1', 'n', classify['min_score'], 'P', 'R')
+  )
+  for code, p, r, f, n in zip(codes, precision, recall, f1, support):
+    given = kept & (np.array(predicted) == code)
+    found = given & right
+    print(
+      '%-48s %6.3f %6.3f %6.3f %6d   %22s %6s'
+      % (
+        ('%s %s' % (code, taxonomy[code]))[:48],
+        p,
+        r,
+        f,
+        n,
+        '%.3f' % right[given].mean() if given.any() else '-',
+        '%.3f' % (found.sum() / n) if n else '-',
+      )
+    )
+
+  print('\nthreshold: share of dev texts given a topic, and its precision')
+  for threshold in THRESHOLDS:
+    given = score >= threshold
+    print(
+      '  min_score %.2f: coverage %.3f  precision %.3f'
+      % (threshold, given.mean(), right[given].mean() if given.any() else float('nan'))
+    )
+
+  bbc = topic_model.dedupe_examples(
+    [
+      {'title': r['title'], 'text': r['text'], 'code': BBC_TOPICS[r['label']]}
+      for r in read_bbc(args.data)
+    ]
+  )
+  bbc_best = top_scores(model, topic_model.evaluation_texts(bbc, 'full text', max_chars))
+  bbc_right = np.array([e['code'] == c for e, (c, _) in zip(bbc, bbc_best)])
+  bbc_score = np.array([s for _, s in bbc_best])
+  bbc_kept = bbc_score >= classify['min_score']
+  print(
+    '\nBBC News (another publisher, %d articles, 5 topics): accuracy %.3f; '
+    'at min_score %.2f coverage %.3f precision %.3f'
+    % (
+      len(bbc),
+      bbc_right.mean(),
+      classify['min_score'],
+      bbc_kept.mean(),
+      bbc_right[bbc_kept].mean(),
+    )
+  )
+
+  articles = [
+    {'url': str(i), 'feed_url': None, 'title': e['title'], 'body': e['text']}
+    for i, e in enumerate(bbc[: args.cost_articles])
+  ]
+  print('\nclassify stage CPU per article (%d BBC articles, DirectRunner):' % len(articles))
+  measured = {'model': args.model}
+  if args.baseline:
+    measured['baseline'] = args.baseline
+  cost = {}
+  for name, path in measured.items():
+    cost[name] = stage_cpu_per_article(path, articles, classify, taxonomy)
+    print('  %-10s %6.2f ms  (%s)' % (name, cost[name], path or 'packaged model'))
+  if args.baseline:
+    print('  model/baseline: %.2fx' % (cost['model'] / cost['baseline']))
+
+
+if __name__ == '__main__':
+  main(sys.argv[1:])
