@@ -153,8 +153,13 @@ def publish(manifest: str) -> None:
     carry_out(operation)
   FileSystems.delete([manifest])
   for folder in body['staging']:
-    remove_tree(folder)
-    remove_empty_parents(folder)
+    remove_staging(folder)
+
+
+def remove_staging(folder: str) -> None:
+  """A run's staging folder, and `_staging` itself when left empty."""
+  remove_tree(folder)
+  remove_empty_parents(folder)
 
 
 def remove_empty_parents(folder: str) -> None:

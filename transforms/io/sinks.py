@@ -44,7 +44,7 @@ from transforms.io.publish import (
   index_operations,
   new_token,
   publish,
-  remove_tree,
+  remove_staging,
   replacing,
   staging_folder,
   write_manifest,
@@ -388,7 +388,7 @@ class _FinalizeFn(beam.DoFn):
     summary = build_summary(counts.items())
     if self._require_input and nothing_readable(summary):
       for folder in self._staging():
-        remove_tree(folder)
+        remove_staging(folder)
       raise NothingReadable(nothing_readable_message(summary, self._output))
     suffix = part_suffix(self._compress, self._format)
     empty = {}
