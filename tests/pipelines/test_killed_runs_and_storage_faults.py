@@ -146,6 +146,8 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
     pass
 
   def _forward(self):
+    # One request per connection: no client connection outlives the proxy.
+    self.close_connection = True
     server = self.server
     length = int(self.headers.get('Content-Length') or 0)
     body = self.rfile.read(length) if length else None
@@ -158,6 +160,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
       self.send_response(503)
       self.send_header('Content-Type', 'application/json')
       self.send_header('Content-Length', str(len(payload)))
+      self.send_header('Connection', 'close')
       self.end_headers()
       self.wfile.write(payload)
       return
@@ -171,6 +174,7 @@ class _ProxyHandler(http.server.BaseHTTPRequestHandler):
       if key.lower() not in ('transfer-encoding', 'content-length', 'connection'):
         self.send_header(key, value)
     self.send_header('Content-Length', str(len(data)))
+    self.send_header('Connection', 'close')
     self.end_headers()
     self.wfile.write(data)
     upstream.close()
@@ -208,6 +212,7 @@ def test_cloud_storage_503s_lose_and_duplicate_no_record(pages, gcs_bucket, monk
     summary = ingest.run(['--scraped', pages, '--output', output])
   finally:
     proxy.shutdown()
+    proxy.server_close()
   assert proxy.faults > 0
   records, index = _bucket_records(gcs_bucket, 'clean')
   assert records == expected
