@@ -311,16 +311,19 @@ NOTHING_READABLE = 'nothing readable in the inputs'
 
 
 class NothingReadable(RuntimeError):
-  """No input gave a page: every glob empty, every feed unreachable, every
+  """No input could be read: every glob empty, every feed unreachable, every
   line unreadable."""
 
 
 def nothing_readable(summary: Dict[str, Any]) -> bool:
-  """Whether a run's records are all dead letters of reading (or none)."""
+  """Whether every input failed to be read: the run's records are all dead
+  letters of reading. A run with no records at all read its inputs and
+  found nothing new in them (feeds answering 304 Not Modified, an empty
+  file): not a failure."""
   outputs = summary['outputs']
   if outputs[schema.ARTICLES] or outputs[schema.DUPLICATES] or outputs[schema.REJECTED]:
     return False
-  return set(summary['dead_letter_stages']) <= READ_STAGES
+  return bool(outputs[schema.DEAD_LETTER]) and set(summary['dead_letter_stages']) <= READ_STAGES
 
 
 def nothing_readable_message(summary: Dict[str, Any], output: str) -> str:
