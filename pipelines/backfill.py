@@ -8,7 +8,10 @@ Reads `INPUT_ROOT/dt=YYYY-MM-DD/*.jsonl[.gz]` for every day from --start to
   OUTPUT/summary/dt=YYYY-MM-DD/summary.json  dead_letter/ the same way)
 
 Rerunning a day replaces that day's partitions (stale part files removed) and
-leaves the other days alone. Each day is read, extracted, cleaned and
+leaves the other days alone. Each day's outputs and index entries are staged
+and published together, as one unit, once every record of the day is
+written (see transforms/io/publish.py); a day whose records fail publishes
+nothing. Each day is read, extracted, cleaned and
 filtered in its own branch; deduplication then runs over the whole range in
 date order (an article listed again on a later day is a duplicate there),
 against the articles earlier backfills published on the days before the
@@ -39,13 +42,14 @@ import apache_beam as beam
 from pipelines.ingest import (
   add_index_arguments,
   add_output_arguments,
+  builds_only,
   configure_logging,
   index_path,
   launch,
   local_progress,
 )
 from transforms.articles import ProcessByDay
-from transforms.dedup.days import deduplicate_across_days
+from transforms.dedup.days import day_index_files, deduplicate_across_days
 from transforms.fetch.client import FetchOptions
 from transforms.io.inputs import ReadInputs
 from transforms.io.partitions import (
@@ -55,6 +59,7 @@ from transforms.io.partitions import (
   scraped_glob,
   with_partition,
 )
+from transforms.io.publish import IndexFiles, finish_earlier_runs, new_token, staging_folder
 from transforms.io.sinks import JSONL, WriteOutputs
 from transforms.pipeline import ArticleRecords, Outputs
 
@@ -96,6 +101,8 @@ def build_backfill(
   """Reads each day, runs the text stages per day, dedups across the range
   (and against the days before it in `index`, when given), classifies, and
   writes each day's outputs."""
+  token = new_token()
+  staged = staging_folder(index, token) if index else None
   pages, read_dead = [], []
   for day in days:
     tag = lambda record, day=day: with_partition(record, day)
@@ -111,7 +118,7 @@ def build_backfill(
   ) | 'Articles' >> ArticleRecords(
     config,
     min_words,
-    deduplicate_across_days(config['dedup'], days, index),
+    deduplicate_across_days(config['dedup'], days, index, staged),
     process=ProcessByDay(config, min_words, days),
   )
   # A classification dead letter keeps its day in its `raw` article.
@@ -129,6 +136,8 @@ def build_backfill(
         file_format,
         partition=partition_name(day),
         taxonomy=config['taxonomy'],
+        index=IndexFiles(index, token, day_index_files(day)) if index else None,
+        token=token,
       )
     )
 
@@ -140,6 +149,9 @@ def run(argv=None) -> List[str]:
     days = date_range(known.start, known.end)
   except ValueError as e:
     raise SystemExit('newsbeam: bad --start/--end: %s' % e) from None
+  index = index_path(known, config)
+  if not builds_only(options):
+    finish_earlier_runs(known.output, index)
   with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
     build_backfill(
       pipeline,
@@ -149,7 +161,7 @@ def run(argv=None) -> List[str]:
       known.output,
       min_words,
       file_format,
-      index_path(known, config),
+      index,
     )
   return days
 

@@ -31,10 +31,11 @@ Date-partitioned backfills: pipelines/backfill.py.
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -48,13 +49,26 @@ from apache_beam.options.pipeline_options import (
 from configs.loading import ConfigError, load_config, resolve_inputs
 from pipelines.cli import check_beam_args
 from transforms.dedup.batch import Deduplicate
-from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex, default_index_path
+from transforms.dedup.index import (
+  DeduplicateAgainstIndex,
+  RunIndex,
+  default_index_path,
+  output_run_key,
+)
 from transforms.fetch.client import FetchOptions
 from transforms.fetch.redact import redact_logs
 from transforms.fetch.state import SaveFetchState
 from transforms.io.inputs import ReadInputs
 from transforms.io.progress import ProgressReport
-from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs, output_path
+from transforms.io.publish import IndexFiles, finish_earlier_runs, new_token, unusable_location
+from transforms.io.sinks import (
+  FORMATS,
+  JSONL,
+  NOTHING_READABLE,
+  SUMMARY_FILE,
+  WriteOutputs,
+  output_path,
+)
 from transforms.pipeline import ArticleRecords
 
 
@@ -172,11 +186,16 @@ def index_path(known: argparse.Namespace, config: Dict[str, Any]) -> Optional[st
   return known.index or config['dedup']['index'] or default_index_path(known.output)
 
 
-def dedup_for(config: Dict[str, Any], index: Optional[str]) -> beam.PTransform:
-  """Within the run, and against the published-records index when given."""
-  if index:
-    return DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index))
-  return Deduplicate(config['dedup'])
+def dedup_for(
+  config: Dict[str, Any], output: str, index: Optional[str], token: str
+) -> Tuple[beam.PTransform, Optional[IndexFiles]]:
+  """Within the run, and against the published-records index when given:
+  (the dedup, the index files the run publishes with its outputs)."""
+  if not index:
+    return Deduplicate(config['dedup']), None
+  files = IndexFiles(index, token, '')
+  layout = RunIndex(config['dedup'], index, output_run_key(output), files.staged())
+  return DeduplicateAgainstIndex(config['dedup'], layout), files._replace(files=layout.files())
 
 
 def build_pipeline(
@@ -191,14 +210,23 @@ def build_pipeline(
   index: Optional[str] = None,
 ) -> None:
   """Read, the article stages (dedup against the index of earlier runs when
-  given), write; then save the feeds' fetch state."""
+  given), write and publish (a run that reads nothing fails); then save the
+  feeds' fetch state."""
+  token = new_token()
+  dedup, index_files = dedup_for(config, output, index, token)
   read = ReadInputs(feeds, scraped, config['read'], fetch)
   inputs = pipeline | 'Read' >> read
   outputs = (inputs.pages, inputs.dead_letter) | 'Articles' >> ArticleRecords(
-    config, min_words, dedup_for(config, index)
+    config, min_words, dedup
   )
   written = outputs | 'Write' >> WriteOutputs(
-    output, config['output']['compress'], file_format, taxonomy=config['taxonomy']
+    output,
+    config['output']['compress'],
+    file_format,
+    taxonomy=config['taxonomy'],
+    index=index_files,
+    token=token,
+    require_input=True,
   )
   if inputs.fetch_state is not None:
     inputs.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
@@ -242,6 +270,14 @@ class _QuietFalseWarnings(logging.Filter):
     return not record.getMessage().startswith('Resource module is not available')
 
 
+class _QuietNothingReadable(logging.Filter):
+  """Drops the runner's traceback of a run that read nothing: the launcher
+  says why in one line."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return not (record.levelno >= logging.ERROR and NOTHING_READABLE in record.getMessage())
+
+
 def configure_logging() -> None:
   """The launcher's logging: warnings and errors, without Beam's false ones."""
   logging.basicConfig(
@@ -249,6 +285,7 @@ def configure_logging() -> None:
   )
   for handler in logging.getLogger().handlers:
     handler.addFilter(_QuietFalseWarnings())
+    handler.addFilter(_QuietNothingReadable())
 
 
 def local_progress(options: PipelineOptions, config: Dict[str, Any]):
@@ -257,6 +294,16 @@ def local_progress(options: PipelineOptions, config: Dict[str, Any]):
   runner = options.view_as(StandardOptions).runner
   local = runner in (None, 'DirectRunner', 'direct') and not options.view_as(TestOptions).dry_run
   return ProgressReport(config['extract']['progress_seconds'] if local else 0)
+
+
+def check_locations(known: argparse.Namespace) -> None:
+  """An --output or --index that cannot be written (an existing file, an
+  invalid bucket name, ...) is a clear error before anything runs."""
+  for flag in ('output', 'index'):
+    location = getattr(known, flag, None)
+    problem = location and unusable_location(location)
+    if problem:
+      raise SystemExit('newsbeam: --%s %s: %s' % (flag, location, problem))
 
 
 class Launch(NamedTuple):
@@ -277,13 +324,52 @@ def launch(parser: argparse.ArgumentParser, argv) -> Launch:
   validated."""
   known, beam_args = parser.parse_known_args(argv)
   check_beam_args(beam_args, parser)
+  check_locations(known)
   redact_logs()
   config, min_words, file_format = resolve_settings(known)
   return Launch(known, PipelineOptions(beam_args), config, min_words, file_format)
 
 
+def builds_only(options: PipelineOptions) -> bool:
+  """Whether the launcher only builds the job (a dry run, or a template
+  that a Flex Template launcher submits): nothing of the run's outputs may
+  be read, and reading gs:// would look up credentials and reach the
+  network."""
+  return bool(
+    options.view_as(TestOptions).dry_run or options.view_as(GoogleCloudOptions).template_location
+  )
+
+
+def nothing_readable_exit(error: Exception) -> Optional[SystemExit]:
+  """The clear exit for a run that failed because it read nothing (the
+  runner wraps the publishing step's error in its own), else None."""
+  for line in str(error).splitlines():
+    if NOTHING_READABLE in line:
+      message = line[line.index(NOTHING_READABLE) :].split(" [while running '")[0]
+      return SystemExit('newsbeam: %s' % message.rstrip())
+  return None
+
+
+@contextlib.contextmanager
+def clear_run_errors():
+  """A run that read nothing ends with its message, not a traceback."""
+  try:
+    yield
+  except SystemExit:
+    raise
+  except Exception as e:
+    exit = nothing_readable_exit(e)
+    if exit is None:
+      raise
+    raise exit from None
+
+
 def run(argv=None) -> Optional[Dict[str, Any]]:
-  """Runs the pipeline; returns the run's summary when it can be read."""
+  """Runs the pipeline; returns the run's summary when it can be read.
+
+  Before it starts, a publish an earlier run into the same output left
+  unfinished is finished, and what failed runs staged is removed (see
+  transforms/io/publish.py)."""
   known, options, config, min_words, file_format = launch(build_parser(), argv)
   feeds, scraped = known.feeds, known.scraped
   if not feeds and not scraped:
@@ -291,14 +377,14 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
     feeds, scraped = inputs['feeds'], inputs['scraped']
   fetch = fetch_options(known, config)
   index = index_path(known, config)
-  with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
-    build_pipeline(
-      pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index
-    )
-  if options.view_as(TestOptions).dry_run or options.view_as(GoogleCloudOptions).template_location:
-    # Only the job was built (a dry run, or a template that a Flex Template
-    # launcher submits): no summary of this run exists to read, and reading
-    # gs:// would look up credentials and reach the network.
+  if not builds_only(options):
+    finish_earlier_runs(known.output, index)
+  with clear_run_errors():
+    with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
+      build_pipeline(
+        pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index
+      )
+  if builds_only(options):
     return None
   summary = read_summary(known.output)
   if summary is not None:

@@ -14,6 +14,7 @@ import http.server
 import io
 import json
 import os
+import random
 import socket
 import threading
 
@@ -73,6 +74,31 @@ def story(name: str) -> str:
   raise KeyError(name)
 
 
+_WORDS = (
+  'council harbour market school river station bridge library festival '
+  'minister budget hospital tram ferry storm harvest museum league final '
+  'court police village farmers traders parents pupils doctors nurses '
+  'engineers drivers workers residents officials judges scientists '
+  'announced warned reported opened closed delayed approved rejected '
+  'promised expected described confirmed repaired extended reduced raised '
+  'new old northern southern eastern western early late local national '
+  'quiet busy dry warm cold heavy strong small large second third'
+).split()
+
+
+def distinct_story(n: int, words: int = 120) -> str:
+  """A body of `words` words drawn at random (seeded by `n`): stories of
+  different `n` share no run of words, so none is a duplicate of another."""
+  rng = random.Random(n)
+  sentences, sentence = [], []
+  for _ in range(words):
+    sentence.append(rng.choice(_WORDS))
+    if len(sentence) == 12:
+      sentences.append(' '.join(sentence).capitalize() + '.')
+      sentence = []
+  return ' '.join(sentences + ([' '.join(sentence).capitalize() + '.'] if sentence else []))
+
+
 def page(name: str, host: str = 'news.example', **fields) -> dict:
   """A scraped page record about `name`."""
   record = {'url': 'https://%s/%s' % (host, name), 'title': name.title(), 'text': story(name)}
@@ -122,8 +148,7 @@ def part_lines(name: str, data: bytes) -> list:
 
 def part_files(folder) -> list:
   """The part-* files of one output folder (str or pathlib), sorted; none
-  when the folder is missing. Only part-*: a failed run leaves its
-  beam-temp-* folder behind."""
+  when the folder is missing."""
   folder = str(folder)
   if not os.path.isdir(folder):
     return []
@@ -169,6 +194,18 @@ def read_outputs(output, *, partition=None, summary=True, sort=False, lines=Fals
     with open(os.path.join(output, *parts, 'summary.json'), encoding='utf-8') as f:
       out['summary'] = json.load(f)
   return out
+
+
+def files_under(folder) -> dict:
+  """Every file under `folder` (str or pathlib): {relative path: bytes}."""
+  folder = str(folder)
+  found = {}
+  for root, _, names in os.walk(folder):
+    for name in names:
+      path = os.path.join(root, name)
+      with open(path, 'rb') as f:
+        found[os.path.relpath(path, folder)] = f.read()
+  return found
 
 
 def read_day(output, day: str) -> dict:

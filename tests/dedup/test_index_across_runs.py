@@ -12,7 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines import ingest
 from tests.helpers import read_outputs
 from transforms import schema
-from transforms.dedup.index import DeduplicateAgainstIndex, ReadPublished, RunIndex, RunKeyFn
+from transforms.dedup.index import DeduplicateAgainstIndex, ReadPublished, RunIndex, output_run_key
 from transforms.dedup.minhash import MinHasher
 from transforms.dedup.rules import entry_sketch, index_entry
 
@@ -125,33 +125,11 @@ def test_index_entry_keeps_what_verification_needs(config):
   assert (sketch.values() == signature).all() and sketch.shingle_count == count
 
 
-def test_run_key_depends_on_the_ids_only():
-  ids = ['c', 'a', 'b', 'a']
-  with TestPipeline() as p:
-    keys = (
-      (p | 'One' >> beam.Create(ids) | 'KeyOne' >> beam.CombineGlobally(RunKeyFn())),
-      (
-        p | 'Two' >> beam.Create(list(reversed(ids))) | 'KeyTwo' >> beam.CombineGlobally(RunKeyFn())
-      ),
-    )
-    other = (
-      p | 'Three' >> beam.Create(['a', 'b', 'c']) | 'KeyThree' >> beam.CombineGlobally(RunKeyFn())
-    )
-    assert_that(
-      keys | beam.Flatten() | beam.Distinct() | beam.combiners.Count.Globally(),
-      equal_to([1]),
-      label='same_ids',
-    )
-    assert_that(
-      (
-        (keys[0], other)
-        | 'Both' >> beam.Flatten()
-        | 'D2' >> beam.Distinct()
-        | 'C2' >> beam.combiners.Count.Globally()
-      ),
-      equal_to([2]),
-      label='other_ids',
-    )
+def test_run_key_names_the_output(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  assert output_run_key('out') == output_run_key(str(tmp_path / 'out') + '/')
+  assert output_run_key('out') != output_run_key('out2')
+  assert output_run_key('gs://bucket/clean/') == output_run_key('gs://bucket/clean')
 
 
 def test_index_lives_under_the_output_unless_turned_off(tmp_path):
@@ -180,12 +158,12 @@ def test_unreadable_index_lines_are_skipped(tmp_path, config):
     assert_that(entries | beam.Map(lambda e: e['id']), equal_to(['a1']))
 
 
-def _dedup_against(index, articles, config):
+def _dedup_against(index, articles, config, run):
   with TestPipeline() as p:
     kept, duplicates, _ = (
       p
       | beam.Create(articles)
-      | DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index))
+      | DeduplicateAgainstIndex(config['dedup'], RunIndex(config['dedup'], index, run))
     )
     assert_that(
       kept | beam.Map(lambda a: a['id']),
@@ -206,10 +184,10 @@ def test_index_on_cloud_storage(gcs_bucket, config):
     return dict(schema.with_id(schema.new_article(url=url, canonical_url=url, body=body)), **extra)
 
   monday = [article('https://port.example/ferries-new', HARBOUR)]
-  _dedup_against(index, monday, config)
+  _dedup_against(index, monday, config, 'monday')
   assert FileSystems.match([index + '/run-*.jsonl'])[0].metadata_list
   tuesday = [
     article('https://wire.example/ferries', HARBOUR + ' More soon.', published_as=monday[0]['id']),
     article('https://town.example/schools-new', SCHOOLS),
   ]
-  _dedup_against(index, tuesday, config)
+  _dedup_against(index, tuesday, config, 'tuesday')

@@ -10,7 +10,7 @@ a day, ``INDEX/dt=YYYY-MM-DD/run-YYYY-MM-DD-SSSSS-of-NNNNN.jsonl``: the
 entries of the articles that day published. A backfill of days D1..Dn reads
 the entries of the days before D1 only, deduplicates the range against them
 (they rank before all its records) and replaces the folders of D1..Dn with
-this run's entries. So a day's records depend on its input and on the days
+this run's entries, published with each day's outputs. So a day's records depend on its input and on the days
 before it, never on the days after it: rerunning a day with the same input
 gives the same records, whatever was backfilled since. Rerunning a day with
 other input changes what the later days should have been compared with; they
@@ -25,7 +25,7 @@ have no day to be ordered by).
 
 import functools
 import logging
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -82,25 +82,6 @@ def write_day_shard(keyed, index: str, shards: int) -> str:
   return write_entries(index_file(day_index(index, day), day, shard, shards), entries)
 
 
-def remove_stale_entries(written: Iterable[str], index: str, days: List[str]) -> int:
-  """Deletes the index files of `days` this run did not write: a day rerun
-  with fewer articles (or none) keeps no entries of its earlier run. (This
-  run's own writer reports every file it wrote, so an empty `written` means
-  the days published nothing.)"""
-  keep = set(written)
-  patterns = [FileSystems.join(day_index(index, day), INDEX_GLOB) for day in days]
-  stale = [
-    m.path
-    for result in FileSystems.match(patterns)
-    for m in result.metadata_list
-    if m.path not in keep
-  ]
-  if stale:
-    FileSystems.delete(stale)
-    logging.info('removed %d index files of an earlier backfill', len(stale))
-  return len(stale)
-
-
 def later_days_indexed(index: str, last_day: str) -> List[str]:
   """The days after `last_day` that the index holds entries of."""
   pattern = FileSystems.join(index.rstrip('/'), DAY_INDEX_FILES)
@@ -124,61 +105,75 @@ def warn_of_later_days(index: str, days: List[str]) -> List[str]:
   return later
 
 
-class WriteDayEntries(beam.PTransform):
-  """Stubs of the range's kept records -> each day's index files, replacing the
-  ones an earlier backfill of these days wrote; then a warning if the index
-  holds days after the range."""
+def day_index_files(day: str) -> str:
+  """The relative glob of one day's index files (what a backfill of the day
+  publishes, replacing an earlier backfill's)."""
+  return '/'.join((partition_name(day), INDEX_GLOB))
 
-  def __init__(self, config: Dict[str, Any], index: str, days: List[str]):
+
+class WriteDayEntries(beam.PTransform):
+  """Stubs of the range's kept records -> each day's index files, under
+  `root` (the index, or the run's staging of it: each day's files are then
+  published with the day's outputs, replacing the ones an earlier backfill of
+  the day wrote); then a warning if the index holds days after the range."""
+
+  def __init__(self, config: Dict[str, Any], index: str, days: List[str], root: str):
     super().__init__()
     self._config = config
     self._index = index
     self._days = list(days)
+    self._root = root
 
   def expand(self, kept_stubs):
     written = (
       kept_stubs
       | 'Entries' >> beam.Map(day_entry, self._config['index_shards'])
       | 'GroupShards' >> beam.GroupByKey()
-      | 'Write' >> beam.Map(write_day_shard, self._index, self._config['index_shards'])
+      | 'Write' >> beam.Map(write_day_shard, self._root, self._config['index_shards'])
       | 'Written' >> beam.combiners.ToList()
     )
-    removed = written | 'RemoveStale' >> beam.Map(remove_stale_entries, self._index, self._days)
-    return removed | 'LaterDays' >> beam.Map(
+    return written | 'LaterDays' >> beam.Map(
       lambda _, index, days: warn_of_later_days(index, days), self._index, self._days
     )
 
 
 class DayIndex:
   """The index layout of backfills (see the module's docstring): reads the
-  days before the range, replaces the range's day folders."""
+  days before the range; writes the range's days under `staged` (published
+  with each day's outputs) when given, else straight into the index."""
 
-  def __init__(self, config: Dict[str, Any], index: str, days: List[str]):
+  def __init__(
+    self, config: Dict[str, Any], index: str, days: List[str], staged: Optional[str] = None
+  ):
     self._config = config
     self._index = index
     self._days = sorted(days)
+    self._staged = staged
 
-  def run_key(self, articles):
-    return None  # each entry's run is its day
-
-  def published(self, pipeline, run):
+  def published(self, pipeline):
     return pipeline | 'ReadIndex' >> ReadPublished(
       self._index, DAY_INDEX_FILES, functools.partial(indexed_before, first_day=self._days[0])
     )
 
-  def write(self, kept_stubs, run):
-    return kept_stubs | 'WriteIndex' >> WriteDayEntries(self._config, self._index, self._days)
+  def write(self, kept_stubs):
+    return kept_stubs | 'WriteIndex' >> WriteDayEntries(
+      self._config, self._index, self._days, self._staged or self._index
+    )
 
 
 def deduplicate_across_days(
-  dedup_config: Dict[str, Any], days: List[str], index: Optional[str] = None
+  dedup_config: Dict[str, Any],
+  days: List[str],
+  index: Optional[str] = None,
+  staged: Optional[str] = None,
 ) -> beam.PTransform:
   """Articles of every day of the range -> ``Deduplicated``, an article listed
   again on a later day being a duplicate on that later day; with an `index`,
   also against the articles the days before the range published, the
-  range's days' entries replaced by this run's."""
+  range's days' entries (staged under `staged`, when given) replacing an
+  earlier backfill's."""
   if index:
     return DeduplicateAgainstIndex(
-      dedup_config, DayIndex(dedup_config, index, days), earliest_day_first, partition_of
+      dedup_config, DayIndex(dedup_config, index, days, staged), earliest_day_first, partition_of
     )
   return Deduplicate(dedup_config, None, earliest_day_first, partition_of)

@@ -5,22 +5,28 @@ record (``dedup.index_entry``: body fingerprint, canonical URL key, MinHash
 signature and shingle count, keep rank, id) into the index folder
 (``<output>/_index`` unless another is given; local or gs://, through Beam's
 FileSystems), as ``run-<run key>-SSSSS-of-NNNNN.jsonl``. A later run (the
-next poll, the next ingest) reads the entries of the *other* runs and sends
-the records matching one of them, exactly or as near-duplicates, to
-duplicates/ with ``duplicate_of`` set to the id published earlier.
-Backfills keep their entries one folder a day, ordered by day (see
-partitions.py).
+next poll, a run into another output sharing the index) reads the entries of
+the *other* runs and sends the records matching one of them, exactly or as
+near-duplicates, to duplicates/ with ``duplicate_of`` set to the id
+published earlier. Backfills keep their entries one folder a day, ordered by
+day (see days.py).
 
-The run key is a digest of the ids of the records the run deduplicates
-(ids are stable: canonical URL, part, body). Rerunning the same input gives
-the same run key, so the run ignores the entries it wrote the first time,
-publishes the same records again and rewrites the same index files: a rerun
-is idempotent. Runs sharing an index are expected to run one after another.
+An ingest run's key names its output (``output_run_key``): the entries
+describe the records published there, and a run into the same output
+replaces those records. So a run never compares its records with the entries
+of the run it replaces (an article is recognised as itself, never as a
+duplicate of itself), and when it publishes, its entries replace theirs
+(files of the same key it did not write are deleted): whatever the inputs of
+the earlier run, a rerun gives the records a first run would. Entries are
+staged with the run's outputs and published with them (``transforms/io/
+publish.py``): the index never names a record that no output holds. Runs
+sharing an index are expected to run one after another.
 """
 
 import hashlib
 import json
 import logging
+import os
 from typing import Any, Dict, Iterable, List, Optional
 
 import apache_beam as beam
@@ -34,7 +40,6 @@ from transforms.dedup.rules import keep_rank, one_partition, stub_index_entry
 
 INDEX_FOLDER = '_index'
 INDEX_GLOB = 'run-*.jsonl'
-_HASH_SPACE = 1 << 64
 ENTRY_FIELDS = frozenset(('id', 'run', 'fingerprint', 'url_key', 'rank', 'signature', 'shingles'))
 
 
@@ -51,24 +56,12 @@ def index_shard(record_id: str, shards: int) -> int:
   return int(record_id[:8], 16) % shards
 
 
-class RunKeyFn(beam.CombineFn):
-  """Ids -> the run key: the same set of ids (with repeats) gives the same
-  key on every runner, whatever the order and bundling."""
-
-  def create_accumulator(self):
-    return 0, 0
-
-  def add_input(self, accumulator, record_id):
-    total, count = accumulator
-    digest = hashlib.sha256(record_id.encode('utf-8')).digest()[:8]
-    return (total + int.from_bytes(digest, 'big')) % _HASH_SPACE, count + 1
-
-  def merge_accumulators(self, accumulators):
-    totals, counts = zip(*accumulators)
-    return sum(totals) % _HASH_SPACE, sum(counts)
-
-  def extract_output(self, accumulator):
-    return hashlib.sha256(('%d:%d' % accumulator).encode('ascii')).hexdigest()[:16]
+def output_run_key(output: str) -> str:
+  """The run key of ingest runs into `output` (a local folder, taken as its
+  absolute path, or a gs:// prefix): the same output, the same key."""
+  if '://' not in output:
+    output = os.path.abspath(output)
+  return hashlib.sha256(output.rstrip('/').encode('utf-8')).hexdigest()[:16]
 
 
 def parse_entries(readable) -> Iterable[Dict[str, Any]]:
@@ -151,35 +144,33 @@ class WriteIndexEntries(beam.PTransform):
 
 class RunIndex:
   """Ingest runs and stream polls: entries at the top of the index, one set of
-  files per run. A run reads the entries of the other runs and adds its own
-  under its run key: `run`, a name (a poll's partition), or by default a
-  digest of the ids of the records the run deduplicates (so that a rerun of
-  the same input ignores and rewrites its own files)."""
+  files per run key (`run`: ``output_run_key`` for an ingest run, a poll's
+  partition). A run reads the entries of the other run keys; its own are
+  written under `staged` (``IndexFiles.staged``, published with the outputs)
+  when given, else straight into the index."""
 
-  def __init__(self, config: Dict[str, Any], index: str, run: Optional[str] = None):
+  def __init__(self, config: Dict[str, Any], index: str, run: str, staged: Optional[str] = None):
     self._config = config
     self._index = index
     self._run = run
+    self._staged = staged
 
-  def run_key(self, articles):
-    if self._run is not None:
-      return articles.pipeline | 'RunName' >> beam.Create([self._run])
-    return (
-      articles | 'Ids' >> beam.Map(lambda a: a['id']) | 'RunKey' >> beam.CombineGlobally(RunKeyFn())
-    )
+  def files(self) -> str:
+    """The relative glob of this run key's index files."""
+    return 'run-%s-*.jsonl' % self._run
 
-  def published(self, pipeline, run):
+  def published(self, pipeline):
     return (
       pipeline
       | 'ReadIndex' >> ReadPublished(self._index)
-      | 'OtherRuns' >> beam.Filter(lambda e, own: e['run'] != own, beam.pvalue.AsSingleton(run))
+      | 'OtherRuns' >> beam.Filter(lambda e, own: e['run'] != own, self._run)
     )
 
-  def write(self, kept_stubs, run):
+  def write(self, kept_stubs):
     return (
       kept_stubs
-      | 'Entries' >> beam.Map(stub_index_entry, beam.pvalue.AsSingleton(run))
-      | 'WriteIndex' >> WriteIndexEntries(self._config, self._index)
+      | 'Entries' >> beam.Map(stub_index_entry, self._run)
+      | 'WriteIndex' >> WriteIndexEntries(self._config, self._staged or self._index)
     )
 
 
@@ -189,8 +180,10 @@ class DeduplicateAgainstIndex(beam.PTransform):
 
   The one way every entry point dedups against the index: `layout` says
   which entries are read and where this run's go (``RunIndex`` for ingest
-  runs and polls, ``partitions.DayIndex`` for backfills); `rank` and
-  `partition` are ``Deduplicate``'s. -> ``Deduplicated``.
+  runs and polls, ``days.DayIndex`` for backfills); `rank` and
+  `partition` are ``Deduplicate``'s. -> ``Deduplicated``, whose kept
+  articles follow the writing of the index files (a step that publishes the
+  articles then finds their entries written).
   """
 
   def __init__(self, dedup_config: Dict[str, Any], layout, rank=keep_rank, partition=one_partition):
@@ -201,11 +194,13 @@ class DeduplicateAgainstIndex(beam.PTransform):
     self._partition = partition
 
   def expand(self, articles):
-    run = self._layout.run_key(articles)
-    published = self._layout.published(articles.pipeline, run)
+    published = self._layout.published(articles.pipeline)
     result = articles | 'Deduplicate' >> Deduplicate(
       self._config, published, self._rank, self._partition
     )
     # The kept records' stubs hold their entries: no record is sketched twice.
-    self._layout.write(result.kept_stubs, run)
-    return result
+    written = self._layout.write(result.kept_stubs)
+    kept = result.articles | 'AfterIndex' >> beam.Map(
+      lambda article, unused_written: article, beam.pvalue.AsList(written)
+    )
+    return result._replace(articles=kept)

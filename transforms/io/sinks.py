@@ -9,9 +9,12 @@ Layout under --output (a local folder or a gs:// prefix):
   summary.json                               counts
   report.html                                the counts as charts, for people
 
-A run replaces the previous run's part files: after writing, part files of
-an output that this run did not write are deleted (whatever their format),
-so reruns leave no leftovers.
+A batch run (``WriteOutputs``) publishes only when it has succeeded, and
+then all at once (``publish.py``): every file is written under
+`OUTPUT/_staging/`, then moved into place by one short step that also
+deletes the previous run's part files (whatever their format) and publishes
+the run's index entries. A run that fails, or finds nothing readable in its
+inputs (``require_input``), leaves the previous outputs as they were.
 
 Parquet files carry the declared schema of ``schema.output_schema``:
 one schema for articles, duplicates and rejected records (a field a record
@@ -33,7 +36,21 @@ from apache_beam.transforms.window import GlobalWindows
 
 from transforms import schema
 from transforms.io import progress
+from transforms.io.feeds import STAGE_READ_FEED
+from transforms.io.publish import (
+  MANIFEST_FILE,
+  RENAME,
+  IndexFiles,
+  index_operations,
+  new_token,
+  publish,
+  remove_staging,
+  replacing,
+  staging_folder,
+  write_manifest,
+)
 from transforms.io.report import REPORT_FILE, render_report
+from transforms.io.scraped import STAGE_READ_SCRAPED
 
 SUMMARY_FILE = 'summary.json'
 SUMMARY_FOLDER = 'summary'
@@ -254,14 +271,13 @@ class _PartFile:
 
 
 class _WritePartsFn(beam.DoFn):
-  """(output name, record) -> in each bundle, one temporary part file per
+  """(output name, record) -> in each bundle, one staged part file per
   output it holds records of, and the bundle's summary counters: at the end
-  of the bundle, ('part', (name, temporary path)) and ('counts', Counter).
+  of the bundle, ('part', (name, staged path)) and ('counts', Counter).
   A bundle that fails reports nothing: its files are never published."""
 
-  def __init__(self, folders: Dict[str, str], temp: str, compress: bool, file_format: str):
-    self._folders = folders
-    self._temp = temp
+  def __init__(self, staged: str, compress: bool, file_format: str):
+    self._staged = staged
     self._compress = compress
     self._format = file_format
 
@@ -273,9 +289,7 @@ class _WritePartsFn(beam.DoFn):
     part = self._parts.get(name)
     if part is None:
       path = FileSystems.join(
-        self._folders[name],
-        self._temp,
-        uuid.uuid4().hex + part_suffix(self._compress, self._format),
+        self._staged, name, uuid.uuid4().hex + part_suffix(self._compress, self._format)
       )
       part = self._parts[name] = _PartFile(path, name, self._compress, self._format)
     part.write(record)
@@ -291,48 +305,81 @@ class _WritePartsFn(beam.DoFn):
       yield GlobalWindows.windowed_value(('counts', self._counts))
 
 
-def publish_parts(
-  temporary: Dict[str, List[str]],
+# Where a dead letter means that an input could not be read at all.
+READ_STAGES = frozenset((STAGE_READ_FEED, STAGE_READ_SCRAPED))
+NOTHING_READABLE = 'nothing readable in the inputs'
+
+
+class NothingReadable(RuntimeError):
+  """No input could be read: every glob empty, every feed unreachable, every
+  line unreadable."""
+
+
+def nothing_readable(summary: Dict[str, Any]) -> bool:
+  """Whether every input failed to be read: the run's records are all dead
+  letters of reading. A run with no records at all read its inputs and
+  found nothing new in them (feeds answering 304 Not Modified, an empty
+  file): not a failure."""
+  outputs = summary['outputs']
+  if outputs[schema.ARTICLES] or outputs[schema.DUPLICATES] or outputs[schema.REJECTED]:
+    return False
+  return bool(outputs[schema.DEAD_LETTER]) and set(summary['dead_letter_stages']) <= READ_STAGES
+
+
+def nothing_readable_message(summary: Dict[str, Any], output: str) -> str:
+  reasons = '; '.join(
+    '%s (%d)' % (reason, count) for reason, count in summary['dead_letter_reasons'].items()
+  )
+  return '%s: no page was read (%s); the outputs under %s were left as they were' % (
+    NOTHING_READABLE,
+    reasons or 'no input records at all',
+    output,
+  )
+
+
+def part_operations(
+  staged: Dict[str, List[str]],
   folders: Dict[str, str],
-  temp: str,
-  compress: bool,
-  file_format: str,
-) -> None:
-  """Renames each output's temporary part files to part-SSSSS-of-NNNNN (an
-  output without records gets one empty part file), deletes the part files
-  of earlier runs and the temporary folders."""
-  suffix = part_suffix(compress, file_format)
+  empty: Dict[str, str],
+  suffix: str,
+) -> List[List[str]]:
+  """Renames of each output's staged part files to part-SSSSS-of-NNNNN (an
+  output without records publishes the empty part file staged for it at
+  `empty[name]`), then deletes of the part files of earlier runs."""
+  renames, deletes = [], []
   for name, folder in folders.items():
-    paths = sorted(temporary.get(name, []))
-    shards = max(len(paths), 1)
+    paths = sorted(staged.get(name, [])) or [empty[name]]
     final = [
-      FileSystems.join(folder, '%s-%05d-of-%05d%s' % (PART_PREFIX, shard, shards, suffix))
-      for shard in range(shards)
+      FileSystems.join(folder, '%s-%05d-of-%05d%s' % (PART_PREFIX, shard, len(paths), suffix))
+      for shard in range(len(paths))
     ]
-    remove_parts_except(final, folder)
-    if paths:
-      FileSystems.rename(paths, final)
-    else:
-      _PartFile(final[0], name, compress, file_format).close()
-    # Files of bundles that failed and were retried; the folder itself
-    # where the file system has folders.
-    leftovers = FileSystems.join(folder, temp)
-    stray = FileSystems.match([FileSystems.join(leftovers, '*')])[0]
-    if stray.metadata_list:
-      FileSystems.delete([m.path for m in stray.metadata_list])
-    if FileSystems.exists(leftovers):
-      FileSystems.delete([leftovers])
+    renames += [[RENAME, path, target] for path, target in zip(paths, final)]
+    deletes += replacing(final, FileSystems.join(folder, PART_PREFIX + '*'))
+  return renames + deletes
 
 
 class _FinalizeFn(beam.DoFn):
-  """Once, after every bundle wrote its part files: publishes them, then
-  writes summary.json and report.html; -> the summary's path."""
+  """Once, after every bundle staged its part files (and the index its
+  entries): stages summary.json and report.html, writes the publish manifest
+  and carries it out; -> the summary's path. With `require_input`, a run
+  that read nothing fails instead, its staging removed."""
 
-  def __init__(self, folders, temp, compress, file_format, summary_file, report_file, taxonomy):
-    self._folders, self._temp = folders, temp
-    self._compress, self._format = compress, file_format
-    self._summary_file, self._report_file = summary_file, report_file
-    self._taxonomy = taxonomy
+  def __init__(self, write: 'WriteOutputs', staged: str, folders: Dict[str, str]):
+    self._output, self._index = write._output, write._index
+    self._compress, self._format = write._compress, write._format
+    self._require_input, self._taxonomy = write._require_input, write._taxonomy
+    self._summary_file = summary_path(write._output, write._partition)
+    self._report_file = summary_path(write._output, write._partition, REPORT_FILE)
+    self._staged, self._folders = staged, folders
+
+  def _staging(self) -> List[str]:
+    """The staging folders this publish removes when done."""
+    folders = [self._staged]
+    if self._index is not None:
+      subfolder = self._index.files.rpartition('/')[0]
+      staged = self._index.staged()
+      folders.append(FileSystems.join(staged, subfolder) if subfolder else staged)
+    return folders
 
   def process(self, unused_impulse, written):
     temporary, counts = defaultdict(list), Counter()
@@ -341,10 +388,31 @@ class _FinalizeFn(beam.DoFn):
         temporary[value[0]].append(value[1])
       else:
         counts.update(value)
-    publish_parts(temporary, self._folders, self._temp, self._compress, self._format)
     summary = build_summary(counts.items())
-    write_report(summary, self._report_file, self._taxonomy)
-    yield write_summary(summary, self._summary_file)
+    if self._require_input and nothing_readable(summary):
+      for folder in self._staging():
+        remove_staging(folder)
+      raise NothingReadable(nothing_readable_message(summary, self._output))
+    suffix = part_suffix(self._compress, self._format)
+    empty = {}
+    for name in self._folders:
+      if not temporary.get(name):
+        empty[name] = FileSystems.join(self._staged, name, 'empty' + suffix)
+        _PartFile(empty[name], name, self._compress, self._format).close()
+    operations = part_operations(temporary, self._folders, empty, suffix)
+    if self._index is not None:
+      operations += index_operations(self._index)
+    staged_report = write_report(
+      summary, FileSystems.join(self._staged, REPORT_FILE), self._taxonomy
+    )
+    staged_summary = write_summary(summary, FileSystems.join(self._staged, SUMMARY_FILE))
+    operations += [
+      [RENAME, staged_report, self._report_file],
+      [RENAME, staged_summary, self._summary_file],
+    ]
+    manifest = FileSystems.join(self._staged, MANIFEST_FILE)
+    publish(write_manifest(manifest, operations, self._staging()))
+    yield self._summary_file
 
 
 class WriteOutputs(beam.PTransform):
@@ -352,6 +420,11 @@ class WriteOutputs(beam.PTransform):
   (topics named from `taxonomy` when given); with a `partition` (a
   backfill's `dt=YYYY-MM-DD`) under `name/partition/` and
   `summary/partition/`.
+
+  Nothing is visible until the run has succeeded: the files are staged
+  under `OUTPUT/_staging/<token>/` and published together by one step, with
+  the run's `index` entries when given (see ``publish.py``). A run that reads
+  nothing at all fails when `require_input` is set, publishing nothing.
 
   All four outputs go through one writing step, fused with the stages that
   produce the records (each bundle writes its own part files and counts),
@@ -368,6 +441,9 @@ class WriteOutputs(beam.PTransform):
     file_format: str = JSONL,
     partition: Optional[str] = None,
     taxonomy: Optional[Dict[str, str]] = None,
+    index: Optional[IndexFiles] = None,
+    token: Optional[str] = None,
+    require_input: bool = False,
   ):
     super().__init__()
     if file_format not in FORMATS:
@@ -377,12 +453,17 @@ class WriteOutputs(beam.PTransform):
     self._format = file_format
     self._partition = partition
     self._taxonomy = taxonomy
+    self._index = index
+    # The run's token: its index entries are staged under the same one.
+    self._token = token or (index.token if index is not None else new_token())
+    self._require_input = require_input
 
   def expand(self, outputs):
     outputs = schema.by_output(outputs)
     folders = {name: output_folder(self._output, name, self._partition) for name in schema.OUTPUTS}
-    # The temporary folder of this run's part files, in each output folder.
-    temp = 'beam-temp-%s' % uuid.uuid4().hex
+    staged = staging_folder(
+      self._output, self._token, *([self._partition] if self._partition else [])
+    )
     named = [
       outputs[name] | 'Write_%s' % name >> beam.Map(lambda r, n=name: (n, r))
       for name in schema.OUTPUTS
@@ -390,22 +471,11 @@ class WriteOutputs(beam.PTransform):
     written = (
       named
       | 'AllOutputs' >> beam.Flatten()
-      | 'WriteParts' >> beam.ParDo(_WritePartsFn(folders, temp, self._compress, self._format))
+      | 'WriteParts' >> beam.ParDo(_WritePartsFn(staged, self._compress, self._format))
     )
     return (
       named[0].pipeline
       | 'Once' >> beam.Create([None])
       | 'WriteSummary'
-      >> beam.ParDo(
-        _FinalizeFn(
-          folders,
-          temp,
-          self._compress,
-          self._format,
-          summary_path(self._output, self._partition),
-          summary_path(self._output, self._partition, REPORT_FILE),
-          self._taxonomy,
-        ),
-        beam.pvalue.AsList(written),
-      )
+      >> beam.ParDo(_FinalizeFn(self, staged, folders), beam.pvalue.AsList(written))
     )
