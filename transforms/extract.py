@@ -196,8 +196,9 @@ class _ExtractFn(RecordStageFn):
     for article in build_articles(page, self._config, self._page_extractor):
       if not article['body']:
         self._empty.inc()
-        article['reason'] = 'no_text'
-        yield beam.pvalue.TaggedOutput(schema.REJECTED, article)
+        yield beam.pvalue.TaggedOutput(
+          schema.REJECTED, dict(schema.with_id(article), reason='no_text')
+        )
       else:
         self._ok.inc()
         yield article
