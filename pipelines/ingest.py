@@ -54,7 +54,7 @@ from transforms.fetch.redact import redact_logs
 from transforms.fetch.state import SaveFetchState
 from transforms.io.inputs import ReadInputs
 from transforms.io.progress import ProgressReport
-from transforms.io.sinks import FORMATS, JSONL, SUMMARY_FILE, WriteOutputs, output_path
+from transforms.io.sinks import FORMATS, JSONL, WriteOutputs, summary_path
 from transforms.pipeline import ArticleRecords
 
 
@@ -204,13 +204,19 @@ def build_pipeline(
     inputs.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
-def read_summary(output: str) -> Optional[Dict[str, Any]]:
-  path = output_path(output, SUMMARY_FILE)
+def read_summary(output: str, partition: Optional[str] = None) -> Optional[Dict[str, Any]]:
+  """A finished run's summary.json (one partition's, for a backfill's day),
+  or None when there is none to read."""
+  path = summary_path(output, partition)
   try:
     with FileSystems.open(path) as f:
       return json.loads(f.read().decode('utf-8'))
   except Exception:  # e.g. a remote runner still running
     return None
+
+
+# Dead-letter reasons printed after a run (summary.json holds them all).
+_REASONS_SHOWN = 8
 
 
 def format_summary(summary: Dict[str, Any], output: str) -> str:
@@ -230,6 +236,13 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
       lines.append(
         '  %s: %s' % (section, ', '.join('%s %d' % kv for kv in summary[section].items()))
       )
+  # Why inputs failed, not only where: 'read_scraped: invalid JSON 2'.
+  reasons = list((summary.get('dead_letter_reasons') or {}).items())
+  if reasons:
+    shown = ['%s %d' % kv for kv in reasons[:_REASONS_SHOWN]]
+    if len(reasons) > _REASONS_SHOWN:
+      shown.append('%d more in summary.json' % (len(reasons) - _REASONS_SHOWN))
+    lines.append('  dead_letter_reasons: %s' % '; '.join(shown))
   return '\n'.join(lines)
 
 
@@ -282,6 +295,15 @@ def launch(parser: argparse.ArgumentParser, argv) -> Launch:
   return Launch(known, PipelineOptions(beam_args), config, min_words, file_format)
 
 
+def only_built(options: PipelineOptions) -> bool:
+  """Whether the run only built its job (a dry run, or a template that a
+  Flex Template launcher submits): no summary of it exists to read, and
+  reading gs:// would look up credentials and reach the network."""
+  return bool(
+    options.view_as(TestOptions).dry_run or options.view_as(GoogleCloudOptions).template_location
+  )
+
+
 def run(argv=None) -> Optional[Dict[str, Any]]:
   """Runs the pipeline; returns the run's summary when it can be read."""
   known, options, config, min_words, file_format = launch(build_parser(), argv)
@@ -295,10 +317,7 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
     build_pipeline(
       pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index
     )
-  if options.view_as(TestOptions).dry_run or options.view_as(GoogleCloudOptions).template_location:
-    # Only the job was built (a dry run, or a template that a Flex Template
-    # launcher submits): no summary of this run exists to read, and reading
-    # gs:// would look up credentials and reach the network.
+  if only_built(options):
     return None
   summary = read_summary(known.output)
   if summary is not None:
