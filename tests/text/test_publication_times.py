@@ -51,14 +51,17 @@ def _published_at(page_html, config, fetched_at='2022-04-05T12:00:00Z'):
     ),
     ('', '<time datetime="2022-04-05T09:30:00-04:00">5 April</time>', '2022-04-05T13:30:00Z'),
     # A time without a zone is taken as UTC.
-    ('<meta property="article:published_time" content="2022-04-05T09:00:00">', '', None),
+    (
+      '<meta property="article:published_time" content="2022-04-05T09:00:00">',
+      '',
+      '2022-04-05T09:00:00Z',
+    ),
     # Only a day: it stays a day, no midnight is made up.
     ('<meta property="article:published_time" content="2022-04-05">', '', '2022-04-05'),
     ('', '<p class="date">Published 5 April 2022</p>', '2022-04-05'),
   ],
 )
 def test_page_date_keeps_its_time_of_day_in_utc(config, head, above, expected):
-  expected = expected or '2022-04-05T09:00:00Z'
   assert _published_at(_page(head, above), config) == expected
 
 
@@ -104,11 +107,8 @@ def test_scraped_record_dates_keep_their_precision():
 
   assert published('2022-04-05T09:00:00+02:00') == '2022-04-05T07:00:00Z'
   assert published('2022-04-05') == '2022-04-05'
-  assert published_at_unparsed() is None
-
-
-def published_at_unparsed():
-  return publication_time('yesterday')
+  assert published('yesterday') is None
+  assert publication_time('yesterday') is None
 
 
 def test_an_exact_time_ranks_before_a_bare_day_of_the_same_day():
