@@ -34,6 +34,8 @@ setuptools.setup(
     'google-cloud-storage>=2.10,<4',
     'trafilatura>=2.0,<3',
     'lxml[html_clean]>=5.0',
+    # lxml 6.2 no longer pulls it in through the extra on every index.
+    'lxml_html_clean>=0.4',
     'PyYAML>=6.0,<7',
     # configs.schema: the configuration's typed models.
     'pydantic>=2,<3',

@@ -35,7 +35,7 @@ On Dataflow (any ingest or Beam option passes through):
 
 import argparse
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 
@@ -47,6 +47,7 @@ from pipelines.ingest import (
   index_path,
   launch,
   local_progress,
+  read_summary,
 )
 from transforms.articles import ProcessByDay
 from transforms.dedup.days import day_index_files, deduplicate_across_days
@@ -142,6 +143,28 @@ def build_backfill(
     )
 
 
+# A day's dead letter when its dt= folder holds no file.
+_NO_INPUT = 'read_scraped: no files match'
+
+
+def format_days(days_summaries: List[Tuple[str, Optional[Dict[str, Any]]]], output: str) -> str:
+  """What a backfill prints at the end: one line per day, its counts and
+  whether it had any input, and a warning when no day had any."""
+  lines = ['newsbeam backfill: %d days under %s' % (len(days_summaries), output)]
+  without_input = 0
+  for day, summary in days_summaries:
+    if summary is None:
+      lines.append('  %s: no summary written' % partition_name(day))
+      continue
+    counts = '  '.join('%s %d' % kv for kv in summary['outputs'].items())
+    no_input = _NO_INPUT in (summary.get('dead_letter_reasons') or {})
+    without_input += no_input
+    lines.append('  %s: %s%s' % (partition_name(day), counts, '  (no input)' if no_input else ''))
+  if days_summaries and without_input == len(days_summaries):
+    lines.append('  no day had any input: is --input-root right?')
+  return '\n'.join(lines)
+
+
 def run(argv=None) -> List[str]:
   """Runs the backfill; returns the days it wrote."""
   known, options, config, min_words, file_format = launch(build_parser(), argv)
@@ -163,6 +186,9 @@ def run(argv=None) -> List[str]:
       file_format,
       index,
     )
+  if not builds_only(options):
+    summaries = [(day, read_summary(known.output, partition_name(day))) for day in days]
+    print(format_days(summaries, known.output))
   return days
 
 

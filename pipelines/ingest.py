@@ -65,9 +65,8 @@ from transforms.io.sinks import (
   FORMATS,
   JSONL,
   NOTHING_READABLE,
-  SUMMARY_FILE,
   WriteOutputs,
-  output_path,
+  summary_path,
 )
 from transforms.pipeline import ArticleRecords
 
@@ -232,13 +231,19 @@ def build_pipeline(
     inputs.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
 
 
-def read_summary(output: str) -> Optional[Dict[str, Any]]:
-  path = output_path(output, SUMMARY_FILE)
+def read_summary(output: str, partition: Optional[str] = None) -> Optional[Dict[str, Any]]:
+  """A finished run's summary.json (one partition's, for a backfill's day),
+  or None when there is none to read."""
+  path = summary_path(output, partition)
   try:
     with FileSystems.open(path) as f:
       return json.loads(f.read().decode('utf-8'))
   except Exception:  # e.g. a remote runner still running
     return None
+
+
+# Dead-letter reasons printed after a run (summary.json holds them all).
+_REASONS_SHOWN = 8
 
 
 def format_summary(summary: Dict[str, Any], output: str) -> str:
@@ -258,6 +263,13 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
       lines.append(
         '  %s: %s' % (section, ', '.join('%s %d' % kv for kv in summary[section].items()))
       )
+  # Why inputs failed, not only where: 'read_scraped: invalid JSON 2'.
+  reasons = list((summary.get('dead_letter_reasons') or {}).items())
+  if reasons:
+    shown = ['%s %d' % kv for kv in reasons[:_REASONS_SHOWN]]
+    if len(reasons) > _REASONS_SHOWN:
+      shown.append('%d more in summary.json' % (len(reasons) - _REASONS_SHOWN))
+    lines.append('  dead_letter_reasons: %s' % '; '.join(shown))
   return '\n'.join(lines)
 
 

@@ -16,7 +16,7 @@ from apache_beam.metrics import Metrics
 from transforms import schema
 from transforms.dead_letters import RecordStageFn
 from transforms.io.report import ProgressLog
-from transforms.io.timestamps import iso_utc
+from transforms.io.timestamps import publication_time
 from transforms.text.budget import BudgetExceeded, TimeBudget
 from transforms.text.page import (
   extract_page,
@@ -86,7 +86,7 @@ def _build(
     stories = meta['stories']
     title = title or meta['title']
     authors = authors or meta['authors']
-    published_at = published_at or iso_utc(meta['date'])
+    published_at = published_at or publication_time(meta['date'])
     summary = summary or meta['description']
     canonical = meta['canonical_url']
     if not body and page.get('content_html'):  # a fetched page, no main text
@@ -196,8 +196,9 @@ class _ExtractFn(RecordStageFn):
     for article in build_articles(page, self._config, self._page_extractor):
       if not article['body']:
         self._empty.inc()
-        article['reason'] = 'no_text'
-        yield beam.pvalue.TaggedOutput(schema.REJECTED, article)
+        yield beam.pvalue.TaggedOutput(
+          schema.REJECTED, dict(schema.with_id(article), reason='no_text')
+        )
       else:
         self._ok.inc()
         yield article

@@ -47,3 +47,36 @@ class _FilterFn(beam.DoFn):
       yield beam.pvalue.TaggedOutput(schema.REJECTED, dict(article, reason=reason))
     else:
       yield article
+
+
+class DistinctRejectedIds(beam.PTransform):
+  """Rejected records -> the same, each with an id that no other record of
+  the run holds. A rejected record's id is the id its text would have as an
+  article; where an article or a duplicate holds that id, or another
+  rejected record does (the same input read twice), the rejected one gets
+  ``schema.copy_id(id, n, 'rejected')``, n = 1, 2, ... in the order of the
+  records' JSON, so the ids are the same on every run and runner.
+
+  `taken`: the ids of the run's articles and duplicates.
+  """
+
+  def __init__(self, taken):
+    super().__init__()
+    self._taken = taken
+
+  def expand(self, rejected):
+    return (
+      {
+        'rejected': rejected | 'ById' >> beam.Map(lambda r: (r['id'], r)),
+        'taken': self._taken | 'Taken' >> beam.Map(lambda record_id: (record_id, None)),
+      }
+      | 'Join' >> beam.CoGroupByKey()
+      | 'Distinct' >> beam.FlatMap(_with_distinct_ids)
+    )
+
+
+def _with_distinct_ids(joined):
+  record_id, grouped = joined
+  first = 1 if list(grouped['taken']) else 0
+  for n, record in enumerate(sorted(grouped['rejected'], key=schema.to_json_line), first):
+    yield dict(record, id=schema.copy_id(record_id, n, schema.REJECTED)) if n else record

@@ -15,6 +15,7 @@ from typing import Any, Dict, NamedTuple, Optional
 import apache_beam as beam
 
 from transforms.articles import ProcessArticles
+from transforms.filters import DistinctRejectedIds
 from transforms.topics.classify import ClassifyTopics
 
 
@@ -65,10 +66,16 @@ class ArticleRecords(beam.PTransform):
     classified = kept | 'Classify' >> ClassifyTopics(
       self._config['classify'], self._config['taxonomy']
     )
+    rejected = processed.rejected
+    if rejected.is_bounded:  # a stream's graph cannot wait for all ids
+      taken = (
+        (kept, duplicates) | 'Taken' >> beam.Flatten() | 'TakenIds' >> beam.Map(lambda r: r['id'])
+      )
+      rejected = rejected | 'DistinctRejectedIds' >> DistinctRejectedIds(taken)
     return Outputs(
       articles=classified.articles,
       duplicates=duplicates,
-      rejected=processed.rejected,
+      rejected=rejected,
       dead_letter=(read_dead, processed.dead_letter, classified.dead_letter)
       | 'AllDeadLetters' >> beam.Flatten(),
     )

@@ -142,6 +142,15 @@ def article_id(canonical_url: str, part: int, body: str) -> str:
   return digest.hexdigest()[:24]
 
 
+def copy_id(record_id: str, copy: int, output: str = DUPLICATES) -> str:
+  """The id of the `copy`-th (1, 2, ...) other record of `output` sharing
+  `record_id`: the same text under the same URL read more than once. The
+  article kept keeps the id (articles' ids never change); the other copies
+  get these, so that an id names one record across the outputs."""
+  digest = hashlib.sha256(('%s\x00%s\x00%d' % (record_id, output, copy)).encode('utf-8'))
+  return digest.hexdigest()[:24]
+
+
 def stage_failure(stage: str, error: Exception, record: Dict[str, Any]) -> Dict[str, Any]:
   """The dead letter of a record a stage raised on: the error, and the
   record as built so far as `raw` (replayable as a scraped `text` record)."""

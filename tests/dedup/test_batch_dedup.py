@@ -117,7 +117,8 @@ def test_an_input_read_twice_is_kept_once_as_its_better_ranked_copy(config):
       ),
       equal_to(
         [
-          (first['id'], 'Listed again', first['id'], 'exact_body', None),
+          # The copy gets an id of its own: never its own duplicate_of.
+          (schema.copy_id(first['id'], 1), 'Listed again', first['id'], 'exact_body', None),
           (near['id'], None, first['id'], 'near', None),
         ]
       ),

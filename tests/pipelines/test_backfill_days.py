@@ -1,6 +1,7 @@
 """Backfills: date-partitioned input and output, dedup across the days of a
 range, and reruns that replace a day's partitions without leftovers."""
 
+import contextlib
 import shutil
 
 import pytest
@@ -56,7 +57,7 @@ def test_each_day_has_its_partitions_and_summary(first_run):
     'https://news.example/tram',
   ]
   assert urls['2022-04-02']['articles'] == ['https://news.example/final']
-  assert urls['2022-04-02']['dead_letter'] == [None]
+  assert urls['2022-04-02']['dead_letter'] == ['https://bad.example/broken']
   assert urls['2022-04-03']['articles'] == ['https://news.example/budget']
   assert urls['2022-04-03']['rejected'] == ['https://brief.example/x']
   for day in DAYS:
@@ -111,3 +112,32 @@ def test_rerun_replaces_the_days_partitions_without_leftovers(first_run, tmp_pat
 def test_bad_range_is_a_clear_error(tmp_path):
   with pytest.raises(SystemExit, match='before start'):
     _backfill(tmp_path, tmp_path / 'out', start='2022-04-03', end='2022-04-01')
+
+
+def test_backfill_prints_each_day_and_says_when_it_had_input(tmp_path, capsys):
+  (tmp_path / 'raw' / 'dt=2022-04-03').mkdir(parents=True)
+  write_jsonl(
+    tmp_path / 'raw' / 'dt=2022-04-03' / 'pages.jsonl',
+    [page('budget'), {'url': 'https://brief.example/x', 'text': 'Short.'}],
+  )
+  _backfill(tmp_path / 'raw', tmp_path / 'out', start='2022-04-03', end='2022-04-04')
+  printed = capsys.readouterr().out.splitlines()
+  assert printed[-3:] == [
+    'newsbeam backfill: 2 days under %s' % (tmp_path / 'out'),
+    '  dt=2022-04-03: articles 1  duplicates 0  rejected 1  dead_letter 0',
+    '  dt=2022-04-04: articles 0  duplicates 0  rejected 0  dead_letter 1  (no input)',
+  ]
+
+
+def test_backfill_of_days_without_input_says_so(tmp_path, capsys):
+  (tmp_path / 'raw').mkdir()
+  # Whether such a run also fails is the run's to decide: the days are
+  # printed either way.
+  with contextlib.suppress(SystemExit):
+    _backfill(tmp_path / 'raw', tmp_path / 'out', start='2022-04-01', end='2022-04-02')
+  printed = capsys.readouterr().out
+  assert (
+    '  dt=2022-04-01: articles 0  duplicates 0  rejected 0  dead_letter 1  (no input)' in printed
+  )
+  assert '  dt=2022-04-02: articles 0' in printed
+  assert 'no day had any input: is --input-root right?' in printed

@@ -227,6 +227,32 @@ def test_airflow_dag_launches_the_backfill_template_with_its_flags():
   assert {'start', 'end', 'input_root', 'output'} <= set(names)
 
 
+def test_airflow_dag_backfills_no_history_unless_asked():
+  path = os.path.join(DEPLOY, 'airflow_dag.py')
+  with open(path, encoding='utf-8') as f:
+    tree = ast.parse(f.read(), path)
+  dag = next(
+    node
+    for node in ast.walk(tree)
+    if isinstance(node, ast.Call) and getattr(node.func, 'id', '') == 'DAG'
+  )
+  arguments = {k.arg: k.value for k in dag.keywords}
+  # Both come from the environment, read with the defaults below.
+  assert isinstance(arguments['catchup'], ast.Name)
+  assert isinstance(arguments['start_date'], ast.Name)
+  settings = {
+    target.id: node.value
+    for node in tree.body
+    if isinstance(node, ast.Assign)
+    for target in node.targets
+    if isinstance(target, ast.Name)
+  }
+  catchup = ast.unparse(settings[arguments['catchup'].id])
+  assert "os.environ.get('NEWSBEAM_CATCHUP', 'false')" in catchup and "== 'true'" in catchup
+  start = ast.unparse(settings[arguments['start_date'].id])
+  assert "os.environ.get('NEWSBEAM_START_DATE'" in start
+
+
 def test_cron_line_runs_the_backfill_for_one_day():
   with open(os.path.join(DEPLOY, 'cron.example'), encoding='utf-8') as f:
     lines = [

@@ -113,11 +113,11 @@ def test_author_meta_tag_comes_before_the_byline():
   assert record['authors'] == ['John Smith']
 
 
-def test_date_in_meta_tags_is_found():
+def test_date_in_meta_tags_is_found_with_its_time():
   record = extract(
     news_page(head='<meta property="article:published_time" content="2021-03-12T08:00:00Z">')
   )
-  assert record['date'] == '2021-03-12'
+  assert record['date'] == '2021-03-12T08:00:00Z'
 
 
 @pytest.mark.parametrize(

@@ -266,7 +266,8 @@ class _ApplyFn(beam.DoFn):
   inputs it stands for, or (tagged) duplicates with duplicate_of, similarity
   and duplicate_rule. Records sharing an id (the same text under the same
   URL, read twice) are one exact-body group: the best-ranked of them gets
-  the group's decision, the others are its exact duplicates."""
+  the group's decision and keeps the id, the others are its exact
+  duplicates, with ids of their own (``schema.copy_id``)."""
 
   def __init__(self, rank=keep_rank, partition=one_partition):
     self._rank = rank
@@ -286,7 +287,9 @@ class _ApplyFn(beam.DoFn):
         key=lambda verdict: verdict[0] == DUPLICATE and (1 + (verdict[1][2] == EXACT_BODY))
       )
       articles.sort(key=lambda a: (self._rank(a), schema.to_json_line(a)))
-    for article, (kind, value) in zip(articles, verdicts):
+    for copy, (article, (kind, value)) in enumerate(zip(articles, verdicts)):
+      if copy:  # the group's first record keeps the id
+        article = dict(article, id=schema.copy_id(article['id'], copy, DUPLICATES))
       if kind == KEPT:
         own = self._partition(article)
         yield dict(

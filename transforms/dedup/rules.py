@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterable, NamedTuple, Tuple
 import numpy as np
 
 from transforms.dedup.minhash import SIGNATURE_DTYPE, MinHasher
+from transforms.io.timestamps import publication_rank
 from transforms.text.page import comparable
 
 # duplicate_rule values.
@@ -18,9 +19,10 @@ CANONICAL_URL = 'canonical_url'
 
 
 def keep_rank(article: Dict[str, Any]) -> Tuple[str, int, str]:
-  """Sort key: the record to keep sorts first."""
+  """Sort key: the record to keep sorts first (the earliest published; a
+  known time of day before a bare day of the same day)."""
   return (
-    article.get('published_at') or '9999',
+    publication_rank(article.get('published_at')),
     -len(article.get('body') or ''),
     article.get('id') or '',
   )

@@ -25,8 +25,9 @@ duplicate through another band, a later copy matching only it names it in
 `duplicate_of` (batch follows such chains to the kept record; a stream
 would need a cycle). The exact stages remember the first record of a key in
 the same way, before the near-duplicate verdict. A record seen again within
-the horizon (a feed re-listing an item) is a duplicate of itself:
-`duplicate_of` is its own id, as in batch for identical inputs.
+the horizon (a feed re-listing an item) is a duplicate of the record first
+published, under an id of its own (``schema.copy_id``: the n-th copy seen),
+as in batch for identical inputs.
 """
 
 from typing import Any, Dict
@@ -44,6 +45,7 @@ from apache_beam.transforms.userstate import (
 )
 from apache_beam.utils.timestamp import Duration
 
+from transforms import schema
 from transforms.dedup.batch import DUPLICATES, STAGE, Deduplicated, SketchingDoFn
 from transforms.dedup.minhash import NearDuplicateTest, band_keys
 from transforms.dedup.rules import (
@@ -67,6 +69,7 @@ class _FirstSeenFn(beam.DoFn):
   duplicates of it until the horizon has passed."""
 
   FIRST = ReadModifyWriteStateSpec('first', PickleCoder())
+  COPIES = ReadModifyWriteStateSpec('copies', VarIntCoder())
   EXPIRY = TimerSpec('expiry', TimeDomain.WATERMARK)
 
   def __init__(self, rule: str, horizon: Duration):
@@ -79,12 +82,17 @@ class _FirstSeenFn(beam.DoFn):
     keyed,
     timestamp=beam.DoFn.TimestampParam,
     first=beam.DoFn.StateParam(FIRST),
+    copies=beam.DoFn.StateParam(COPIES),
     expiry=beam.DoFn.TimerParam(EXPIRY),
   ):
     _, article = keyed
     first_id = first.read()
     if first_id:
       self._dupes.inc()
+      if article['id'] == first_id:  # the same item again: an id of its own
+        copy = (copies.read() or 0) + 1
+        copies.write(copy)
+        article = dict(article, id=schema.copy_id(first_id, copy, DUPLICATES))
       yield beam.pvalue.TaggedOutput(DUPLICATES, as_duplicate(article, first_id, 1.0, self._rule))
       return
     first.write(article['id'])
@@ -92,8 +100,9 @@ class _FirstSeenFn(beam.DoFn):
     yield article
 
   @on_timer(EXPIRY)
-  def forget(self, first=beam.DoFn.StateParam(FIRST)):
+  def forget(self, first=beam.DoFn.StateParam(FIRST), copies=beam.DoFn.StateParam(COPIES)):
     first.clear()
+    copies.clear()
 
 
 class StreamExactDuplicates(beam.PTransform):

@@ -22,7 +22,7 @@ from transforms.fetch.client import FetchingDoFn, FetchOptions
 from transforms.fetch.errors import FetchError
 from transforms.fetch.redact import redact_url
 from transforms.fetch.state import FETCH_STATE, load_state, validators_of
-from transforms.io.timestamps import iso_utc
+from transforms.io.timestamps import names_time_of_day, publication_time
 from transforms.text.urls import is_url
 
 STAGE_READ_FEED = 'read_feed'
@@ -77,14 +77,18 @@ def feed_entry_record(
   ]
   if not authors and entry.get('author'):
     authors = [entry.get('author')]
-  published = entry.get('published_parsed') or entry.get('updated_parsed')
+  # The entry's date as written tells whether it gave a time of day.
+  if entry.get('published_parsed'):
+    published, written = entry['published_parsed'], entry.get('published')
+  else:
+    published, written = entry.get('updated_parsed'), entry.get('updated')
   return 'page', {
     'url': url,
     'feed_url': feed_url,
     'title': entry.get('title') or None,
     'summary': summary,
     'authors': authors,
-    'published_at': iso_utc(published),
+    'published_at': publication_time(published, day_only=not names_time_of_day(written)),
     'fetched_at': None,
     'source': 'feed',
     'html': None,

@@ -7,7 +7,8 @@ workers between them). A line ends as a raw page record or a dead letter.
 
 import json
 import logging
-from typing import Any, Dict, Iterable, Tuple
+import re
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -15,8 +16,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.dead_letters import truncated
-from transforms.io.timestamps import iso_utc
+from transforms.dead_letters import RAW_LIMIT, truncated
+from transforms.io.timestamps import iso_utc, publication_time
 from transforms.text.urls import is_url
 
 STAGE_READ_SCRAPED = 'read_scraped'
@@ -41,27 +42,57 @@ def parse_scraped_line(line: bytes, max_bytes: int, origin: str = '') -> Tuple[s
   return kind, schema.without_lone_surrogates(record)
 
 
+# The "url" member of a JSON object, read from a line that cannot be parsed
+# whole (cut short, or not JSON after all): the dead letter still names it.
+_URL_MEMBER = re.compile(r'"url"\s*:\s*("(?:[^"\\\n]|\\.){1,4096}")')
+
+
+def named_url(text: str) -> Optional[str]:
+  """The http(s) URL a raw scraped line names in its "url" member, or None."""
+  found = _URL_MEMBER.search(text)
+  if not found:
+    return None
+  try:
+    url = json.loads(found.group(1)).strip()
+  except ValueError:
+    return None
+  return url if is_url(url) else None
+
+
+def decode_line(line: bytes) -> Tuple[str, Optional[str]]:
+  """A line's text, and a warning when it is not UTF-8. Such a line is read
+  as cp1252 (what pages labelled Latin-1 are in practice), or as Latin-1
+  where it holds a byte cp1252 leaves undefined: every byte decodes, so the
+  record is kept and says so."""
+  try:
+    return line.decode('utf-8'), None
+  except UnicodeDecodeError as e:
+    warning = 'not UTF-8 (byte %d): read as %%s' % e.start
+  try:
+    return line.decode('cp1252'), warning % 'cp1252'
+  except UnicodeDecodeError:
+    return line.decode('latin-1'), warning % 'latin-1'
+
+
 def _read_scraped_line(line: bytes, max_bytes: int, origin: str) -> Tuple[str, Dict[str, Any]]:
   if len(line) > max_bytes:
+    head = line[:RAW_LIMIT].decode('utf-8', 'backslashreplace')
     return schema.DEAD_LETTER, schema.dead_letter(
       STAGE_READ_SCRAPED,
       'record over the %d byte limit' % max_bytes,
-      truncated(line[:100000].decode('utf-8', 'backslashreplace')),
+      truncated(head),
+      url=named_url(head),
     )
-  try:
-    decoded = line.decode('utf-8')
-  except UnicodeDecodeError as e:
-    return schema.DEAD_LETTER, schema.dead_letter(
-      STAGE_READ_SCRAPED,
-      'invalid UTF-8: byte %d of %s' % (e.start, origin),
-      truncated(line.decode('utf-8', 'backslashreplace')),
-    )
+  decoded, not_utf8 = decode_line(line)
   decoded = decoded.strip().lstrip('\ufeff')
   try:
     obj = json.loads(decoded)
   except (ValueError, RecursionError) as e:
+    error = 'invalid JSON: %s' % str(e)[:200]
+    if not_utf8:
+      error += ' (%s of %s)' % (not_utf8, origin)
     return schema.DEAD_LETTER, schema.dead_letter(
-      STAGE_READ_SCRAPED, 'invalid JSON: %s' % str(e)[:200], truncated(decoded)
+      STAGE_READ_SCRAPED, error, truncated(decoded), url=named_url(decoded[:RAW_LIMIT])
     )
   raw = decoded
   if not isinstance(obj, dict):
@@ -102,12 +133,12 @@ def _read_scraped_line(line: bytes, max_bytes: int, origin: str) -> Tuple[str, D
     'title': obj.get('title'),
     'summary': obj.get('summary'),
     'authors': [a for a in authors if isinstance(a, str)],
-    'published_at': iso_utc(obj.get('published_at')),
+    'published_at': publication_time(obj.get('published_at')),
     'fetched_at': iso_utc(obj.get('fetched_at')),
     'source': obj.get('source'),
     'html': obj.get('html') or None,
     'text': obj.get('text') or None,
-    'warnings': [],
+    'warnings': [not_utf8] if not_utf8 else [],
     'raw': raw,
   }
   if obj.get('fetched_at') and record['fetched_at'] is None:

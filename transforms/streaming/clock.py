@@ -16,9 +16,12 @@ def iso_of(epoch: float) -> str:
 
 def epoch_of(iso: Optional[str]) -> Optional[float]:
   """Seconds since the epoch of an ISO 8601 UTC time as records hold them
-  (fractions of a second allowed); None if absent or unreadable."""
+  (fractions of a second allowed), or of the start of a bare day
+  (YYYY-MM-DD); None if absent or unreadable."""
   if not iso:
     return None
+  if len(iso) == 10:
+    iso += 'T00:00:00'
   text, _, fraction = iso.rstrip('Z').partition('.')
   try:
     whole = calendar.timegm(time.strptime(text, '%Y-%m-%dT%H:%M:%S'))
