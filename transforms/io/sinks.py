@@ -6,7 +6,8 @@ Layout under --output (a local folder or a gs:// prefix):
   duplicates/...                             with duplicate_of, similarity
   rejected/...                               with reason
   dead_letter/...                            url, feed_url, stage, error, raw
-  summary.json                               counts
+  summary.json                               counts (and `skipped`: input
+                                             records left out on purpose, by type)
   report.html                                the counts as charts, for people
 
 A run replaces the previous run's part files: after writing, part files of
@@ -36,6 +37,8 @@ from transforms.io import progress
 from transforms.io.report import REPORT_FILE, render_report
 
 SUMMARY_FILE = 'summary.json'
+# The summary's section of input records left out on purpose, by type.
+SKIPPED = 'skipped'
 SUMMARY_FOLDER = 'summary'
 PART_PREFIX = 'part'
 JSONL = 'jsonl'
@@ -102,7 +105,8 @@ def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]) -> Dict[str, An
   for (section, key), count in counts:
     grouped[section][key] = count
   for section, values in grouped.items():
-    summary[section].update(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+    # Sections beyond the fixed ones (`skipped`) appear only when counted.
+    summary.setdefault(section, {}).update(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
   summary['outputs'] = {name: summary['outputs'].get(name, 0) for name in schema.OUTPUTS}
   summary['total'] = sum(summary['outputs'].values())
   return summary
@@ -351,7 +355,8 @@ class WriteOutputs(beam.PTransform):
   """Writes {output name: PCollection}, summary.json and report.html
   (topics named from `taxonomy` when given); with a `partition` (a
   backfill's `dt=YYYY-MM-DD`) under `name/partition/` and
-  `summary/partition/`.
+  `summary/partition/`. `skipped`: the readers' ``Inputs.skipped``, counted
+  by type in the summary's `skipped` section.
 
   All four outputs go through one writing step, fused with the stages that
   produce the records (each bundle writes its own part files and counts),
@@ -368,6 +373,7 @@ class WriteOutputs(beam.PTransform):
     file_format: str = JSONL,
     partition: Optional[str] = None,
     taxonomy: Optional[Dict[str, str]] = None,
+    skipped: Optional[beam.PCollection] = None,
   ):
     super().__init__()
     if file_format not in FORMATS:
@@ -377,6 +383,7 @@ class WriteOutputs(beam.PTransform):
     self._format = file_format
     self._partition = partition
     self._taxonomy = taxonomy
+    self._skipped = skipped
 
   def expand(self, outputs):
     outputs = schema.by_output(outputs)
@@ -392,6 +399,15 @@ class WriteOutputs(beam.PTransform):
       | 'AllOutputs' >> beam.Flatten()
       | 'WriteParts' >> beam.ParDo(_WritePartsFn(folders, temp, self._compress, self._format))
     )
+    if self._skipped is not None:
+      # Counted, not written: what the readers left out on purpose.
+      counts = (
+        self._skipped
+        | 'SkippedTypes' >> beam.Map(lambda skipped: skipped['type'])
+        | 'CountSkipped' >> beam.combiners.Count.PerElement()
+        | 'SkippedCounts' >> beam.Map(lambda kv: ('counts', Counter({(SKIPPED, kv[0]): kv[1]})))
+      )
+      written = (written, counts) | 'WrittenAndSkipped' >> beam.Flatten()
     return (
       named[0].pipeline
       | 'Once' >> beam.Create([None])
