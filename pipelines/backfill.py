@@ -185,7 +185,7 @@ def build_backfill(
     read = ReadInputs(
       [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
     )
-    day_pages, day_dead, _ = pipeline | '%s/Read' % day >> read
+    day_pages, day_dead, *_ = pipeline | '%s/Read' % day >> read
     pages.append(day_pages | '%s/TagPages' % day >> beam.Map(tag))
     read_dead.append(day_dead | '%s/TagReadErrors' % day >> beam.Map(tag))
   outputs = (
