@@ -71,8 +71,8 @@ from transforms.io.partitions import (
   with_partition,
 )
 from transforms.io.sinks import JSONL, WriteOutputs
-from transforms.io.sitemaps import listed_day
-from transforms.io.warc import STAGE_READ_WARC
+from transforms.io.sitemaps import STAGE_READ_SITEMAP, listed_day
+from transforms.io.warc import SOURCE_WARC, STAGE_READ_WARC
 from transforms.pipeline import ArticleRecords, Outputs
 
 
@@ -88,7 +88,7 @@ def day_or_dead_letter(page: Dict[str, Any], days: List[str]):
     schema.DEAD_LETTER,
     with_partition(
       schema.dead_letter(
-        STAGE_READ_WARC if page.get('source') == 'warc' else 'read_sitemap',
+        STAGE_READ_WARC if page.get('source') == SOURCE_WARC else STAGE_READ_SITEMAP,
         'outside_range: published and archived outside %s..%s' % (days[0], days[-1]),
         page.get('raw'),
         url=page.get('url'),

@@ -191,3 +191,29 @@ def test_ingest_reads_archives_and_every_html_response_ends_in_one_output(archiv
   assert skipped['request'] == 3 and skipped['metadata'] == 2
   assert skipped['warcinfo'] == 3 and skipped['response_http_404'] == 1
   assert sum(summary['outputs'].values()) == len(ended) + 1
+
+
+def test_spans_of_a_file_on_cloud_storage_give_the_pages_of_the_local_file(archives, gcs_bucket):
+  from apache_beam.io.filesystem import CompressionTypes
+  from apache_beam.io.filesystems import FileSystems
+
+  folder, _ = archives
+  gcs_bucket.blob('cc-news/news.warc.gz').upload_from_filename(str(folder / 'news.warc.gz'))
+  path = 'gs://%s/cc-news/news.warc.gz' % gcs_bucket.name
+
+  def remote_open():
+    return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+
+  with remote_open() as f:
+    offsets, splittable = record_offsets(f)
+  assert splittable
+  remote = []
+  for start, end in spans(offsets, splittable, 1000):
+    with remote_open() as f:
+      remote += [
+        (item['url'], item['raw']['offset'])
+        for kind, item in read_warc_records(f, path, start, end)
+        if kind == 'page'
+      ]
+  local, _ = _read(folder / 'news.warc.gz')
+  assert remote == [(p['url'], p['raw']['offset']) for p in local]

@@ -188,12 +188,16 @@ def read_warc_records(
   f.seek(start)
   gzipped = f.read(2) == _GZIP_MAGIC
   f.seek(start)
-  last, one_stream = start, False
+  last, one_stream, base = start, False, None
   try:
     for record in ArchiveIterator(
       f, parse_http=False, record_types=WarcRecordType.any_type, auto_decode='none'
     ):
-      offset = record.stream_pos if record.stream_pos >= start else start + record.stream_pos
+      if base is None:
+        # Positions count from the file's start, or from where reading began
+        # (whichever the file object's tell() gives FastWARC).
+        base = 0 if record.stream_pos == start else start
+      offset = base + record.stream_pos
       if end is not None and offset >= end:
         return
       one_stream = one_stream or (offset <= last and offset != start)
