@@ -10,10 +10,11 @@ sitemaps per spec; a sitemap met twice (a loop) is read once.
 Each listed page becomes a page record to fetch (``source`` 'sitemap',
 ``feed_url`` the sitemap that listed it) carrying what the sitemap says
 of it as `fallback` for what the page lacks: `published_at`
-(news:publication_date, else lastmod), `title` (news:title), `language`
-(news:language). The pages are fetched by ``transforms/fetch/pages.py``,
-like the pages feed entries link to. A sitemap that cannot be fetched or
-parsed is a dead letter naming it; the others go on.
+(news:publication_date, else lastmod) and `title` (news:title); the whole
+entry, news:language included, is its `raw`. The pages are fetched by
+``transforms/fetch/pages.py``, like the pages feed entries link to. A
+sitemap that cannot be fetched or parsed is a dead letter naming it; the
+others go on.
 """
 
 import gzip
@@ -192,7 +193,6 @@ def sitemap_page(sitemap: str, entry: Dict[str, Any]) -> Dict[str, Any]:
     'fallback': {
       'title': entry.get('title'),
       'published_at': entry.get('published_at') or entry.get('lastmod'),
-      'language': entry.get('language'),
     },
     'raw': dict(entry, sitemap=sitemap),
   }

@@ -81,7 +81,7 @@ def dechunk(body: bytes) -> bytes:
     line_end = body.find(b'\r\n', pos)
     if line_end < 0:
       raise ValueError('chunk size line missing at %d' % pos)
-    size = int(body[pos:line_end].split(b';', 1)[0].strip() or b'x', 16)
+    size = int(body[pos:line_end].split(b';', 1)[0].strip(), 16)
     if size == 0:
       return b''.join(out)
     start = line_end + 2
