@@ -178,24 +178,16 @@ def crawl_sitemaps(
 
 def sitemap_page(sitemap: str, entry: Dict[str, Any]) -> Dict[str, Any]:
   """A listed page as a page record to fetch."""
-  return {
-    'url': entry['url'],
-    'feed_url': sitemap,
-    'title': None,
-    'summary': None,
-    'authors': [],
-    'published_at': None,
-    'fetched_at': None,
-    'source': SOURCE_SITEMAP,
-    'html': None,
-    'text': None,
-    'warnings': [],
-    'fallback': {
+  return schema.new_page(
+    entry['url'],
+    feed_url=sitemap,
+    source=SOURCE_SITEMAP,
+    fallback={
       'title': entry.get('title'),
       'published_at': entry.get('published_at') or entry.get('lastmod'),
     },
-    'raw': dict(entry, sitemap=sitemap),
-  }
+    raw=dict(entry, sitemap=sitemap),
+  )
 
 
 class ReadSitemaps(FetchingDoFn):

@@ -236,21 +236,14 @@ def _page(warc_headers, http, path: str, offset: int) -> Dict[str, Any]:
     body, headers.get('transfer-encoding', ''), headers.get('content-encoding', '')
   )
   html = body.decode(detect_charset(body, headers.get('content-type')), 'replace')
-  return {
-    'url': _target_uri(warc_headers),
-    'feed_url': None,
-    'title': None,
-    'summary': None,
-    'authors': [],
-    'published_at': None,
-    'fetched_at': iso_utc(warc_headers.get('WARC-Date')),
-    'source': SOURCE_WARC,
-    'html': html,
-    'text': None,
-    'warnings': [],
+  return schema.new_page(
+    _target_uri(warc_headers),
+    fetched_at=iso_utc(warc_headers.get('WARC-Date')),
+    source=SOURCE_WARC,
+    html=html,
     # Where to find the record again: a page's HTML is not copied twice.
-    'raw': {'warc': path, 'offset': offset},
-  }
+    raw={'warc': path, 'offset': offset},
+  )
 
 
 def record_offsets(f) -> Tuple[List[int], bool]:
