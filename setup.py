@@ -43,6 +43,8 @@ setuptools.setup(
     'numpy>=1.24',
     'pyarrow>=14.0.1',  # --format parquet (Beam pins the upper bound)
     'scikit-learn>=1.9,<1.10',
+    # --warc: reads WARC records (per-record gzip included), in Rust.
+    'fastwarc>=2.0,<3',
   ],
   entry_points={'console_scripts': ['newsbeam=pipelines.cli:main']},
   extras_require={
@@ -53,6 +55,8 @@ setuptools.setup(
       'pytest>=8',
       'hypothesis>=6.100',
       'gcp-storage-emulator>=2024.8.3',
+      # WARC files of the tests' own making, and the WARC benchmark's.
+      'warcio>=1.7,<2',
       # make lint: the linter and formatter (ruff.toml).
       'ruff>=0.15,<0.18',
     ]

@@ -185,11 +185,11 @@ def write_jsonl(records, path):
   return path
 
 
-def run_pipeline(inputs, workdir, name, extra, code=ROOT):
-  """`python -m pipelines.ingest` on `inputs` with the code under `code`
-  (this checkout, or another commit's)."""
+def run_pipeline(inputs, workdir, name, extra, code=ROOT, input_flag='--scraped'):
+  """`python -m pipelines.ingest` on `inputs` (given to `input_flag`) with
+  the code under `code` (this checkout, or another commit's)."""
   output = tempfile.mkdtemp(prefix=name + '-', dir=workdir)
-  cmd = [sys.executable, '-m', 'pipelines.ingest', '--scraped', inputs, '--output', output] + extra
+  cmd = [sys.executable, '-m', 'pipelines.ingest', input_flag, inputs, '--output', output] + extra
   env = dict(os.environ, PYTHONPATH=code)
   cpu = children_cpu()
   start = time.perf_counter()

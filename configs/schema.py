@@ -98,6 +98,17 @@ class ReadSettings(Section):
   max_record_bytes: int = Field(
     20000000, ge=1, description='A scraped line or feed document larger than this is a dead letter.'
   )
+  warc_split_bytes: int = Field(
+    64 * 1024 * 1024,
+    ge=1,
+    description='A WARC file is read in spans of about this many bytes, on different workers.',
+  )
+  sitemap_max_depth: int = Field(
+    3, ge=0, description='How many levels of sitemap indexes below a --sitemaps spec are followed.'
+  )
+  sitemap_max_files: int = Field(
+    1000, ge=1, description='At most this many sitemaps are read for one --sitemaps spec.'
+  )
 
 
 class FetchSettings(Section):

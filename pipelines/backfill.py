@@ -20,10 +20,21 @@ says otherwise; see transforms/io/partitions.py); classification and writing
 follow, one branch per day. The job graph grows
 with the number of days: submit long ranges as one job per month.
 
+Web archives (--warc) and sitemaps (--sitemaps) are read once for the
+range, besides --input-root or instead of it: a page goes to the day it says
+it was published (its page marks, else its sitemap's date), else the day it
+was archived; a page of neither day in the range is a dead letter. Only the
+sitemap pages dated within the range are fetched.
+
 Locally:
 
   python -m pipelines.backfill --start 2022-04-01 --end 2022-04-07 \\
       --input-root raw --output clean
+
+A month of CC-NEWS (see docs/operations/warc-and-sitemaps.md):
+
+  python -m pipelines.backfill --start 2024-03-01 --end 2024-03-31 \\
+      --warc 'gs://B/cc-news/2024/03/*.warc.gz' --output gs://B/clean
 
 On Dataflow (any ingest or Beam option passes through):
 
@@ -40,6 +51,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import apache_beam as beam
 
 from pipelines.ingest import (
+  add_archive_arguments,
   add_index_arguments,
   add_output_arguments,
   builds_only,
@@ -49,20 +61,57 @@ from pipelines.ingest import (
   local_progress,
   read_summary,
 )
+from transforms import schema
 from transforms.articles import ProcessByDay
 from transforms.dedup.days import day_index_files, deduplicate_across_days
 from transforms.fetch.client import FetchOptions
 from transforms.io.inputs import ReadInputs
 from transforms.io.partitions import (
   SplitByDay,
+  archived_day,
   date_range,
+  nearest_day,
   partition_name,
   scraped_glob,
   with_partition,
 )
 from transforms.io.publish import IndexFiles, finish_earlier_runs, new_token, staging_folder
 from transforms.io.sinks import JSONL, WriteOutputs
+from transforms.io.sitemaps import STAGE_READ_SITEMAP, listed_day
+from transforms.io.warc import SOURCE_WARC, STAGE_READ_WARC
 from transforms.pipeline import ArticleRecords, Outputs
+
+
+def day_or_dead_letter(page: Dict[str, Any], days: List[str]):
+  """An archived or listed page tagged with its day (``archived_day``); a
+  page of no day in the range is a dead letter, under the range's nearest
+  day."""
+  day = archived_day(page, days)
+  if day is not None:
+    yield with_partition(page, day)
+    return
+  yield beam.pvalue.TaggedOutput(
+    schema.DEAD_LETTER,
+    with_partition(
+      schema.dead_letter(
+        STAGE_READ_WARC if page.get('source') == SOURCE_WARC else STAGE_READ_SITEMAP,
+        'outside_range: published and archived outside %s..%s' % (days[0], days[-1]),
+        page.get('raw'),
+        url=page.get('url'),
+        feed_url=page.get('feed_url'),
+      ),
+      nearest_day((page.get('fetched_at') or '')[:10] or None, days),
+    ),
+  )
+
+
+def failure_day(dead: Dict[str, Any], days: List[str]) -> str:
+  """The day a read failure of a backfill is reported on: a listed page's
+  day as its sitemap dates it; a file or sitemap that failed has none of
+  its own and goes to the range's first day."""
+  raw = dead.get('raw')
+  listed = listed_day(raw) if isinstance(raw, dict) else None
+  return nearest_day(listed, days)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,9 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     '--input-root',
     '--input_root',
     dest='input_root',
-    required=True,
     metavar='DIR_OR_GS_PREFIX',
-    help='holds dt=YYYY-MM-DD/*.jsonl[.gz] folders of scraped pages',
+    help='holds dt=YYYY-MM-DD/*.jsonl[.gz] folders of scraped pages (required unless --warc '
+    'or --sitemaps is given)',
+  )
+  add_archive_arguments(parser)
+  parser.add_argument(
+    '--allow-private-hosts',
+    action='store_true',
+    help='allow fetching sitemaps and pages from loopback, private and link-local addresses',
   )
   add_output_arguments(parser)
   add_index_arguments(parser)
@@ -98,19 +153,47 @@ def build_backfill(
   min_words: int,
   file_format: str = JSONL,
   index: Optional[str] = None,
+  warc: List[str] = (),
+  sitemaps: List[str] = (),
+  fetch: Optional[FetchOptions] = None,
 ) -> None:
-  """Reads each day, runs the text stages per day, dedups across the range
-  (and against the days before it in `index`, when given), classifies, and
-  writes each day's outputs."""
+  """Reads each day (and the web archives and sitemaps once), runs the
+  text stages per day, dedups across the range (and against the days before
+  it in `index`, when given), classifies, and writes each day's outputs."""
   token = new_token()
   staged = staging_folder(index, token) if index else None
   pages, read_dead = [], []
-  for day in days:
+  skipped_by_day = None
+  if warc or sitemaps:
+    archived = pipeline | 'ReadArchives' >> ReadInputs(
+      [],
+      [],
+      config['read'],
+      fetch or FetchOptions(config['fetch']),
+      warc=warc,
+      sitemaps=sitemaps,
+      sitemap_days=(days[0], days[-1]),
+    )
+    dated = archived.pages | 'ArchivedDays' >> beam.FlatMap(day_or_dead_letter, days).with_outputs(
+      schema.DEAD_LETTER, main='pages'
+    )
+    pages.append(dated.pages)
+    read_dead += [
+      archived.dead_letter
+      | 'TagArchiveErrors' >> beam.Map(lambda r: with_partition(r, failure_day(r, days))),
+      dated[schema.DEAD_LETTER],
+    ]
+    skipped_by_day = (
+      archived.skipped
+      | 'TagSkipped' >> beam.Map(lambda s: with_partition(s, nearest_day(s['day'], days)))
+      | 'SkippedByDay' >> SplitByDay(days)
+    )
+  for day in days if input_root else ():
     tag = lambda record, day=day: with_partition(record, day)
     read = ReadInputs(
       [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
     )
-    day_pages, day_dead, _ = pipeline | '%s/Read' % day >> read
+    day_pages, day_dead, *_ = pipeline | '%s/Read' % day >> read
     pages.append(day_pages | '%s/TagPages' % day >> beam.Map(tag))
     read_dead.append(day_dead | '%s/TagReadErrors' % day >> beam.Map(tag))
   outputs = (
@@ -139,6 +222,7 @@ def build_backfill(
         taxonomy=config['taxonomy'],
         index=IndexFiles(index, token, day_index_files(day)) if index else None,
         token=token,
+        skipped=skipped_by_day[i] if skipped_by_day else None,
       )
     )
 
@@ -172,6 +256,8 @@ def run(argv=None) -> List[str]:
     days = date_range(known.start, known.end)
   except ValueError as e:
     raise SystemExit('newsbeam: bad --start/--end: %s' % e) from None
+  if not (known.input_root or known.warc or known.sitemaps):
+    raise SystemExit('newsbeam: give --input-root, --warc or --sitemaps')
   index = index_path(known, config)
   if not builds_only(options):
     finish_earlier_runs(known.output, index)
@@ -185,6 +271,9 @@ def run(argv=None) -> List[str]:
       min_words,
       file_format,
       index,
+      warc=known.warc,
+      sitemaps=known.sitemaps,
+      fetch=FetchOptions(config['fetch'], allow_private_hosts=known.allow_private_hosts),
     )
   if not builds_only(options):
     summaries = [(day, read_summary(known.output, partition_name(day))) for day in days]

@@ -20,6 +20,11 @@ GET (the feeds' ETag/Last-Modified kept in --fetch-state between runs):
 
   python -m pipelines.ingest --feeds https://news.example/rss --fetch-articles \\
       --fetch-state state/fetch_state.json --output out/run-0001
+
+Web archives (CC-NEWS WARC files) and the pages sites list in sitemaps:
+
+  python -m pipelines.ingest --warc 'archives/*.warc.gz' \\
+      --sitemaps https://news.example/ --output out
 On Dataflow (add --dry_run=True --no_auth --sdk_location container to only
 build the job graph, offline), in Parquet:
 
@@ -119,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     metavar='GLOB',
     help='local or gs:// glob of JSON Lines files of scraped pages (optionally .gz); repeatable',
   )
+  add_archive_arguments(parser)
   add_output_arguments(parser)
   parser.add_argument(
     '--fetch-articles',
@@ -141,6 +147,25 @@ def build_parser() -> argparse.ArgumentParser:
   )
   add_index_arguments(parser)
   return parser
+
+
+def add_archive_arguments(parser: argparse.ArgumentParser) -> None:
+  """The web archive and sitemap flags ingest and backfill share."""
+  parser.add_argument(
+    '--warc',
+    action='append',
+    default=[],
+    metavar='GLOB',
+    help='local or gs:// glob of WARC files (.warc, .warc.gz): their HTML responses; repeatable',
+  )
+  parser.add_argument(
+    '--sitemaps',
+    action='append',
+    default=[],
+    metavar='URL_OR_PATH',
+    help='a sitemap or sitemap index (.xml, .xml.gz; URL or local/gs:// path), or a site root '
+    'whose robots.txt lists its sitemaps: every page listed is fetched; repeatable',
+  )
 
 
 def add_index_arguments(parser: argparse.ArgumentParser) -> None:
@@ -207,13 +232,15 @@ def build_pipeline(
   fetch: Optional[FetchOptions] = None,
   file_format: str = JSONL,
   index: Optional[str] = None,
+  warc: List[str] = (),
+  sitemaps: List[str] = (),
 ) -> None:
   """Read, the article stages (dedup against the index of earlier runs when
   given), write and publish (a run that reads nothing fails); then save the
   feeds' fetch state."""
   token = new_token()
   dedup, index_files = dedup_for(config, output, index, token)
-  read = ReadInputs(feeds, scraped, config['read'], fetch)
+  read = ReadInputs(feeds, scraped, config['read'], fetch, warc=warc, sitemaps=sitemaps)
   inputs = pipeline | 'Read' >> read
   outputs = (inputs.pages, inputs.dead_letter) | 'Articles' >> ArticleRecords(
     config, min_words, dedup
@@ -226,6 +253,7 @@ def build_pipeline(
     index=index_files,
     token=token,
     require_input=True,
+    skipped=inputs.skipped,
   )
   if inputs.fetch_state is not None:
     inputs.fetch_state | 'SaveFetchState' >> SaveFetchState(fetch.state_path, after=written)
@@ -258,6 +286,7 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
     'rejected_reasons',
     'dead_letter_stages',
     'duplicate_rules',
+    'skipped',
   ):
     if summary.get(section):
       lines.append(
@@ -384,7 +413,7 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   transforms/io/publish.py)."""
   known, options, config, min_words, file_format = launch(build_parser(), argv)
   feeds, scraped = known.feeds, known.scraped
-  if not feeds and not scraped:
+  if not (feeds or scraped or known.warc or known.sitemaps):
     inputs = resolve_inputs(config)
     feeds, scraped = inputs['feeds'], inputs['scraped']
   fetch = fetch_options(known, config)
@@ -394,7 +423,17 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   with clear_run_errors():
     with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
       build_pipeline(
-        pipeline, config, feeds, scraped, known.output, min_words, fetch, file_format, index
+        pipeline,
+        config,
+        feeds,
+        scraped,
+        known.output,
+        min_words,
+        fetch,
+        file_format,
+        index,
+        warc=known.warc,
+        sitemaps=known.sitemaps,
       )
   if builds_only(options):
     return None

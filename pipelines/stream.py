@@ -148,7 +148,7 @@ def build_streaming(
     pages.append(polled)
     dead.append(polled_dead)
   if scraped:  # read once, when the job starts
-    read, read_dead, _ = pipeline | 'ReadScraped' >> ReadInputs([], scraped, config['read'], fetch)
+    read, read_dead, *_ = pipeline | 'ReadScraped' >> ReadInputs([], scraped, config['read'], fetch)
     pages.append(read)
     dead.append(read_dead)
   if subscription:

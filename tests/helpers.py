@@ -361,3 +361,58 @@ DATAFLOW_DRY_RUN_ARGS = [
   '--sdk_location',
   'container',
 ]
+
+
+# --- Web archives of our own making ----------------------------------------------
+
+
+def story_page(name: str, published: str = None, charset: str = 'utf-8') -> bytes:
+  """A news page about `name` as a server sends it, with its meta charset
+  and, when given, its article:published_time."""
+  meta = '<meta property="article:published_time" content="%s">' % published if published else ''
+  return (
+    '<html><head><meta charset="%s">%s<title>%s</title></head><body>'
+    '<article><h1>%s</h1><p>%s</p></article></body></html>'
+    % (charset, meta, name.title(), name.title(), story(name))
+  ).encode(charset)
+
+
+def write_warc(path, records, gzip_records: bool = True) -> None:
+  """A WARC file written with warcio (gzipped per record, as Common Crawl
+  writes them, unless told otherwise). `records`: (type, url, fields) with
+  fields `status` (default 200), `headers` (HTTP headers), `body` (bytes,
+  as sent on the wire), `date` (WARC-Date)."""
+  from warcio.statusandheaders import StatusAndHeaders
+  from warcio.warcwriter import WARCWriter
+
+  with open(str(path), 'wb') as f:
+    writer = WARCWriter(f, gzip=gzip_records)
+    writer.write_record(writer.create_warcinfo_record(os.path.basename(str(path)), {'x': 'y'}))
+    for kind, url, fields in records:
+      warc_headers = {'WARC-Date': fields.get('date', '2024-03-02T10:00:00Z')}
+      body = fields.get('body', b'')
+      http = None
+      if kind in ('response', 'revisit'):
+        status = fields.get('status', 200)
+        http = StatusAndHeaders(
+          '%d %s' % (status, 'OK' if status == 200 else 'Other'),
+          list(fields.get('headers', {'Content-Type': 'text/html'}).items()),
+          protocol='HTTP/1.1',
+        )
+      elif kind == 'request':
+        http = StatusAndHeaders('GET / HTTP/1.1', [('Host', 'x')], is_http_request=True)
+      if kind == 'revisit':
+        record = writer.create_revisit_record(
+          url, 'sha1:AAAA', url, '2024-03-01T10:00:00Z', http_headers=http
+        )
+        record.rec_headers.replace_header('WARC-Date', warc_headers['WARC-Date'])
+      else:
+        record = writer.create_warc_record(
+          url,
+          kind,
+          payload=io.BytesIO(body),
+          http_headers=http,
+          warc_headers_dict=warc_headers,
+          length=len(body) if http is None else None,
+        )
+      writer.write_record(record)

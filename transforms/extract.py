@@ -60,6 +60,8 @@ def _build(
   after `min_chars`) and the latest publication day the page's fetch time
   allows."""
   title = normalize_text(page.get('title')) or None
+  # What a sitemap says of the page, for what the page itself lacks.
+  fallback = page.get('fallback') or {}
   summary = None
   if page.get('summary'):
     summary = html_fragment_to_text(page['summary']) or None
@@ -97,6 +99,8 @@ def _build(
     body = html_fragment_to_text(page['content_html'])
   else:
     body = normalize_text(page.get('text'))
+  title = title or normalize_text(fallback.get('title')) or None
+  published_at = published_at or fallback.get('published_at')
   canonical_url = canonicalize_url(canonical or page.get('url'))
   extra = {'fetch_error': page['fetch_error']} if 'fetch_error' in page else {}
   # Author names are text like the title: no markup reaches the record.

@@ -118,6 +118,27 @@ def new_article(**fields: Any) -> Dict[str, Any]:
   return record
 
 
+def new_page(url: str, **fields: Any) -> Dict[str, Any]:
+  """A raw page record as a reader hands it to extraction: every field a
+  reader may set, present (None or empty), then `fields`."""
+  page = {
+    'url': url,
+    'feed_url': None,
+    'title': None,
+    'summary': None,
+    'authors': [],
+    'published_at': None,
+    'fetched_at': None,
+    'source': None,
+    'html': None,
+    'text': None,
+    'warnings': [],
+    'raw': None,
+  }
+  page.update(fields)
+  return page
+
+
 def removed_fragment(
   text: str, reason: str, language: Optional[str] = None, rule: Optional[str] = None
 ) -> Dict[str, Any]:

@@ -68,7 +68,7 @@ def _run_with_fault(scraped_glob, output, marker, runner):
   config = load_config()
   options = PipelineOptions(['--runner', runner])
   with beam.Pipeline(options=options) as p:
-    pages, dead, _ = p | ReadInputs([], [scraped_glob], config['read'])
+    pages, dead, *_ = p | ReadInputs([], [scraped_glob], config['read'])
     extracted = pages | ExtractArticles(dict(config['extract'], timeout_seconds=0))
     flaky = extracted.articles | beam.ParDo(FailOnceFor('https://city.example/3', marker))
     {

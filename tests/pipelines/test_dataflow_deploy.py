@@ -265,3 +265,33 @@ def test_cron_line_runs_the_backfill_for_one_day():
   assert len(fields) == 6 and 'python -m pipelines.backfill' in fields[5]
   # cron ends the command at an unescaped %.
   assert '\\%' in fields[5] and not re.search(r'(?<!\\)%', fields[5])
+
+
+def test_web_archive_and_sitemap_dry_runs_build_offline(offline, tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  archives = ['--warc', 'gs://newsbeam-test/cc-news/2024/03/*.warc.gz']
+  sitemaps = ['--sitemaps', 'https://news.example/']
+  assert (
+    ingest.run(DATAFLOW_ARGS + archives + sitemaps + ['--output', 'gs://newsbeam-test/clean'])
+    is None
+  )
+  days = backfill.run(
+    DATAFLOW_ARGS
+    + archives
+    + sitemaps
+    + ['--start', '2024-03-01', '--end', '2024-03-02', '--output', 'gs://newsbeam-test/clean']
+  )
+  assert len(days) == 2
+  assert offline == []
+
+
+def test_the_web_archive_job_splits_files_before_reading_them(offline, config):
+  pipeline = beam.Pipeline(options=PipelineOptions(DATAFLOW_ARGS))
+  ingest.build_pipeline(
+    pipeline, config, [], [], 'gs://newsbeam-test/clean', 50, warc=['gs://newsbeam-test/a.warc.gz']
+  )
+  result = pipeline.run()
+  names = {t.unique_name for t in result.job.proto_pipeline.components.transforms.values()}
+  for stage in ('Read/IndexWarc', 'Read/SpreadWarcSpans', 'Read/ReadWarc', 'Write/CountSkipped'):
+    assert stage in names
+  assert offline == []

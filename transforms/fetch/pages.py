@@ -12,11 +12,13 @@ from transforms.fetch.errors import FetchError
 from transforms.text.urls import is_url
 
 STAGE_FETCH_ARTICLE = 'fetch_article'
+# The sources that list pages to fetch: feed entries, and sitemaps' pages.
+_LISTED = ('feed', 'sitemap')
 
 
 class FetchArticlePages(FetchingDoFn):
   """Fetches the page a feed entry links to, for its main text (--fetch-
-  articles). The page's HTML goes into the record for extraction. When the
+  articles), or a page a sitemap lists. The page's HTML goes into the record for extraction. When the
   fetch fails, the entry keeps the feed's own content or summary and says
   why in ``fetch_error``; only an entry with no text at all is a dead
   letter."""
@@ -28,7 +30,7 @@ class FetchArticlePages(FetchingDoFn):
     self._failed = Metrics.counter('fetch', 'articles_failed')
 
   def process(self, page: Dict[str, Any]):
-    if page.get('source') != 'feed' or not is_url(page.get('url') or ''):
+    if page.get('source') not in _LISTED or not is_url(page.get('url') or ''):
       yield page
       return
     try:

@@ -1,7 +1,9 @@
-"""Reading inputs: RSS/Atom feeds and JSON Lines files of scraped pages.
+"""Reading inputs: RSS/Atom feeds, JSON Lines files of scraped pages, web
+archives (WARC) and sitemaps.
 
-``ReadInputs`` wires the readers (``feeds.py``, ``scraped.py``, and with
---fetch-articles ``transforms/fetch/pages.py``). Globs are expanded inside
+``ReadInputs`` wires the readers (``feeds.py``, ``scraped.py``, ``warc.py``,
+``sitemaps.py``, and for sitemaps' pages and, with --fetch-articles, feed
+entries' pages ``transforms/fetch/pages.py``). Globs are expanded inside
 DoFns, at run time, so that building the job graph (e.g. a Dataflow dry
 run) never lists a bucket. Every input ends as a raw page record or a dead
 letter.
@@ -13,7 +15,7 @@ A raw page record is a dict with the article fields known so far plus:
 their page could not be fetched). HTTP itself is ``transforms/fetch/client.py``.
 """
 
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -24,6 +26,8 @@ from transforms.fetch.pages import FetchLinkedPages
 from transforms.fetch.state import FETCH_STATE
 from transforms.io.feeds import STAGE_READ_FEED, ReadFeedDocuments
 from transforms.io.scraped import STAGE_READ_SCRAPED, ParseScrapedLines, ReadScrapedLines
+from transforms.io.sitemaps import ReadSitemaps
+from transforms.io.warc import SKIPPED, STAGE_READ_WARC, IndexWarcFile, ReadWarcSpan
 from transforms.text.urls import is_url
 
 
@@ -63,14 +67,22 @@ class Inputs(NamedTuple):
   pages: beam.PCollection
   dead_letter: beam.PCollection
   fetch_state: Optional[beam.PCollection]
+  # Records read and left out on purpose (a WARC's requests and non-HTML
+  # responses, sitemap pages outside a backfill's range), as
+  # {'type', 'day'}: counted in summary.json, not dead letters.
+  skipped: Optional[beam.PCollection] = None
 
 
 class ReadInputs(beam.PTransform):
-  """Feeds and scraped files -> ``Inputs``: page records, dead letters and
-  the feeds' (URL, validators) pairs to save with ``SaveFetchState`` (None
-  when no feed is a URL or no state path is set).
+  """Feeds, scraped files, WARC files and sitemaps -> ``Inputs``: page
+  records, dead letters, the feeds' (URL, validators) pairs to save with
+  ``SaveFetchState`` (None when no feed is a URL or no state path is set),
+  and the records skipped on purpose (None without WARC files or
+  sitemaps).
 
-  With ``fetch.fetch_articles``, feed entries' linked pages are fetched.
+  With ``fetch.fetch_articles``, feed entries' linked pages are fetched;
+  the pages sitemaps list always are. `sitemap_days`: (first, last) day of
+  a backfill: only the sitemap pages dated within it are fetched.
   """
 
   def __init__(
@@ -79,10 +91,16 @@ class ReadInputs(beam.PTransform):
     scraped: List[str],
     read_config: Dict[str, Any],
     fetch: Optional[FetchOptions] = None,
+    warc: List[str] = (),
+    sitemaps: List[str] = (),
+    sitemap_days: Optional[Tuple[str, str]] = None,
   ):
     super().__init__()
     self._feeds = list(feeds)
     self._scraped = list(scraped)
+    self._warc = list(warc)
+    self._sitemaps = list(sitemaps)
+    self._sitemap_days = sitemap_days
     self._config = read_config
     if fetch is None:
       from configs.loading import load_config
@@ -91,7 +109,7 @@ class ReadInputs(beam.PTransform):
     self._fetch = fetch
 
   def expand(self, pbegin):
-    pages, dead, fetch_state = [], [], None
+    pages, dead, skipped, fetch_state = [], [], [], None
     if self._feeds:
       specs = (
         pbegin
@@ -144,8 +162,46 @@ class ReadInputs(beam.PTransform):
       )
       pages.append(scraped.pages)
       dead += [files[schema.DEAD_LETTER], lines[schema.DEAD_LETTER], scraped[schema.DEAD_LETTER]]
+    if self._warc:
+      files = (
+        pbegin
+        | 'WarcGlobs' >> beam.Create(self._warc)
+        | 'ExpandWarc'
+        >> beam.ParDo(ExpandSpecs(STAGE_READ_WARC)).with_outputs(schema.DEAD_LETTER, main='files')
+      )
+      # A file is cut into spans at record offsets and the spans are spread
+      # over the workers: no worker reads a whole 1 GB archive alone.
+      indexed = (
+        files.files
+        | 'SpreadWarcFiles' >> beam.Reshuffle()
+        | 'IndexWarc'
+        >> beam.ParDo(IndexWarcFile(self._config)).with_outputs(schema.DEAD_LETTER, main='spans')
+      )
+      archived = (
+        indexed.spans
+        | 'SpreadWarcSpans' >> beam.Reshuffle()
+        | 'ReadWarc'
+        >> beam.ParDo(ReadWarcSpan()).with_outputs(schema.DEAD_LETTER, SKIPPED, main='pages')
+      )
+      pages.append(archived.pages)
+      skipped.append(archived[SKIPPED])
+      dead += [files[schema.DEAD_LETTER], indexed[schema.DEAD_LETTER], archived[schema.DEAD_LETTER]]
+    if self._sitemaps:
+      listed = (
+        pbegin
+        | 'Sitemaps' >> beam.Create(self._sitemaps)
+        | 'ReadSitemaps'
+        >> beam.ParDo(ReadSitemaps(self._config, self._fetch, self._sitemap_days)).with_outputs(
+          schema.DEAD_LETTER, SKIPPED, main='pages'
+        )
+      )
+      fetched = listed.pages | 'FetchListedPages' >> FetchLinkedPages(self._fetch)
+      pages.append(fetched.pages)
+      skipped.append(listed[SKIPPED])
+      dead += [listed[schema.DEAD_LETTER], fetched.dead_letter]
+    all_skipped = skipped | 'FlattenSkipped' >> beam.Flatten() if skipped else None
     if not pages:
       empty = pbegin | 'NoInputs' >> beam.Create([])
       return Inputs(empty, pbegin | 'NoDeadLetters' >> beam.Create([]), None)
     all_pages = pages | 'FlattenPages' >> beam.Flatten()
-    return Inputs(all_pages, dead | 'FlattenReadErrors' >> beam.Flatten(), fetch_state)
+    return Inputs(all_pages, dead | 'FlattenReadErrors' >> beam.Flatten(), fetch_state, all_skipped)

@@ -1,7 +1,8 @@
 """Date partitions for backfills: `dt=YYYY-MM-DD` folders in and out.
 
-Raw input is read from `ROOT/dt=YYYY-MM-DD/*.jsonl[.gz]`; each record carries
-the day it was read from (`partition_date`) until it is written to
+Raw input is read from `ROOT/dt=YYYY-MM-DD/*.jsonl[.gz]`; web archives and
+sitemaps are read once for the range and their pages take the day they were
+published (``archived_day``); each record carries its day (`partition_date`) until it is written to
 `OUTPUT/<output>/dt=YYYY-MM-DD/`. How days are deduplicated against each
 other and against earlier backfills: ``transforms/dedup/days.py``.
 """
@@ -10,6 +11,8 @@ import datetime
 from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
+
+from transforms.io.warc import day_of, publication_day
 
 PARTITION_FIELD = 'partition_date'
 SCRAPED_FILES = '*.jsonl*'
@@ -38,6 +41,14 @@ def partition_day(folder: str) -> Optional[str]:
 def scraped_glob(input_root: str, day: str) -> str:
   """The day's raw input: `ROOT/dt=YYYY-MM-DD/*.jsonl*` (.gz read too)."""
   return '/'.join((input_root.rstrip('/'), partition_name(day), SCRAPED_FILES))
+
+
+def nearest_day(day: Optional[str], days: List[str]) -> str:
+  """`day` when the range holds it, else the range's nearest end (its
+  first day for no day at all)."""
+  if day is None or day < days[0]:
+    return days[0]
+  return day if day <= days[-1] else days[-1]
 
 
 def with_partition(record: Dict[str, Any], day: str) -> Dict[str, Any]:
@@ -75,3 +86,20 @@ class SplitByDay(beam.PTransform):
     return [
       part | 'Strip_%s' % day >> beam.Map(without_partition) for day, part in zip(self._days, parts)
     ]
+
+
+def archived_day(page: Dict[str, Any], days: List[str]) -> Optional[str]:
+  """The day a web archive's or sitemap's page belongs to in a backfill of
+  `days`: the day it says it was published (its page marks, else what its
+  sitemap said), else the day it was archived; None when neither is in the
+  range."""
+  fallback = page.get('fallback') or {}
+  candidates = (
+    publication_day(page.get('html')),
+    day_of(fallback.get('published_at')),
+    day_of(page.get('fetched_at')),
+  )
+  for day in candidates:
+    if day and days[0] <= day <= days[-1]:
+      return day
+  return None

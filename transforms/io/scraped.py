@@ -127,20 +127,19 @@ def _read_scraped_line(line: bytes, max_bytes: int, origin: str) -> Tuple[str, D
     authors = [authors]
   if not isinstance(authors, list):
     authors = []
-  record = {
-    'url': url.strip(),
-    'feed_url': None,
-    'title': obj.get('title'),
-    'summary': obj.get('summary'),
-    'authors': [a for a in authors if isinstance(a, str)],
-    'published_at': publication_time(obj.get('published_at')),
-    'fetched_at': iso_utc(obj.get('fetched_at')),
-    'source': obj.get('source'),
-    'html': obj.get('html') or None,
-    'text': obj.get('text') or None,
-    'warnings': [not_utf8] if not_utf8 else [],
-    'raw': raw,
-  }
+  record = schema.new_page(
+    url.strip(),
+    title=obj.get('title'),
+    summary=obj.get('summary'),
+    authors=[a for a in authors if isinstance(a, str)],
+    published_at=publication_time(obj.get('published_at')),
+    fetched_at=iso_utc(obj.get('fetched_at')),
+    source=obj.get('source'),
+    html=obj.get('html') or None,
+    text=obj.get('text') or None,
+    warnings=[not_utf8] if not_utf8 else [],
+    raw=raw,
+  )
   if obj.get('fetched_at') and record['fetched_at'] is None:
     record['warnings'].append('unparsed fetched_at: %r' % obj['fetched_at'][:64])
   return 'page', record

@@ -6,7 +6,8 @@ Layout under --output (a local folder or a gs:// prefix):
   duplicates/...                             with duplicate_of, similarity
   rejected/...                               with reason
   dead_letter/...                            url, feed_url, stage, error, raw
-  summary.json                               counts
+  summary.json                               counts (and `skipped`: input
+                                             records left out on purpose, by type)
   report.html                                the counts as charts, for people
 
 A batch run (``WriteOutputs``) publishes only when it has succeeded, and
@@ -53,6 +54,8 @@ from transforms.io.report import REPORT_FILE, render_report
 from transforms.io.scraped import STAGE_READ_SCRAPED
 
 SUMMARY_FILE = 'summary.json'
+# The summary's section of input records left out on purpose, by type.
+SKIPPED = 'skipped'
 SUMMARY_FOLDER = 'summary'
 PART_PREFIX = 'part'
 JSONL = 'jsonl'
@@ -119,7 +122,8 @@ def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]) -> Dict[str, An
   for (section, key), count in counts:
     grouped[section][key] = count
   for section, values in grouped.items():
-    summary[section].update(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+    # Sections beyond the fixed ones (`skipped`) appear only when counted.
+    summary.setdefault(section, {}).update(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
   summary['outputs'] = {name: summary['outputs'].get(name, 0) for name in schema.OUTPUTS}
   summary['total'] = sum(summary['outputs'].values())
   return summary
@@ -419,7 +423,8 @@ class WriteOutputs(beam.PTransform):
   """Writes {output name: PCollection}, summary.json and report.html
   (topics named from `taxonomy` when given); with a `partition` (a
   backfill's `dt=YYYY-MM-DD`) under `name/partition/` and
-  `summary/partition/`.
+  `summary/partition/`. `skipped`: the readers' ``Inputs.skipped``, counted
+  by type in the summary's `skipped` section.
 
   Nothing is visible until the run has succeeded: the files are staged
   under `OUTPUT/_staging/<token>/` and published together by one step, with
@@ -444,6 +449,7 @@ class WriteOutputs(beam.PTransform):
     index: Optional[IndexFiles] = None,
     token: Optional[str] = None,
     require_input: bool = False,
+    skipped: Optional[beam.PCollection] = None,
   ):
     super().__init__()
     if file_format not in FORMATS:
@@ -457,6 +463,7 @@ class WriteOutputs(beam.PTransform):
     # The run's token: its index entries are staged under the same one.
     self._token = token or (index.token if index is not None else new_token())
     self._require_input = require_input
+    self._skipped = skipped
 
   def expand(self, outputs):
     outputs = schema.by_output(outputs)
@@ -473,6 +480,15 @@ class WriteOutputs(beam.PTransform):
       | 'AllOutputs' >> beam.Flatten()
       | 'WriteParts' >> beam.ParDo(_WritePartsFn(staged, self._compress, self._format))
     )
+    if self._skipped is not None:
+      # Counted, not written: what the readers left out on purpose.
+      counts = (
+        self._skipped
+        | 'SkippedTypes' >> beam.Map(lambda skipped: skipped['type'])
+        | 'CountSkipped' >> beam.combiners.Count.PerElement()
+        | 'SkippedCounts' >> beam.Map(lambda kv: ('counts', Counter({(SKIPPED, kv[0]): kv[1]})))
+      )
+      written = (written, counts) | 'WrittenAndSkipped' >> beam.Flatten()
     return (
       named[0].pipeline
       | 'Once' >> beam.Create([None])
