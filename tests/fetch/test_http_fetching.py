@@ -563,10 +563,10 @@ def test_unchanged_feed_is_not_republished_on_the_next_run(server, tmp_path, req
 
 
 def test_private_hosts_are_refused_by_default_end_to_end(server, tmp_path):
-  summary, out = _ingest(server, tmp_path, tmp_path / 'out', ['/feeds/conditional'])
-  assert summary['outputs']['dead_letter'] == 1
-  assert out['dead_letter'][0]['error'].startswith('blocked_host: 127.0.0.1')
-  assert out['dead_letter'][0]['stage'] == 'read_feed'
+  # The only feed refused: nothing readable, the run fails saying why.
+  with pytest.raises(SystemExit, match=r'read_feed: blocked_host \(1\)'):
+    _ingest(server, tmp_path, tmp_path / 'out', ['/feeds/conditional'])
+  assert not os.path.exists(tmp_path / 'out' / 'summary.json')
   assert server.requests == []
   # The default state file sits under the output, untouched by a refusal.
   assert not os.path.exists(tmp_path / 'out' / '_state' / 'fetch_state.json')
