@@ -169,6 +169,14 @@ class ExtractSettings(Section):
   lead_min_words: int = Field(
     8, ge=0, description='Shortest lead (standfirst) put back before the story; 0: never.'
   )
+  mode: Literal['fast', 'balanced', 'best'] = Field(
+    'balanced',
+    description='Main text: trafilatura alone without fallbacks (fast), or a vote of four '
+    'extractors (balanced; best: trafilatura with its fallbacks in the vote).',
+  )
+  vote_min_share: Number = Field(
+    0.7, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'
+  )
 
 
 class CleanSettings(Section):

@@ -251,9 +251,48 @@ def page_metadata(tree, url: Optional[str], latest_date: Optional[str] = None) -
   }
 
 
-def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
-  """The main text of a parsed page (trafilatura works on a copy); pages
-  under `min_chars` characters are tried again favouring recall."""
+# extract.mode: the extractors that vote, and how many must hold a paragraph.
+# `fast` is trafilatura without its fallback extractors, alone; `best` is the
+# vote with trafilatura's fallbacks run inside its own extraction as well.
+MODES = ('fast', 'balanced', 'best')
+VOTE_MIN_VOTES = 3
+
+
+def main_text(
+  tree,
+  url: Optional[str],
+  favor: str,
+  min_chars: int,
+  mode: str = 'balanced',
+  page_html: Optional[str] = None,
+  min_share: float = 0.7,
+) -> str:
+  """The main text of a parsed page (the extractors work on copies); pages
+  under `min_chars` characters are tried again favouring recall. `mode`:
+  trafilatura without its fallbacks alone (fast), or a vote between it (with
+  them: best), readability, jusText and resiliparse on `page_html`
+  (``transforms.text.vote``), a paragraph kept when three of the four hold
+  `min_share` of its word triples."""
+  text = trafilatura_text(tree, url, favor, min_chars, fallbacks=mode == 'best')
+  if mode == 'fast':
+    return text
+  from transforms.text import vote
+
+  texts = [
+    text,
+    vote.readability_text(tree),
+    vote.justext_text(tree, url),
+    vote.resiliparse_text(page_html) if page_html else '',
+  ]
+  return schema.join_paragraphs(vote.voted_paragraphs(texts, VOTE_MIN_VOTES, min_share))
+
+
+def trafilatura_text(
+  tree, url: Optional[str], favor: str, min_chars: int, fallbacks: bool = True
+) -> str:
+  """trafilatura's main text of a parsed page (on a copy), with or without
+  its fallback extractors; under `min_chars` characters, tried again
+  favouring recall."""
   from trafilatura import bare_extraction
 
   def run(favor_precision, favor_recall):
@@ -267,6 +306,7 @@ def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
       deduplicate=False,
       favor_precision=favor_precision,
       favor_recall=favor_recall,
+      fast=not fallbacks,
     )
     return normalize_text(doc.text) if doc is not None and doc.text else ''
 
@@ -381,6 +421,8 @@ def extract_page(
   story_min_paragraphs: int = 0,
   lead_min_words: int = 0,
   latest_date: Optional[str] = None,
+  mode: str = 'balanced',
+  vote_min_share: float = 0.7,
 ) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.
 
@@ -389,7 +431,8 @@ def extract_page(
   for a page of several stories (see ``story_elements``; story_min_words 0:
   not looked for), else []. A lead of at least `lead_min_words` words that
   the main text lacks is put back (see ``printed_lead``; 0: not looked for).
-  `latest_date`: see ``page_metadata``.
+  `latest_date`: see ``page_metadata``; `mode`, `vote_min_share`: see
+  ``main_text``.
   """
   tree = parse_page(page_html)
   if tree is None:
@@ -401,10 +444,10 @@ def extract_page(
   stories = []
   if story_min_words:
     for headline, element in story_elements(tree, story_min_words, story_min_paragraphs):
-      text = main_text(_story_page(element), url, favor, min_chars)
+      text = trafilatura_text(_story_page(element), url, favor, min_chars)
       if text:
         stories.append((headline, text))
-  text = main_text(tree, url, favor, min_chars)
+  text = main_text(tree, url, favor, min_chars, mode, page_html, vote_min_share)
   if text and lead_min_words:
     text = with_lead(text, printed_lead(tree, meta['description'], text, lead_min_words))
   return dict(meta, text=text, stories=stories if len(stories) >= 2 else [])
