@@ -1,0 +1,37 @@
+"""A paragraph is kept when enough extractors hold it."""
+
+from transforms.text.page import extract_page
+from transforms.text.vote import voted_paragraphs
+
+STORY = 'The council voted on Monday to extend the tram line to the harbour by spring.'
+SECOND = 'Work on the new stops starts in March, the mayor said after the vote.'
+MENU = 'Home News Sport Weather Contact us'
+
+
+def test_a_paragraph_three_of_four_extractors_hold_is_kept_and_one_is_not():
+  texts = [
+    STORY + '\n\n' + MENU,
+    STORY + '\n\n' + SECOND,
+    STORY + '\n\n' + SECOND,
+    SECOND,
+  ]
+  assert voted_paragraphs(texts, 3, 0.7) == [STORY, SECOND]
+
+
+def test_a_paragraph_split_otherwise_still_counts_by_its_word_triples():
+  texts = [STORY, STORY.upper() + ' ' + SECOND, STORY.replace(',', '')]
+  assert voted_paragraphs(texts, 3, 0.7) == [STORY]
+  assert voted_paragraphs(texts, 3, 1.0) == [STORY]
+
+
+def test_every_mode_extracts_the_article_of_a_page():
+  paragraphs = [STORY, SECOND] * 3
+  page = (
+    '<html><body><nav><a href="/">Home</a> <a href="/n">News</a></nav><article>'
+    + ''.join('<p>%s</p>' % p for p in paragraphs)
+    + '</article><footer>Contact us</footer></body></html>'
+  )
+  for mode in ('fast', 'balanced', 'best'):
+    text = extract_page(page, 'https://news.example/a', mode=mode)['text']
+    assert STORY in text and SECOND in text, mode
+    assert 'Contact us' not in text, mode
