@@ -24,6 +24,19 @@ def test_a_paragraph_split_otherwise_still_counts_by_its_word_triples():
   assert voted_paragraphs(texts, 3, 1.0) == [STORY]
 
 
+def test_paragraphs_of_one_text_alike_each_other_are_all_kept():
+  reports = [
+    (
+      'Ferry report number %d follows the council meeting on the old pier this Tuesday '
+      'afternoon in the harbour town.'
+    )
+    % n
+    for n in range(4)
+  ]
+  texts = ['\n\n'.join(reports)] * 3 + ['']
+  assert voted_paragraphs(texts, 3, 0.7) == reports
+
+
 def test_every_mode_extracts_the_article_of_a_page():
   paragraphs = [STORY, SECOND] * 3
   page = (

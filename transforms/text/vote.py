@@ -31,19 +31,21 @@ def voted_paragraphs(texts: List[str], min_votes: int, min_share: float) -> List
   """The paragraphs of `texts` (one per extractor, the first leading the
   order) that at least `min_votes` of them hold: a text holds a paragraph
   when it has `min_share` of the paragraph's word triples. A paragraph an
-  earlier text already gave (by the same measure) is not counted twice."""
+  earlier text already holds (by the same measure) is not counted twice;
+  paragraphs of one text alike each other (a list of reports differing by a
+  number) are all its own."""
   triples = [word_triples(text) for text in texts]
   kept: List[str] = []
   given: Set[Tuple[str, ...]] = set()
-  for text in texts:
+  for n, text in enumerate(texts):
     for paragraph in schema.paragraphs(text):
       mine = word_triples(paragraph)
-      if not mine or len(mine & given) >= min_share * len(mine):
+      if not mine or (n and len(mine & given) >= min_share * len(mine)):
         continue
-      given |= mine
       votes = sum(len(mine & theirs) >= min_share * len(mine) for theirs in triples)
       if votes >= min_votes:
         kept.append(paragraph)
+    given |= triples[n]
   return kept
 
 
