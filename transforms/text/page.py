@@ -17,7 +17,7 @@ import datetime
 import html as html_lib
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from transforms import schema
 from transforms.text.authors import page_author
@@ -251,11 +251,29 @@ def page_metadata(tree, url: Optional[str], latest_date: Optional[str] = None) -
   }
 
 
-# extract.mode: the extractors that vote, and how many must hold a paragraph.
-# `fast` is trafilatura without its fallback extractors, alone; `best` is the
-# vote with trafilatura's fallbacks run inside its own extraction as well.
-MODES = ('fast', 'balanced', 'best')
-VOTE_MIN_VOTES = 3
+class Vote(NamedTuple):
+  """A vote between extractors on a page's main text: trafilatura (with its
+  fallback extractors or without) leads, then `others` (of 'readability',
+  'justext', 'resiliparse'); a paragraph is kept when extractors of
+  `min_votes` votes hold it, trafilatura having `lead_weight` votes and each
+  other one."""
+
+  fallbacks: bool
+  others: Tuple[str, ...]
+  min_votes: float
+  lead_weight: float = 1
+
+
+# extract.mode -> its vote (None: trafilatura without its fallbacks, alone).
+# `balanced` adds the two cheap extractors, readability on the parsed page
+# and resiliparse (a fifth and a tenth of trafilatura's cost): two of the
+# three must hold a paragraph. `best` is quality first: jusText too (as
+# costly as trafilatura) and trafilatura with its fallbacks, three of four.
+MODES: Dict[str, Optional[Vote]] = {
+  'fast': None,
+  'balanced': Vote(False, ('readability', 'resiliparse'), 2),
+  'best': Vote(True, ('readability', 'justext', 'resiliparse'), 3),
+}
 
 
 def main_text(
@@ -263,28 +281,34 @@ def main_text(
   url: Optional[str],
   favor: str,
   min_chars: int,
-  mode: str = 'balanced',
+  mode: Union[str, Vote] = 'balanced',
   page_html: Optional[str] = None,
   min_share: float = 0.7,
 ) -> str:
   """The main text of a parsed page (the extractors work on copies); pages
-  under `min_chars` characters are tried again favouring recall. `mode`:
-  trafilatura without its fallbacks alone (fast), or a vote between it (with
-  them: best), readability, jusText and resiliparse on `page_html`
-  (``transforms.text.vote``), a paragraph kept when three of the four hold
-  `min_share` of its word triples."""
-  text = trafilatura_text(tree, url, favor, min_chars, fallbacks=mode == 'best')
-  if mode == 'fast':
+  under `min_chars` characters are tried again favouring recall. `mode`: a
+  name in MODES or a Vote (``transforms.text.vote``: an extractor holds a
+  paragraph with `min_share` of its word triples; resiliparse reads
+  `page_html`)."""
+  vote_spec = MODES[mode] if isinstance(mode, str) else mode
+  fallbacks = vote_spec.fallbacks if vote_spec else False
+  text = trafilatura_text(tree, url, favor, min_chars, fallbacks=fallbacks)
+  if vote_spec is None:
     return text
   from transforms.text import vote
 
-  texts = [
-    text,
-    vote.readability_text(tree),
-    vote.justext_text(tree, url),
-    vote.resiliparse_text(page_html) if page_html else '',
-  ]
-  return schema.join_paragraphs(vote.voted_paragraphs(texts, VOTE_MIN_VOTES, min_share))
+  texts = [text]
+  for name in vote_spec.others:
+    if name == 'readability':
+      texts.append(vote.readability_text(tree))
+    elif name == 'justext':
+      texts.append(vote.justext_text(tree, url))
+    else:
+      texts.append(vote.resiliparse_text(page_html) if page_html else '')
+  weights = [vote_spec.lead_weight] + [1] * len(vote_spec.others)
+  return schema.join_paragraphs(
+    vote.voted_paragraphs(texts, vote_spec.min_votes, min_share, weights)
+  )
 
 
 def trafilatura_text(
@@ -421,7 +445,7 @@ def extract_page(
   story_min_paragraphs: int = 0,
   lead_min_words: int = 0,
   latest_date: Optional[str] = None,
-  mode: str = 'balanced',
+  mode: Union[str, 'Vote'] = 'balanced',
   vote_min_share: float = 0.7,
 ) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.

@@ -21,28 +21,59 @@ from transforms.text.page import comparable, html_fragment_to_text, normalize_te
 
 def word_triples(text: str) -> Set[Tuple[str, ...]]:
   """The text's comparable word triples (its words, when under three)."""
-  words = comparable(text).split()
+  return _triples(comparable(text).split())
+
+
+def _triples(words: List[str]) -> Set[Tuple[str, ...]]:
   if len(words) < 3:
     return {tuple(words)} if words else set()
-  return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+  return set(zip(words, words[1:], words[2:]))
 
 
-def voted_paragraphs(texts: List[str], min_votes: int, min_share: float) -> List[str]:
+def _text_triples(words: List[List[str]], own: List[Set[Tuple[str, ...]]]) -> Set[Tuple[str, ...]]:
+  """The triples of a text's words run together, from its paragraphs'
+  words and triples: theirs, and those across each paragraph break."""
+  if sum(len(w) for w in words) < 3:
+    return _triples([w for paragraph in words for w in paragraph])
+  found: Set[Tuple[str, ...]] = set()
+  tail: List[str] = []  # the last two words before this paragraph
+  for paragraph_words, triples in zip(words, own):
+    if len(paragraph_words) >= 3:
+      found |= triples
+    if tail:
+      joined = tail + paragraph_words[:2]
+      found.update(zip(joined, joined[1:], joined[2:]))
+    tail = (tail + paragraph_words)[-2:]
+  return found
+
+
+def voted_paragraphs(
+  texts: List[str], min_votes: float, min_share: float, weights: Optional[List[float]] = None
+) -> List[str]:
   """The paragraphs of `texts` (one per extractor, the first leading the
-  order) that at least `min_votes` of them hold: a text holds a paragraph
-  when it has `min_share` of the paragraph's word triples. A paragraph an
-  earlier text already holds (by the same measure) is not counted twice;
-  paragraphs of one text alike each other (a list of reports differing by a
-  number) are all its own."""
-  triples = [word_triples(text) for text in texts]
+  order) that extractors of at least `min_votes` votes hold (each text one
+  vote, or its `weights`): a text holds a paragraph when it has `min_share`
+  of the paragraph's word triples. A paragraph an earlier text already holds
+  (by the same measure) is not counted twice; paragraphs of one text alike
+  each other (a list of reports differing by a number) are all its own.
+
+  Each paragraph is reduced to comparable words once; a text's triples are
+  those of its paragraphs' words run together (its words in order)."""
+  weights = weights or [1] * len(texts)
+  split = [schema.paragraphs(text) for text in texts]
+  words = [[comparable(p).split() for p in text] for text in split]
+  own = [[_triples(w) for w in text] for text in words]
+  triples = [_text_triples(w, t) for w, t in zip(words, own)]
   kept: List[str] = []
   given: Set[Tuple[str, ...]] = set()
-  for n, text in enumerate(texts):
-    for paragraph in schema.paragraphs(text):
-      mine = word_triples(paragraph)
-      if not mine or (n and len(mine & given) >= min_share * len(mine)):
+  for n in range(len(texts)):
+    for paragraph, mine in zip(split[n], own[n]):
+      if not mine:
         continue
-      votes = sum(len(mine & theirs) >= min_share * len(mine) for theirs in triples)
+      need = min_share * len(mine)
+      if n and len(mine & given) >= need:
+        continue
+      votes = sum(w for w, theirs in zip(weights, triples) if len(mine & theirs) >= need)
       if votes >= min_votes:
         kept.append(paragraph)
     given |= triples[n]
