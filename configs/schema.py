@@ -171,8 +171,9 @@ class ExtractSettings(Section):
   )
   mode: Literal['fast', 'balanced', 'best'] = Field(
     'balanced',
-    description='Main text: trafilatura alone without fallbacks (fast), or a vote of four '
-    'extractors (balanced; best: trafilatura with its fallbacks in the vote).',
+    description='Main text: trafilatura without fallbacks alone (fast); it, readability and '
+    'resiliparse voting, two of three (balanced); or with its fallbacks and jusText, three of '
+    'four (best).',
   )
   vote_min_share: Number = Field(
     0.7, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'

@@ -48,3 +48,11 @@ def test_every_mode_extracts_the_article_of_a_page():
     text = extract_page(page, 'https://news.example/a', mode=mode)['text']
     assert STORY in text and SECOND in text, mode
     assert 'Contact us' not in text, mode
+
+
+def test_two_of_three_keeps_what_one_other_extractor_confirms_and_weights_count():
+  texts = [STORY + '\n\n' + MENU, STORY, SECOND + '\n\n' + STORY]
+  assert voted_paragraphs(texts, 2, 0.7) == [STORY]
+  # trafilatura with two votes: its own paragraphs stand alone at two.
+  assert voted_paragraphs(texts, 2, 0.7, [2, 1, 1]) == [STORY, MENU]
+  assert voted_paragraphs(texts, 3, 0.7, [2, 1, 1]) == [STORY]
