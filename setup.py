@@ -33,6 +33,8 @@ setuptools.setup(
     'fasttext-predict>=0.9.2.4; python_version < "3.14"',
     'google-cloud-storage>=2.10,<4',
     'trafilatura>=2.0,<3',
+    # extract.mode balanced/best: resiliparse's main-content extraction votes.
+    'resiliparse>=0.14,<3',
     'lxml[html_clean]>=5.0',
     # lxml 6.2 no longer pulls it in through the extra on every index.
     'lxml_html_clean>=0.4',

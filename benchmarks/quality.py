@@ -5,6 +5,11 @@ Extraction, on two public sets (in the same run, same pages, same input):
     article-extraction-benchmark scores it, with single tokens (bag of words):
     per page, precision and recall over token multisets; then the mean
     precision and mean recall over pages, and F1 of those means.
+  * the same pages by extraction mode (fast, balanced, best) beside
+    trafilatura alone and resiliparse alone: F1 on all pages, and
+    cross-validated with folds by site (each fold's settings, the vote's
+    share and the printed lead, chosen on the other folds): in-fold (tuned)
+    and held-out F1; and each one's extraction CPU ms per page;
   * extraction/trafilatura-eval-subset: the share of must-have snippets found
     in the text (`with`) and of must-not snippets absent from it (`without`).
 The baseline is trafilatura's bare_extraction with default settings; newsbeam
@@ -25,7 +30,8 @@ sets' pages (extracted and cleaned first, untimed), against trafilatura's
 extraction of the same pages.
 
   .venv/bin/python benchmarks/quality.py [--data ../shared/data] [--limit N]
-      [--only language] [--only language-cost] [--skip PART]
+      [--only modes] [--only language] [--only language-cost] [--skip PART]
+      [--folds 5]
 """
 
 import argparse
@@ -52,6 +58,7 @@ from transforms.extract import build_articles  # noqa: E402
 from transforms.language.detector import LanguageDetector  # noqa: E402
 from transforms.text.boilerplate import SiteBoilerplate, page_lines  # noqa: E402
 from transforms.text.cleaning import ArticleCleaner  # noqa: E402
+from transforms.text.page import Vote  # noqa: E402
 
 _TOKEN = re.compile(r'\w+', re.U)
 
@@ -122,6 +129,141 @@ def trafilatura_alone(page: Dict) -> str:
 
   doc = bare_extraction(page['html'], url=page['url'])
   return (doc.text or '') if doc is not None else ''
+
+
+def resiliparse_alone(page: Dict) -> str:
+  from transforms.text.vote import resiliparse_text
+
+  return resiliparse_text(page['html'])
+
+
+def site_folds(pages: List[Dict], folds: int) -> List[int]:
+  """Each page's fold: the pages' sites (host names) in sorted order dealt
+  round the folds, so that a site's pages are all in one fold."""
+  from urllib.parse import urlsplit
+
+  sites = sorted({urlsplit(p['url']).hostname for p in pages})
+  fold_of = {site: n % folds for n, site in enumerate(sites)}
+  return [fold_of[urlsplit(p['url']).hostname] for p in pages]
+
+
+def cross_validated(pages: List[Dict], texts: Dict[str, List[str]], fold_of: List[int]):
+  """(tuned F1, held-out F1) of choosing among the variants `texts` (name
+  -> a text per page) by F1 on the other folds: tuned is the chosen
+  variants' F1 on the pages they were chosen on (mean over folds), held-out
+  their F1 on the fold left out, scored over all pages pooled; and the
+  variant each fold chose."""
+
+  def f1(indices, name):
+    return f1_scores([token_match(pages[i]['gold'], texts[name][i]) for i in indices])['f1']
+
+  held_out, tuned, chosen = [None] * len(pages), [], []
+  for fold in sorted(set(fold_of)):
+    train = [i for i, f in enumerate(fold_of) if f != fold]
+    best = max(sorted(texts), key=lambda name: f1(train, name))
+    tuned.append(f1(train, best))
+    chosen.append(best)
+    for i, f in enumerate(fold_of):
+      if f == fold:
+        held_out[i] = texts[best][i]
+  pooled = f1_scores([token_match(p['gold'], t) for p, t in zip(pages, held_out)])['f1']
+  return statistics.mean(tuned), pooled, chosen
+
+
+def extraction_cpu_ms(pages: List[Dict], extract) -> float:
+  """CPU milliseconds per page of `extract` over the pages, after one
+  untimed pass (warm caches)."""
+  for page in pages:
+    extract(page)
+  start = time.process_time()
+  for page in pages:
+    extract(page)
+  return 1000 * (time.process_time() - start) / len(pages)
+
+
+# Votes measured beside the modes (transforms.text.page.Vote: trafilatura's
+# fallbacks, the other extractors, votes needed, trafilatura's votes); the
+# default mode was chosen among them by held-out F1 and CPU per page.
+CANDIDATE_VOTES = {
+  'readability + resiliparse, 3 of 3': Vote(False, ('readability', 'resiliparse'), 3),
+  'readability + resiliparse, trafilatura 2 votes, 3 needed': Vote(
+    False, ('readability', 'resiliparse'), 3, 2
+  ),
+  'readability + resiliparse, trafilatura 2 votes, 2 needed': Vote(
+    False, ('readability', 'resiliparse'), 2, 2
+  ),
+  'readability + jusText + resiliparse, 3 of 4': Vote(
+    False, ('readability', 'justext', 'resiliparse'), 3
+  ),
+}
+
+# The variants cross-validation chooses among, per mode: the vote's share
+# and whether the printed lead is put back.
+VOTE_SHARES = (0.5, 0.7, 0.9)
+LEAD_MIN_WORDS = (0, 8)
+
+
+def mode_rows(config, pages: List[Dict], folds: int) -> List[Tuple]:
+  """Per extraction mode and baseline: F1 on all pages with the configured
+  settings, tuned and held-out F1 (folds by site), and extraction CPU ms
+  per page against trafilatura alone in the same run."""
+  from transforms.text.page import MODES, extract_page
+
+  fold_of = site_folds(pages, folds)
+  rows = []
+  alone = [trafilatura_alone(p) for p in pages]
+  base_ms = extraction_cpu_ms(pages, trafilatura_alone)
+  for name, texts, ms in (
+    ('trafilatura alone', alone, base_ms),
+    ('resiliparse alone', [resiliparse_alone(p) for p in pages], None),
+  ):
+    f1 = f1_scores([token_match(p['gold'], t) for p, t in zip(pages, texts)])['f1']
+    if ms is None:
+      ms = extraction_cpu_ms(pages, resiliparse_alone)
+    rows.append((name, f1, f1, f1, ms, ms / base_ms))
+  extract = config['extract']
+  for mode in ('fast', 'balanced', 'best') + tuple(CANDIDATE_VOTES):
+    label = 'extract.mode %s' % mode if mode in MODES else 'candidate: %s' % mode
+    mode = CANDIDATE_VOTES.get(mode, mode)
+    variants = {}
+    for share in VOTE_SHARES if mode != 'fast' else (extract['vote_min_share'],):
+      for lead in LEAD_MIN_WORDS:
+        run_config = dict(
+          config, extract=dict(extract, mode=mode, vote_min_share=share, lead_min_words=lead)
+        )
+        variants['share %.1f, lead %d' % (share, lead)] = Newsbeam(run_config).texts(pages)
+    configured = 'share %.1f, lead %d' % (
+      extract['vote_min_share'],
+      extract['lead_min_words'],
+    )
+    f1 = f1_scores([token_match(p['gold'], t) for p, t in zip(pages, variants[configured])])['f1']
+    tuned, held_out, chosen = cross_validated(pages, variants, fold_of)
+    ms = extraction_cpu_ms(
+      pages,
+      lambda p, mode=mode: extract_page(
+        p['html'],
+        p['url'],
+        extract['favor'],
+        extract['min_extracted_chars'],
+        extract['story_min_words'],
+        extract['story_min_paragraphs'],
+        extract['lead_min_words'],
+        None,
+        mode,
+        extract['vote_min_share'],
+      ),
+    )
+    rows.append(
+      (
+        'newsbeam, %s (chosen per fold: %s)' % (label, '; '.join(chosen)),
+        f1,
+        tuned,
+        held_out,
+        ms,
+        ms / base_ms,
+      )
+    )
+  return rows
 
 
 class Newsbeam:
@@ -405,7 +547,8 @@ def run(argv=None) -> None:
   )
   parser.add_argument('--sentences', type=int, default=4, help='sentences per composite document')
   parser.add_argument('--config', default=None, help='a newsbeam config merged over the defaults')
-  parts = ['scrapinghub', 'trafilatura', 'language', 'language-cost']
+  parser.add_argument('--folds', type=int, default=5, help='cross-validation folds (by site)')
+  parts = ['scrapinghub', 'modes', 'trafilatura', 'language', 'language-cost']
   parser.add_argument('--skip', action='append', default=[], choices=parts)
   parser.add_argument(
     '--only', action='append', default=[], choices=parts, help='run only this part (repeatable)'
@@ -446,6 +589,24 @@ def run(argv=None) -> None:
     rows.append(
       ('scrapinghub-dev: seconds for all pages', timed['newsbeam'][1], timed['trafilatura'][1])
     )
+
+  if 'modes' not in args.skip:
+    pages = scrapinghub_pages(os.path.join(args.data, 'extraction', 'scrapinghub-dev'), args.limit)
+    print(
+      'scrapinghub-dev (%d pages), body token F1 by extraction mode, %d folds by site; '
+      'extraction CPU ms per page against trafilatura alone' % (len(pages), args.folds)
+    )
+    print(
+      _row(('system', 'all pages', 'tuned (in-fold)', 'held-out', 'CPU ms/page', 'x trafilatura'))
+    )
+    print(_row(('---', '---:', '---:', '---:', '---:', '---:')))
+    for name, *figures in mode_rows(config, pages, args.folds):
+      print(
+        _row(
+          [name] + ['%.4f' % f for f in figures[:3]] + ['%.1f' % figures[3], '%.2f' % figures[4]]
+        )
+      )
+    print()
 
   if 'trafilatura' not in args.skip:
     pages = trafilatura_eval_pages(

@@ -180,6 +180,15 @@ class ExtractSettings(Section):
   lead_min_words: int = Field(
     8, ge=0, description='Shortest lead (standfirst) put back before the story; 0: never.'
   )
+  mode: Literal['fast', 'balanced', 'best'] = Field(
+    'balanced',
+    description='Main text: trafilatura without fallbacks alone (fast); it, readability and '
+    'resiliparse voting, two of three (balanced); or with its fallbacks and jusText, three of '
+    'four (best).',
+  )
+  vote_min_share: Number = Field(
+    0.7, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'
+  )
 
 
 class CleanSettings(Section):

@@ -1,7 +1,8 @@
 """Extraction: raw page records to article records.
 
 Whole pages go through ``transforms.text.page.extract_page`` (trafilatura,
-each page parsed once: metadata, main text, the stories of a page holding
+with readability, jusText and resiliparse voting on the main text as
+`extract.mode` says; each page parsed once: metadata, main text, the stories of a page holding
 several in <article> elements, one record per story, and the page's printed
 lead), in one round trip to the time-budget process. Feed entries' HTML
 content is already the article, so it is only converted to text. Every body
@@ -54,11 +55,12 @@ def _build(
   max_html_bytes: Optional[int],
   page_extractor,
   page_options: Tuple[int, ...] = (0, 0, 0),
+  vote: Tuple[str, float] = ('balanced', 0.7),
 ) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
   """(article, [(headline, text)] of its stories) of a raw page record: one
   call of `page_extractor` per page, given `page_options` (its arguments
-  after `min_chars`) and the latest publication day the page's fetch time
-  allows."""
+  after `min_chars`), the latest publication day the page's fetch time
+  allows and `vote` (its mode and vote_min_share)."""
   title = normalize_text(page.get('title')) or None
   # What a sitemap says of the page, for what the page itself lacks.
   fallback = page.get('fallback') or {}
@@ -83,6 +85,7 @@ def _build(
       min_chars,
       *page_options,
       latest_publication_day(page.get('fetched_at')),
+      *vote,
     )
     body = meta['text']
     stories = meta['stories']
@@ -135,6 +138,7 @@ def build_articles(
     config['max_html_bytes'],
     page_extractor,
     (config['story_min_words'], config['story_min_paragraphs'], config['lead_min_words']),
+    (config['mode'], config['vote_min_share']),
   )
   if not stories:
     return [article]

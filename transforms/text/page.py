@@ -17,7 +17,7 @@ import datetime
 import html as html_lib
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 from transforms import schema
 from transforms.io.timestamps import publication_time
@@ -283,9 +283,72 @@ def page_metadata(tree, url: Optional[str], latest_date: Optional[str] = None) -
   }
 
 
-def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
-  """The main text of a parsed page (trafilatura works on a copy); pages
-  under `min_chars` characters are tried again favouring recall."""
+class Vote(NamedTuple):
+  """A vote between extractors on a page's main text: trafilatura (with its
+  fallback extractors or without) leads, then `others` (of 'readability',
+  'justext', 'resiliparse'); a paragraph is kept when extractors of
+  `min_votes` votes hold it, trafilatura having `lead_weight` votes and each
+  other one."""
+
+  fallbacks: bool
+  others: Tuple[str, ...]
+  min_votes: float
+  lead_weight: float = 1
+
+
+# extract.mode -> its vote (None: trafilatura without its fallbacks, alone).
+# `balanced` adds the two cheap extractors, readability on the parsed page
+# and resiliparse (a fifth and a tenth of trafilatura's cost): two of the
+# three must hold a paragraph. `best` is quality first: jusText too (as
+# costly as trafilatura) and trafilatura with its fallbacks, three of four.
+MODES: Dict[str, Optional[Vote]] = {
+  'fast': None,
+  'balanced': Vote(False, ('readability', 'resiliparse'), 2),
+  'best': Vote(True, ('readability', 'justext', 'resiliparse'), 3),
+}
+
+
+def main_text(
+  tree,
+  url: Optional[str],
+  favor: str,
+  min_chars: int,
+  mode: Union[str, Vote] = 'balanced',
+  page_html: Optional[str] = None,
+  min_share: float = 0.7,
+) -> str:
+  """The main text of a parsed page (the extractors work on copies); pages
+  under `min_chars` characters are tried again favouring recall. `mode`: a
+  name in MODES or a Vote (``transforms.text.vote``: an extractor holds a
+  paragraph with `min_share` of its word triples; resiliparse reads
+  `page_html`)."""
+  vote_spec = MODES[mode] if isinstance(mode, str) else mode
+  fallbacks = vote_spec.fallbacks if vote_spec else False
+  text = trafilatura_text(tree, url, favor, min_chars, fallbacks=fallbacks)
+  if vote_spec is None:
+    return text
+  from transforms.text import vote
+
+  texts = [text]
+  for name in vote_spec.others:
+    if name == 'readability':
+      texts.append(vote.readability_text(tree))
+    elif name == 'justext':
+      texts.append(vote.justext_text(tree, url))
+    else:
+      texts.append(vote.resiliparse_text(page_html) if page_html else '')
+  weights = [vote_spec.lead_weight] + [1] * len(vote_spec.others)
+  return schema.join_paragraphs(
+    vote.voted_paragraphs(texts, vote_spec.min_votes, min_share, weights)
+  )
+
+
+def trafilatura_text(
+  tree, url: Optional[str], favor: str, min_chars: int, fallbacks: bool = True
+) -> str:
+  """trafilatura's main text of a parsed page (on a copy), with or without
+  its fallback extractors; under `min_chars` characters, tried again
+  favouring recall."""
   from trafilatura import bare_extraction
 
   def run(favor_precision, favor_recall):
@@ -299,6 +362,7 @@ def main_text(tree, url: Optional[str], favor: str, min_chars: int) -> str:
       deduplicate=False,
       favor_precision=favor_precision,
       favor_recall=favor_recall,
+      fast=not fallbacks,
     )
     return normalize_text(doc.text) if doc is not None and doc.text else ''
 
@@ -413,6 +477,8 @@ def extract_page(
   story_min_paragraphs: int = 0,
   lead_min_words: int = 0,
   latest_date: Optional[str] = None,
+  mode: Union[str, 'Vote'] = 'balanced',
+  vote_min_share: float = 0.7,
 ) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.
 
@@ -421,7 +487,8 @@ def extract_page(
   for a page of several stories (see ``story_elements``; story_min_words 0:
   not looked for), else []. A lead of at least `lead_min_words` words that
   the main text lacks is put back (see ``printed_lead``; 0: not looked for).
-  `latest_date`: see ``page_metadata``.
+  `latest_date`: see ``page_metadata``; `mode`, `vote_min_share`: see
+  ``main_text``.
   """
   tree = parse_page(page_html)
   if tree is None:
@@ -433,10 +500,10 @@ def extract_page(
   stories = []
   if story_min_words:
     for headline, element in story_elements(tree, story_min_words, story_min_paragraphs):
-      text = main_text(_story_page(element), url, favor, min_chars)
+      text = trafilatura_text(_story_page(element), url, favor, min_chars)
       if text:
         stories.append((headline, text))
-  text = main_text(tree, url, favor, min_chars)
+  text = main_text(tree, url, favor, min_chars, mode, page_html, vote_min_share)
   if text and lead_min_words:
     text = with_lead(text, printed_lead(tree, meta['description'], text, lead_min_words))
   return dict(meta, text=text, stories=stories if len(stories) >= 2 else [])

@@ -1,0 +1,58 @@
+"""A paragraph is kept when enough extractors hold it."""
+
+from transforms.text.page import extract_page
+from transforms.text.vote import voted_paragraphs
+
+STORY = 'The council voted on Monday to extend the tram line to the harbour by spring.'
+SECOND = 'Work on the new stops starts in March, the mayor said after the vote.'
+MENU = 'Home News Sport Weather Contact us'
+
+
+def test_a_paragraph_three_of_four_extractors_hold_is_kept_and_one_is_not():
+  texts = [
+    STORY + '\n\n' + MENU,
+    STORY + '\n\n' + SECOND,
+    STORY + '\n\n' + SECOND,
+    SECOND,
+  ]
+  assert voted_paragraphs(texts, 3, 0.7) == [STORY, SECOND]
+
+
+def test_a_paragraph_split_otherwise_still_counts_by_its_word_triples():
+  texts = [STORY, STORY.upper() + ' ' + SECOND, STORY.replace(',', '')]
+  assert voted_paragraphs(texts, 3, 0.7) == [STORY]
+  assert voted_paragraphs(texts, 3, 1.0) == [STORY]
+
+
+def test_paragraphs_of_one_text_alike_each_other_are_all_kept():
+  reports = [
+    (
+      'Ferry report number %d follows the council meeting on the old pier this Tuesday '
+      'afternoon in the harbour town.'
+    )
+    % n
+    for n in range(4)
+  ]
+  texts = ['\n\n'.join(reports)] * 3 + ['']
+  assert voted_paragraphs(texts, 3, 0.7) == reports
+
+
+def test_every_mode_extracts_the_article_of_a_page():
+  paragraphs = [STORY, SECOND] * 3
+  page = (
+    '<html><body><nav><a href="/">Home</a> <a href="/n">News</a></nav><article>'
+    + ''.join('<p>%s</p>' % p for p in paragraphs)
+    + '</article><footer>Contact us</footer></body></html>'
+  )
+  for mode in ('fast', 'balanced', 'best'):
+    text = extract_page(page, 'https://news.example/a', mode=mode)['text']
+    assert STORY in text and SECOND in text, mode
+    assert 'Contact us' not in text, mode
+
+
+def test_two_of_three_keeps_what_one_other_extractor_confirms_and_weights_count():
+  texts = [STORY + '\n\n' + MENU, STORY, SECOND + '\n\n' + STORY]
+  assert voted_paragraphs(texts, 2, 0.7) == [STORY]
+  # trafilatura with two votes: its own paragraphs stand alone at two.
+  assert voted_paragraphs(texts, 2, 0.7, [2, 1, 1]) == [STORY, MENU]
+  assert voted_paragraphs(texts, 3, 0.7, [2, 1, 1]) == [STORY]
