@@ -274,7 +274,7 @@ class _ApplyFn(beam.DoFn):
     self._partition = partition
 
   def process(self, joined):
-    _, grouped = joined
+    record_id, grouped = joined
     articles = [unpacked(a) for a in grouped['articles']]
     if not articles:  # a record an earlier run published absorbed one
       return
@@ -287,9 +287,12 @@ class _ApplyFn(beam.DoFn):
         key=lambda verdict: verdict[0] == DUPLICATE and (1 + (verdict[1][2] == EXACT_BODY))
       )
       articles.sort(key=lambda a: (self._rank(a), schema.to_json_line(a)))
-    for copy, (article, (kind, value)) in enumerate(zip(articles, verdicts)):
-      if copy:  # the group's first record keeps the id
-        article = dict(article, id=schema.copy_id(article['id'], copy, DUPLICATES))
+    # The group's first record keeps the id, unless a record an earlier run
+    # published holds it: then each is a copy, numbered as in one run.
+    held = bool(verdicts) and verdicts[0][0] == DUPLICATE and verdicts[0][1][0] == record_id
+    for copy, (article, (kind, value)) in enumerate(zip(articles, verdicts), int(held)):
+      if copy:
+        article = dict(article, id=schema.copy_id(record_id, copy, DUPLICATES))
       if kind == KEPT:
         own = self._partition(article)
         yield dict(
