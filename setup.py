@@ -35,8 +35,10 @@ setuptools.setup(
     'trafilatura>=2.0,<3',
     # extract.mode balanced/best: resiliparse's main-content extraction votes.
     'resiliparse>=0.14,<3',
-    'lxml[html_clean]>=5.0',
-    # lxml 6.2 no longer pulls it in through the extra on every index.
+    'lxml>=5.0',
+    # jusText (trafilatura's fallback) imports lxml.html.clean, a package of
+    # its own since lxml 5.2; lxml 6.2's wheel no longer declares the
+    # html_clean extra, so without this line every page is a dead letter.
     'lxml_html_clean>=0.4',
     'PyYAML>=6.0,<7',
     # configs.schema: the configuration's typed models.

@@ -6,12 +6,17 @@ Runs, in one invocation:
     with metadata (``with_metadata=True``: title, author, date, as a newsbeam
     record has them), the baseline that does what newsbeam's extraction does;
   * ``python -m pipelines.ingest`` over the same pages on the DirectRunner,
-    with 1 worker and with 2 (multi-processing), timed end to end (start-up
-    included), with the CPU time and peak memory of its whole process tree
-    (the workers and their extraction children included);
+    with 1 worker and with 2 (multi_processing: a process per worker;
+    multi_threading: threads of one process, each worker with its own
+    extraction child), timed end to end (start-up included), with the CPU
+    time and peak memory of its whole process tree (the workers and their
+    extraction children included);
+  * the peer pipeline (datatrove: trafilatura + fastText language filter,
+    then also its four MinHash dedup stages; 2 tasks) on the same pages,
+    when its virtualenv exists (--peer-python; benchmarks/peer/);
   * short records (feed items of about 100 words, plain text) through the
-    pipeline on 2 workers, end to end and without the start-up (a run on one
-    record, measured in the same invocation, is the start-up);
+    pipeline on 2 workers in both modes, end to end and without the start-up
+    (a run on one record, measured in the same invocation, is the start-up);
   * the cost per stage, timing each stage's per-record functions in-process
     (CPU time), for pages and for short records: what the pipeline's CPU time
     holds beyond their sum is the runner's (coders, shuffles, bundles);
@@ -23,6 +28,9 @@ Runs, in one invocation:
     process on the DirectRunner: CPU time, its ratio to the smallest size,
     and peak resident memory.
 
+Last, the goals as ratios (met or not), and from the measured CPU per page
+beyond start-up, the vCPU-hours a million pages cost on Dataflow.
+
 Pages come from --data (default ../shared/data): the extraction sets' HTML.
 When N is larger than the pages there are, pages are reused under other URLs
 (they then also exercise exact dedup). The machine may be shared: CPU times
@@ -30,6 +38,7 @@ and ratios measured in the same run are the figures to compare.
 
   python benchmarks/throughput.py [--data DIR] [--pages 600] [--short 4000]
       [--before REF] [--scale 5000,50000] [--skip-pipeline]
+      [--peer-python /tmp/peer-venv/bin/python]
 """
 
 import argparse
@@ -46,9 +55,13 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any, Dict, NamedTuple, Optional
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TWO_WORKERS = ['--direct_num_workers=2', '--direct_running_mode=multi_processing']
+TWO_THREADS = ['--direct_num_workers=2', '--direct_running_mode=multi_threading']
+PEER_PYTHON = '/tmp/peer-venv/bin/python'
+PEER_SCRIPT = os.path.join(ROOT, 'benchmarks', 'peer', 'datatrove_pipeline.py')
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 
 
@@ -169,12 +182,14 @@ def children_cpu():
   return usage.ru_utime + usage.ru_stime
 
 
-class Run:
+class Run(NamedTuple):
   """One timed pipeline run: wall and CPU seconds of the whole process tree,
   peak memory, summary."""
 
-  def __init__(self, seconds, cpu, peak, summary):
-    self.seconds, self.cpu, self.peak, self.summary = seconds, cpu, peak, summary
+  seconds: float
+  cpu: float
+  peak: int
+  summary: Dict[str, Any]
 
 
 def write_jsonl(records, path):
@@ -185,30 +200,45 @@ def write_jsonl(records, path):
   return path
 
 
+def timed(cmd, cwd, env=None):
+  """(wall s, CPU s of the process tree, peak memory, stdout) of a command."""
+  cpu = children_cpu()
+  start = time.perf_counter()
+  proc = subprocess.Popen(
+    cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+  )
+  tree = ProcessTree(proc.pid)
+  out, err = proc.communicate()
+  elapsed = time.perf_counter() - start
+  peak, sampled_cpu = tree.stop()
+  if proc.returncode:
+    raise SystemExit('%s failed:\n%s' % (' '.join(cmd[:3]), err[-3000:]))
+  # Sampling misses what a process uses after its last sample; getrusage
+  # counts whole the children that were waited for, but not a process no
+  # one waits for (a worker's extraction child): the larger is the closer.
+  return elapsed, max(sampled_cpu, children_cpu() - cpu), peak, out
+
+
 def run_pipeline(inputs, workdir, name, extra, code=ROOT, input_flag='--scraped'):
   """`python -m pipelines.ingest` on `inputs` (given to `input_flag`) with
   the code under `code` (this checkout, or another commit's)."""
   output = tempfile.mkdtemp(prefix=name + '-', dir=workdir)
   cmd = [sys.executable, '-m', 'pipelines.ingest', input_flag, inputs, '--output', output] + extra
-  env = dict(os.environ, PYTHONPATH=code)
-  cpu = children_cpu()
-  start = time.perf_counter()
-  proc = subprocess.Popen(
-    cmd, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-  )
-  tree = ProcessTree(proc.pid)
-  _, err = proc.communicate()
-  elapsed = time.perf_counter() - start
-  peak, sampled_cpu = tree.stop()
-  if proc.returncode:
-    raise SystemExit('pipeline failed:\n%s' % err[-3000:])
+  elapsed, cpu, peak, _ = timed(cmd, code, dict(os.environ, PYTHONPATH=code))
   with open(os.path.join(output, 'summary.json')) as f:
     summary = json.load(f)
   shutil.rmtree(output, ignore_errors=True)
-  # Sampling misses what a process uses after its last sample; getrusage
-  # counts whole the children that were waited for, but not a process no
-  # one waits for (a worker's extraction child): the larger is the closer.
-  return Run(elapsed, max(sampled_cpu, children_cpu() - cpu), peak, summary)
+  return Run(elapsed, cpu, peak, summary)
+
+
+def run_peer(inputs, workdir, dedup):
+  """The peer pipeline (datatrove, benchmarks/peer/) on `inputs`, 2 tasks,
+  in its own virtualenv; its counts as the summary."""
+  folder = tempfile.mkdtemp(prefix='peer-', dir=workdir)
+  cmd = [PEER_PYTHON, PEER_SCRIPT, '--pages', inputs, '--workdir', folder, '--tasks', '2']
+  elapsed, cpu, peak, out = timed(cmd + (['--dedup'] if dedup else []), folder)
+  shutil.rmtree(folder, ignore_errors=True)
+  return Run(elapsed, cpu, peak, json.loads(out.strip().splitlines()[-1]))
 
 
 def checkout(ref, workdir):
@@ -320,8 +350,7 @@ def stage_costs(lines):
   return clock.costs, len(lines), len(kept)
 
 
-def print_stage_costs(title, costs, records, pipeline_cpu=None):
-  """`pipeline_cpu`: the pipeline's CPU seconds per record, if measured."""
+def print_stage_costs(title, costs, records):
   per_record = {k: v for k, v in costs.items() if not k.startswith('setup')}
   total = sum(per_record.values())
   print('\n| stage (in-process CPU, %s) | ms per record | share |' % title)
@@ -332,8 +361,6 @@ def print_stage_costs(title, costs, records, pipeline_cpu=None):
   for stage, secs in costs.items():
     if stage.startswith('setup'):
       print('| %s | %.0f ms in all | |' % (stage, 1000 * secs))
-  if pipeline_cpu is not None:
-    print('| pipeline, 2 workers: CPU of the process tree | %.2f | |' % (1000 * pipeline_cpu))
 
 
 def scale_documents(data, size):
@@ -464,6 +491,12 @@ def main(argv=None):
   parser.add_argument(
     '--skip-pipeline', action='store_true', help='only the stage costs (and --scale)'
   )
+  parser.add_argument(
+    '--peer-python',
+    default=PEER_PYTHON,
+    help='the peer pipeline\'s virtualenv python (benchmarks/peer/requirements.txt); '
+    'its runs are left out when it does not exist',
+  )
   parser.add_argument('--code', default=ROOT, help=argparse.SUPPRESS)
   parser.add_argument('--one-scale', help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
@@ -487,129 +520,204 @@ def main(argv=None):
       print_scales(measure_scales(args.data, sizes, workdir, codes), sizes, list(codes))
 
 
+# The local engines measured: the default (one worker, in memory), and two
+# workers as processes (each with its own extraction child) or as threads
+# of one process (two extraction children, the rest of the stages sharing
+# one interpreter).
+PAGE_RUNS = (
+  ('1 worker', []),
+  ('2 workers, multi_processing', TWO_WORKERS),
+  ('2 workers, multi_threading', TWO_THREADS),
+)
+SHORT_RUNS = (('multi_processing', TWO_WORKERS), ('multi_threading', TWO_THREADS))
+PEER_RUNS = (
+  ('peer: datatrove, trafilatura + fastText, 2 tasks', False),
+  ('peer: datatrove, the same + 4 MinHash stages, 2 tasks', True),
+)
+
+
+class Row(NamedTuple):
+  name: str
+  code: str
+  records: int
+  seconds: float
+  cpu: float
+  peak: Optional[int] = None
+
+
 def pipeline_runs(args, workdir, codes):
   pages = load_pages(args.data, args.pages) if args.pages else []
   short = load_short_records(args.data, args.short) if args.short else []
   page_file = write_jsonl(pages, os.path.join(workdir, 'pages.jsonl'))
   short_file = write_jsonl(short, os.path.join(workdir, 'short.jsonl'))
   one_file = write_jsonl(short[:1] or pages[:1], os.path.join(workdir, 'one.jsonl'))
-  rows = []
-  two_worker_cpu = {}
+  rows, outputs = [], {}
   if pages:
     print(
-      '%d pages, %.0f KB of HTML on average'
-      % (len(pages), sum(len(p['html'].encode('utf-8')) for p in pages) / len(pages) / 1024)
-    )
-    base, base_cpu = trafilatura_alone(pages)
-    meta_base, meta_cpu = trafilatura_alone(pages, with_metadata=True)
-    rows.append(
-      (
-        'trafilatura alone, 1 process',
-        None,
+      '%d pages (%d distinct), %.0f MB of HTML'
+      % (
         len(pages),
-        base,
-        base_cpu,
-        None,
-        (1.0, base / meta_base),
+        len({p['html'] for p in pages}),
+        sum(len(p['html'].encode('utf-8')) for p in pages) / 2**20,
       )
     )
+    rows.append(Row('trafilatura alone, 1 process', '', len(pages), *trafilatura_alone(pages)))
     rows.append(
-      (
+      Row(
         'trafilatura with metadata, 1 process',
-        None,
+        '',
         len(pages),
-        meta_base,
-        meta_cpu,
-        None,
-        (meta_base / base, 1.0),
+        *trafilatura_alone(pages, with_metadata=True),
       )
     )
     if not args.skip_pipeline:
-      for name, code in codes.items():
-        for label, extra in (('1 worker', []), ('2 workers', TWO_WORKERS)):
+      # Interleaved (before, after; one engine after the other) so that a
+      # change in the machine's load falls on every run alike.
+      for label, extra in PAGE_RUNS:
+        for name, code in codes.items():
           run = run_pipeline(page_file, workdir, 'pages', extra, code)
           rows.append(
-            (
-              'pages, DirectRunner, ' + label,
-              name,
-              len(pages),
-              run.seconds,
-              run.cpu,
-              run.peak,
-              (run.seconds / base, run.seconds / meta_base),
-            )
+            Row('pages, DirectRunner, ' + label, name, len(pages), run.seconds, run.cpu, run.peak)
           )
-          if label == '2 workers':
-            two_worker_cpu['pages', name] = run.cpu
-            outputs = run.summary['outputs']
+          outputs['pages, ' + label, name] = run.summary['outputs']
+      if os.path.exists(args.peer_python):
+        for label, dedup in PEER_RUNS:
+          run = run_peer(page_file, workdir, dedup)
+          rows.append(Row(label, 'peer', len(pages), run.seconds, run.cpu, run.peak))
+          outputs[label, 'peer'] = run.summary
   if short and not args.skip_pipeline:
-    for name, code in codes.items():
-      start_up = run_pipeline(one_file, workdir, 'one', TWO_WORKERS, code)
-      rows.append(
-        (
-          'start-up: 1 record, 2 workers',
-          name,
-          1,
-          start_up.seconds,
-          start_up.cpu,
-          start_up.peak,
-          None,
-        )
-      )
-      run = run_pipeline(short_file, workdir, 'short', TWO_WORKERS, code)
-      rows.append(
-        ('short records, 2 workers', name, len(short), run.seconds, run.cpu, run.peak, None)
-      )
-      marginal = max(run.seconds - start_up.seconds, 1e-9)
-      rows.append(
-        (
-          'short records, 2 workers, without start-up',
-          name,
-          len(short),
-          marginal,
-          run.cpu - start_up.cpu,
-          None,
-          None,
-        )
-      )
-      two_worker_cpu['short', name] = run.cpu - start_up.cpu
-  print(
-    '\n| run | code | records | seconds | records/s | CPU s | peak memory '
-    '| time / trafilatura | time / trafilatura with metadata '
-    '| after / before | CPU after / before |'
-  )
-  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-  before = {(r[0], r[1]): r for r in rows}
-  for name, code, n, secs, cpu, peak, ratios in rows:
-    change = cpu_change = ''
-    if code == 'after' and (name, 'before') in before:
-      change = '%.2f' % (secs / before[name, 'before'][3])
-      cpu_change = '%.2f' % (cpu / before[name, 'before'][4])
-    print(
-      '| %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |'
-      % (
-        name,
-        code or '',
-        n,
-        secs,
-        n / secs,
-        cpu,
-        mb(peak) if peak else '',
-        '%.2f' % ratios[0] if ratios else '',
-        '%.2f' % ratios[1] if ratios else '',
-        change,
-        cpu_change,
-      )
-    )
-  if pages and not args.skip_pipeline:
-    print('\noutputs of the 2-worker page run: %s' % json.dumps(outputs))
+    for label, extra in SHORT_RUNS:
+      for name, code in codes.items():
+        start_up = run_pipeline(one_file, workdir, 'one', extra, code)
+        run = run_pipeline(short_file, workdir, 'short', extra, code)
+        rows += [
+          Row('start-up: 1 record, 2 workers, ' + label, name, 1, *start_up[:3]),
+          Row('short records, 2 workers, ' + label, name, len(short), *run[:3]),
+          Row(
+            'short records, 2 workers, %s, without start-up' % label,
+            name,
+            len(short),
+            max(run.seconds - start_up.seconds, 1e-9),
+            run.cpu - start_up.cpu,
+          ),
+        ]
+  print_runs(rows)
+  for (label, name), counts in outputs.items():
+    print('outputs, %s (%s): %s' % (label, name, json.dumps(counts)))
+  extraction = None
   for title, records in (('pages', pages[:200]), ('short records', short)):
     if records:
       lines = [json.dumps(r).encode('utf-8') + b'\n' for r in records]
       costs, n, _ = stage_costs(lines)
-      key, total = ('pages', len(pages)) if title == 'pages' else ('short', len(short))
-      cpu = two_worker_cpu.get((key, 'after'))
-      print_stage_costs('%s, %d records' % (title, n), costs, n, cpu / total if cpu else None)
+      print_stage_costs('%s, %d records' % (title, n), costs, n)
+      if title == 'pages':
+        extraction = costs['extract'] / n
+  print_goals(rows, extraction)
+
+
+def print_runs(rows):
+  print(
+    '\n| run | code | records | seconds | records/s | CPU s | CPU ms per record | peak memory '
+    '| time / trafilatura | time / trafilatura with metadata '
+    '| after / before | CPU after / before |'
+  )
+  print('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  by_name = {(r.name, r.code): r for r in rows}
+  base = by_name.get(('trafilatura alone, 1 process', ''))
+  meta = by_name.get(('trafilatura with metadata, 1 process', ''))
+  for r in rows:
+    change = cpu_change = ''
+    before = by_name.get((r.name, 'before'))
+    if r.code == 'after' and before:
+      change = '%.2f' % (r.seconds / before.seconds)
+      cpu_change = '%.2f' % (r.cpu / before.cpu)
+    on_pages = base is not None and r.records == base.records
+    print(
+      '| %s | %s | %d | %.1f | %.1f | %.1f | %.2f | %s | %s | %s | %s | %s |'
+      % (
+        r.name,
+        r.code,
+        r.records,
+        r.seconds,
+        r.records / r.seconds,
+        r.cpu,
+        1000 * r.cpu / r.records,
+        mb(r.peak) if r.peak else '',
+        '%.2f' % (r.seconds / base.seconds) if on_pages else '',
+        '%.2f' % (r.seconds / meta.seconds) if on_pages else '',
+        change,
+        cpu_change,
+      )
+    )
+
+
+def print_goals(rows, extraction):
+  """The performance goals, each as its ratio and whether it is met, for
+  this checkout's code; and what a million pages cost on Dataflow."""
+  mine = {r.name: r for r in rows if r.code in ('', 'after', 'peer')}
+  meta = mine.get('trafilatura with metadata, 1 process')
+  lines = []
+
+  def goal(text, value, limit, at_most=True):
+    met = value <= limit if at_most else value >= limit
+    lines.append(
+      '| %s | %.2f | %s %g | %s |'
+      % (text, value, '<=' if at_most else '>=', limit, 'met' if met else 'not met')
+    )
+
+  for _, mode in PAGE_RUNS[1:]:
+    label = mode[1].split('=')[1]
+    run = mine.get('pages, DirectRunner, 2 workers, ' + label)
+    if run is None or meta is None:
+      continue
+    goal(
+      'pages, 2 workers (%s): time / trafilatura with metadata' % label,
+      run.seconds / meta.seconds,
+      0.8,
+    )
+    if extraction:
+      goal(
+        'pages, 2 workers (%s): CPU per page / extraction\'s own CPU per page' % label,
+        run.cpu / run.records / extraction,
+        1.5,
+      )
+    for peer, _ in PEER_RUNS:
+      if peer in mine:
+        goal(
+          'pages, 2 workers (%s): time / %s' % (label, peer), run.seconds / mine[peer].seconds, 1.0
+        )
+  for label, _ in SHORT_RUNS:
+    run = mine.get('short records, 2 workers, ' + label)
+    if run:
+      goal(
+        'short records, 2 workers (%s), end to end: records/s' % label,
+        run.records / run.seconds,
+        1000,
+        at_most=False,
+      )
+  if lines:
+    print('\n| goal | value | target | |')
+    print('| --- | ---: | ---: | --- |')
+    print('\n'.join(lines))
+  run = mine.get('pages, DirectRunner, 2 workers, multi_processing')
+  start_up = mine.get('start-up: 1 record, 2 workers, multi_processing')
+  if run and start_up:
+    # Dataflow's workers live for hours: a page costs what the run costs
+    # beyond its start-up.
+    per_page = (run.cpu - start_up.cpu) / run.records
+    print(
+      '\nDataflow, default configuration: %.1f ms of CPU per page beyond start-up '
+      '(the 2-worker multi_processing run\'s process tree, less a 1-record run\'s), '
+      '%.1f vCPU-hours per million pages%s'
+      % (
+        1000 * per_page,
+        per_page * 1e6 / 3600,
+        ', of which newsbeam\'s extraction (in-process, the first 200 pages) %.1f ms a page'
+        % (1000 * extraction)
+        if extraction
+        else '',
+      )
+    )
 
 
 if __name__ == '__main__':
