@@ -99,6 +99,16 @@ def distinct_story(n: int, words: int = 120) -> str:
   return ' '.join(sentences + ([' '.join(sentence).capitalize() + '.'] if sentence else []))
 
 
+def distinct_story_pages(folder, name: str, numbers) -> str:
+  """A JSON Lines file `name` under `folder` of scraped pages, one distinct
+  story (``distinct_story``) per number; -> its path."""
+  path = folder / name
+  write_jsonl(
+    path, [{'url': 'https://city.example/%d' % n, 'text': distinct_story(n)} for n in numbers]
+  )
+  return str(path)
+
+
 def page(name: str, host: str = 'news.example', **fields) -> dict:
   """A scraped page record about `name`."""
   record = {'url': 'https://%s/%s' % (host, name), 'title': name.title(), 'text': story(name)}

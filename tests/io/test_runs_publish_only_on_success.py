@@ -8,25 +8,22 @@ import os
 import pytest
 
 from pipelines import ingest
-from tests.helpers import distinct_story, files_under, read_outputs, write_jsonl
+from tests.helpers import (
+  distinct_story_pages,
+  files_under,
+  read_outputs,
+)
 from transforms.io import publish as publishing
 from transforms.io import sinks
-
-
-def _pages(tmp_path, name, numbers):
-  path = tmp_path / name
-  write_jsonl(
-    path,
-    [{'url': 'https://city.example/%d' % n, 'text': distinct_story(n)} for n in numbers],
-  )
-  return str(path)
 
 
 @pytest.fixture
 def published(tmp_path):
   """An output holding the records of a first run, and its files."""
   output = tmp_path / 'out'
-  ingest.run(['--scraped', _pages(tmp_path, 'first.jsonl', range(3)), '--output', str(output)])
+  ingest.run(
+    ['--scraped', distinct_story_pages(tmp_path, 'first.jsonl', range(3)), '--output', str(output)]
+  )
   return output, files_under(output)
 
 
@@ -63,7 +60,7 @@ def test_an_input_with_nothing_but_unreadable_lines_fails(published, tmp_path):
 def test_a_partly_missing_input_stays_a_dead_letter(tmp_path):
   output = tmp_path / 'out'
   missing = str(tmp_path / 'missing' / '*.jsonl')
-  pages = _pages(tmp_path, 'pages.jsonl', range(2))
+  pages = distinct_story_pages(tmp_path, 'pages.jsonl', range(2))
   ingest.run(['--scraped', pages, '--scraped', missing, '--output', str(output)])
   out = read_outputs(output)
   assert len(out['articles']) == 2
@@ -107,7 +104,7 @@ def test_a_publish_cut_short_at_any_step_is_finished_by_the_next_run(
   published, tmp_path, monkeypatch
 ):
   output, before = published
-  second = _pages(tmp_path, 'second.jsonl', range(2, 6))
+  second = distinct_story_pages(tmp_path, 'second.jsonl', range(2, 6))
   clean = tmp_path / 'clean'
   ingest.run(['--scraped', second, '--output', str(clean)])
   expected = read_outputs(clean, sort=True)

@@ -7,17 +7,8 @@ import json
 import os
 
 from pipelines import ingest
-from tests.helpers import distinct_story, read_outputs, write_jsonl
+from tests.helpers import distinct_story_pages, read_outputs
 from transforms.dedup.index import output_run_key
-
-
-def _pages(tmp_path, name, numbers):
-  path = tmp_path / name
-  write_jsonl(
-    path,
-    [{'url': 'https://city.example/%d' % n, 'text': distinct_story(n)} for n in numbers],
-  )
-  return str(path)
 
 
 def _entries(index):
@@ -33,8 +24,8 @@ def test_a_rerun_with_more_inputs_keeps_the_first_runs_articles(tmp_path):
   # The case: a run on one feed, then a run on all the inputs, into
   # the same output: the first run's stories were filed as duplicates of
   # records the output no longer held.
-  some = _pages(tmp_path, 'some.jsonl', range(2))
-  more = _pages(tmp_path, 'more.jsonl', range(2, 5))
+  some = distinct_story_pages(tmp_path, 'some.jsonl', range(2))
+  more = distinct_story_pages(tmp_path, 'more.jsonl', range(2, 5))
   output = tmp_path / 'out'
   ingest.run(['--scraped', some, '--output', str(output)])
   ingest.run(['--scraped', some, '--scraped', more, '--output', str(output)])
@@ -55,8 +46,8 @@ def test_a_rerun_with_more_inputs_keeps_the_first_runs_articles(tmp_path):
 
 
 def test_a_rerun_with_fewer_inputs_drops_the_entries_of_what_it_no_longer_publishes(tmp_path):
-  some = _pages(tmp_path, 'some.jsonl', range(6))
-  fewer = _pages(tmp_path, 'fewer.jsonl', range(1))
+  some = distinct_story_pages(tmp_path, 'some.jsonl', range(6))
+  fewer = distinct_story_pages(tmp_path, 'fewer.jsonl', range(1))
   output = tmp_path / 'out'
   ingest.run(['--scraped', some, '--output', str(output)])
   ingest.run(['--scraped', fewer, '--output', str(output)])
