@@ -76,7 +76,7 @@ from transforms.io.partitions import (
   with_partition,
 )
 from transforms.io.publish import IndexFiles, finish_earlier_runs, new_token, staging_folder
-from transforms.io.sinks import JSONL, WriteOutputs
+from transforms.io.sinks import DEAD_LETTER_REASONS, JSONL, WriteOutputs
 from transforms.pipeline import ArticleRecords, Outputs
 
 
@@ -204,7 +204,7 @@ def format_days(days_summaries: List[Tuple[str, Optional[Dict[str, Any]]]], outp
       lines.append('  %s: no summary written' % partition_name(day))
       continue
     counts = '  '.join('%s %d' % kv for kv in summary['outputs'].items())
-    no_input = _NO_INPUT in (summary.get('dead_letter_reasons') or {})
+    no_input = _NO_INPUT in (summary.get(DEAD_LETTER_REASONS) or {})
     without_input += no_input
     lines.append('  %s: %s%s' % (partition_name(day), counts, '  (no input)' if no_input else ''))
   if days_summaries and without_input == len(days_summaries):
