@@ -124,7 +124,7 @@ def _build(
     warnings=warnings,
   )
   if fallback and body:
-    article[schema.FALLBACK] = fallback  # for the language stage (news:language)
+    article[schema.FALLBACK] = fallback  # for the language stage and a backfill's days
   return article, stories
 
 
