@@ -11,10 +11,14 @@ the same pages read from JSON Lines, in the same run.
     file read and parsed (``transforms/io/scraped.py``), in this process:
     CPU seconds, pages per CPU second;
   * the whole pipeline (``python -m pipelines.ingest`` on 2 workers) on the
-    first --pages pages, from WARC and from JSON Lines: CPU time of the
-    whole process tree, pages per CPU second, and their ratio.
+    first --pages pages, from WARC and from JSON Lines, and on the first
+    --startup-pages pages of each (the runner's start-up, to take out): the
+    runs interleaved, WARC and JSON Lines in turn, --rounds times. CPU time
+    of the whole process tree; per round, pages per CPU second of each and
+    their ratio, and CPU seconds per page beyond start-up; then the
+    medians.
 
-  python benchmarks/warc.py [--data DIR] [--size-mb 300] [--pages 300]
+  python benchmarks/warc.py [--data DIR] [--size-mb 300] [--pages 300] [--rounds 2]
 """
 
 import argparse
@@ -23,6 +27,7 @@ import io
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -98,6 +103,8 @@ def main(argv=None):
   parser.add_argument('--data', default=default_data())
   parser.add_argument('--size-mb', type=int, default=300)
   parser.add_argument('--pages', type=int, default=300)
+  parser.add_argument('--startup-pages', type=int, default=3)
+  parser.add_argument('--rounds', type=int, default=2)
   args = parser.parse_args(argv)
   if not args.data:
     raise SystemExit('give --data (the shared data folder)')
@@ -123,18 +130,24 @@ def main(argv=None):
     jsonl_pages, jsonl_cpu = read_jsonl(big_jsonl, config['read']['max_record_bytes'])
     rows.append(('read only: WARC', warc_pages, warc_cpu))
     rows.append(('read only: JSON Lines', jsonl_pages, jsonl_cpu))
-    small_warc = os.path.join(workdir, 'small.warc.gz')
-    small_jsonl = os.path.join(workdir, 'small.jsonl.gz')
-    write_archive(pages, small_warc, small_jsonl)
+    sources = [
+      (name, flag, os.path.join(workdir, 'full.' + suffix), os.path.join(workdir, 'few.' + suffix))
+      for name, flag, suffix in (
+        ('WARC', '--warc', 'warc.gz'),
+        ('JSON Lines', '--scraped', 'jsonl.gz'),
+      )
+    ]
+    write_archive(pages, sources[0][2], sources[1][2])
+    write_archive(pages[: args.startup_pages], sources[0][3], sources[1][3])
     extra = TWO_WORKERS + ['--no-index']
-    runs = {}
-    for name, flag, path in (
-      ('pipeline: WARC', '--warc', small_warc),
-      ('pipeline: JSON Lines', '--scraped', small_jsonl),
-    ):
-      run = run_pipeline(path, workdir, name.split()[-1].lower(), extra, input_flag=flag)
-      runs[name] = run
-      rows.append((name, sum(run.summary['outputs'].values()), run.cpu))
+    rounds = []
+    for _ in range(args.rounds):
+      measured = {}
+      for name, flag, full, few in sources:
+        for kind, path in (('full', full), ('startup', few)):
+          run = run_pipeline(path, workdir, 'bench', extra, input_flag=flag)
+          measured[name, kind] = (sum(run.summary['outputs'].values()), run.cpu)
+      rounds.append(measured)
     print()
     print('| what | pages | CPU s | pages per CPU second |')
     print('| --- | ---: | ---: | ---: |')
@@ -142,14 +155,42 @@ def main(argv=None):
       print('| %s | %d | %.1f | %.1f |' % (name, count, cpu, count / cpu if cpu else 0))
     print()
     print(
-      'WARC / JSON Lines, pages per CPU second: read only %.2f, whole pipeline %.2f'
+      '| round | source | pages | CPU s | start-up CPU s (%d pages) | pages per CPU s '
+      '| CPU s per page beyond start-up |' % args.startup_pages
+    )
+    print('| ---: | --- | ---: | ---: | ---: | ---: | ---: |')
+    ratios, net_ratios, per_page = [], [], {name: [] for name, *_ in sources}
+    for i, measured in enumerate(rounds, 1):
+      rates, nets = {}, {}
+      for name, *_ in sources:
+        count, cpu = measured[name, 'full']
+        small, small_cpu = measured[name, 'startup']
+        rates[name] = count / cpu
+        nets[name] = (cpu - small_cpu) / (count - small)
+        per_page[name].append(nets[name])
+        print(
+          '| %d | %s | %d | %.1f | %.1f | %.2f | %.3f |'
+          % (i, name, count, cpu, small_cpu, rates[name], nets[name])
+        )
+      ratios.append(rates['WARC'] / rates['JSON Lines'])
+      net_ratios.append(nets['JSON Lines'] / nets['WARC'])
+    print()
+    print(
+      'WARC / JSON Lines, pages per CPU second: read only %.2f; whole pipeline per round %s '
+      '(median %.2f), beyond start-up %s (median %.2f)'
       % (
         (warc_pages / warc_cpu) / (jsonl_pages / jsonl_cpu),
-        (rows[2][1] / rows[2][2]) / (rows[3][1] / rows[3][2]),
+        ', '.join('%.2f' % r for r in ratios),
+        statistics.median(ratios),
+        ', '.join('%.2f' % r for r in net_ratios),
+        statistics.median(net_ratios),
       )
     )
-    for name, run in runs.items():
-      print('%s: %.0f s wall, %.0f MB peak' % (name, run.seconds, run.peak / 1e6))
+    for name, values in per_page.items():
+      print(
+        '%s: median %.3f CPU s per page beyond start-up = %.0f vCPU hours per million pages'
+        % (name, statistics.median(values), statistics.median(values) * 1e6 / 3600)
+      )
   finally:
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -365,6 +365,12 @@ class LanguageSettings(Section):
   fast_fragment_min_probability: Number = Field(
     0.8, ge=0, le=1, description='A paragraph fastText reads as the document\'s language is kept.'
   )
+  declared_language_below_score: Number = Field(
+    0.5,
+    ge=0,
+    le=1,
+    description='A sitemap\'s news:language is taken when the detector scores its label under this.',
+  )
 
 
 class FilterSettings(Section):

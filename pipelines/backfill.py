@@ -20,11 +20,12 @@ says otherwise; see transforms/io/partitions.py); classification and writing
 follow, one branch per day. The job graph grows
 with the number of days: submit long ranges as one job per month.
 
-Web archives (--warc) and sitemaps (--sitemaps) are read once for the
-range, besides --input-root or instead of it: a page goes to the day it says
-it was published (its page marks, else its sitemap's date), else the day it
-was archived; a page of neither day in the range is a dead letter. Only the
-sitemap pages dated within the range are fetched.
+Web archives (--warc) and sitemaps (--sitemaps) are read and their pages
+extracted once for the range, besides --input-root or instead of it: an
+article goes to the day extraction reads it was published (the page's own
+marks, else its sitemap's date), else the day it was archived; a page of
+neither day in the range is a dead letter. Only the sitemap pages dated
+within the range are fetched.
 
 Locally:
 
@@ -61,57 +62,22 @@ from pipelines.ingest import (
   local_progress,
   read_summary,
 )
-from transforms import schema
 from transforms.articles import ProcessByDay
 from transforms.dedup.days import day_index_files, deduplicate_across_days
 from transforms.fetch.client import FetchOptions
 from transforms.io.inputs import ReadInputs
 from transforms.io.partitions import (
   SplitByDay,
-  archived_day,
   date_range,
+  failure_day,
   nearest_day,
   partition_name,
   scraped_glob,
   with_partition,
 )
 from transforms.io.publish import IndexFiles, finish_earlier_runs, new_token, staging_folder
-from transforms.io.sinks import JSONL, WriteOutputs
-from transforms.io.sitemaps import STAGE_READ_SITEMAP, listed_day
-from transforms.io.warc import SOURCE_WARC, STAGE_READ_WARC
+from transforms.io.sinks import DEAD_LETTER_REASONS, JSONL, WriteOutputs
 from transforms.pipeline import ArticleRecords, Outputs
-
-
-def day_or_dead_letter(page: Dict[str, Any], days: List[str]):
-  """An archived or listed page tagged with its day (``archived_day``); a
-  page of no day in the range is a dead letter, under the range's nearest
-  day."""
-  day = archived_day(page, days)
-  if day is not None:
-    yield with_partition(page, day)
-    return
-  yield beam.pvalue.TaggedOutput(
-    schema.DEAD_LETTER,
-    with_partition(
-      schema.dead_letter(
-        STAGE_READ_WARC if page.get('source') == SOURCE_WARC else STAGE_READ_SITEMAP,
-        'outside_range: published and archived outside %s..%s' % (days[0], days[-1]),
-        page.get('raw'),
-        url=page.get('url'),
-        feed_url=page.get('feed_url'),
-      ),
-      nearest_day((page.get('fetched_at') or '')[:10] or None, days),
-    ),
-  )
-
-
-def failure_day(dead: Dict[str, Any], days: List[str]) -> str:
-  """The day a read failure of a backfill is reported on: a listed page's
-  day as its sitemap dates it; a file or sitemap that failed has none of
-  its own and goes to the range's first day."""
-  raw = dead.get('raw')
-  listed = listed_day(raw) if isinstance(raw, dict) else None
-  return nearest_day(listed, days)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,15 +140,12 @@ def build_backfill(
       sitemaps=sitemaps,
       sitemap_days=(days[0], days[-1]),
     )
-    dated = archived.pages | 'ArchivedDays' >> beam.FlatMap(day_or_dead_letter, days).with_outputs(
-      schema.DEAD_LETTER, main='pages'
-    )
-    pages.append(dated.pages)
-    read_dead += [
+    # Dated after extraction, by what it reads (ProcessByDay).
+    pages.append(archived.pages)
+    read_dead.append(
       archived.dead_letter
-      | 'TagArchiveErrors' >> beam.Map(lambda r: with_partition(r, failure_day(r, days))),
-      dated[schema.DEAD_LETTER],
-    ]
+      | 'TagArchiveErrors' >> beam.Map(lambda r: with_partition(r, failure_day(r, days)))
+    )
     skipped_by_day = (
       archived.skipped
       | 'TagSkipped' >> beam.Map(lambda s: with_partition(s, nearest_day(s['day'], days)))
@@ -203,7 +166,7 @@ def build_backfill(
     config,
     min_words,
     deduplicate_across_days(config['dedup'], days, index, staged),
-    process=ProcessByDay(config, min_words, days),
+    process=ProcessByDay(config, min_words, days, archives=bool(warc or sitemaps)),
   )
   # A classification dead letter keeps its day in its `raw` article.
   per_day = [
@@ -241,7 +204,7 @@ def format_days(days_summaries: List[Tuple[str, Optional[Dict[str, Any]]]], outp
       lines.append('  %s: no summary written' % partition_name(day))
       continue
     counts = '  '.join('%s %d' % kv for kv in summary['outputs'].items())
-    no_input = _NO_INPUT in (summary.get('dead_letter_reasons') or {})
+    no_input = _NO_INPUT in (summary.get(DEAD_LETTER_REASONS) or {})
     without_input += no_input
     lines.append('  %s: %s%s' % (partition_name(day), counts, '  (no input)' if no_input else ''))
   if days_summaries and without_input == len(days_summaries):

@@ -67,9 +67,11 @@ from transforms.io.inputs import ReadInputs
 from transforms.io.progress import ProgressReport
 from transforms.io.publish import IndexFiles, finish_earlier_runs, new_token, unusable_location
 from transforms.io.sinks import (
+  DEAD_LETTER_REASONS,
   FORMATS,
   JSONL,
   NOTHING_READABLE,
+  PRINTED_SECTIONS,
   WriteOutputs,
   summary_path,
 )
@@ -140,9 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     '--fetch-state',
     metavar='PATH',
     default=None,
-    help='local or gs:// JSON file of the feeds\' ETag and '
-    'Last-Modified, kept between runs so that unchanged '
-    'feeds are not refetched (default: the config\'s '
+    help='local or gs:// JSON file of the ETag and Last-Modified of the '
+    'feeds, sitemaps and sitemaps\' pages, kept between runs so that unchanged '
+    'ones are not refetched (default: the config\'s '
     'fetch.state_path; none: every run fetches everything)',
   )
   add_index_arguments(parser)
@@ -280,20 +282,13 @@ def format_summary(summary: Dict[str, Any], output: str) -> str:
     'newsbeam: %d records under %s' % (summary['total'], output),
     '  ' + '  '.join('%s: %d' % (k, v) for k, v in outputs.items()),
   ]
-  for section in (
-    'languages',
-    'topics',
-    'rejected_reasons',
-    'dead_letter_stages',
-    'duplicate_rules',
-    'skipped',
-  ):
+  for section in PRINTED_SECTIONS:
     if summary.get(section):
       lines.append(
         '  %s: %s' % (section, ', '.join('%s %d' % kv for kv in summary[section].items()))
       )
   # Why inputs failed, not only where: 'read_scraped: invalid JSON 2'.
-  reasons = list((summary.get('dead_letter_reasons') or {}).items())
+  reasons = list((summary.get(DEAD_LETTER_REASONS) or {}).items())
   if reasons:
     shown = ['%s %d' % kv for kv in reasons[:_REASONS_SHOWN]]
     if len(reasons) > _REASONS_SHOWN:

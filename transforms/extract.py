@@ -63,7 +63,7 @@ def _build(
   allows and `vote` (its mode and vote_min_share)."""
   title = normalize_text(page.get('title')) or None
   # What a sitemap says of the page, for what the page itself lacks.
-  fallback = page.get('fallback') or {}
+  fallback = page.get(schema.FALLBACK) or {}
   summary = None
   if page.get('summary'):
     summary = html_fragment_to_text(page['summary']) or None
@@ -108,7 +108,7 @@ def _build(
   extra = {'fetch_error': page['fetch_error']} if 'fetch_error' in page else {}
   # Author names are text like the title: no markup reaches the record.
   authors = [a for a in (normalize_text(str(a)) for a in authors) if a]
-  return schema.new_article(
+  article = schema.new_article(
     **extra,
     url=page.get('url'),
     canonical_url=canonical_url,
@@ -122,7 +122,10 @@ def _build(
     fetched_at=page.get('fetched_at'),
     source=page.get('source'),
     warnings=warnings,
-  ), stories
+  )
+  if fallback and body:
+    article[schema.FALLBACK] = fallback  # for the language stage and a backfill's days
+  return article, stories
 
 
 def build_articles(

@@ -101,6 +101,18 @@ def by_output(outputs) -> Dict[str, Any]:
   return outputs._asdict() if hasattr(outputs, '_asdict') else dict(outputs)
 
 
+# The readers' tagged output of input records left out on purpose (a WARC's
+# requests, a sitemap page unchanged since the last run), as {'type', 'day'}:
+# counted by type in summary.json, not dead letters.
+SKIPPED = 'skipped'
+
+# What a sitemap says of the page it lists (news:title, the publication or
+# modification time, news:language): a page record's `fallback`, for what the
+# page itself lacks. Extraction carries it on the article to the language stage
+# (a backfill dates its archived pages by it too), which drops it: never written.
+FALLBACK = 'fallback'
+
+
 # Reasons a piece of text is cut from a body (the `reason` in `removed`).
 BOILERPLATE = 'boilerplate'
 REPEATED_TITLE = 'repeated_title'

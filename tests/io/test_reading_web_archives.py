@@ -14,7 +14,6 @@ from transforms.io.warc import (
   SKIPPED,
   WarcDamage,
   dechunk,
-  publication_day,
   read_warc_records,
   record_offsets,
   spans,
@@ -155,14 +154,6 @@ def test_chunked_bodies_are_joined():
   assert dechunk(b'4\r\nnews\r\n6;ext=1\r\n today\r\n0\r\n\r\n') == b'news today'
   with pytest.raises(ValueError):
     dechunk(b'ff\r\nshort\r\n')
-
-
-def test_publication_day_comes_from_the_page_marks():
-  assert publication_day(story_page('tram', published='2024-03-01T23:30:00-02:00').decode()) == (
-    '2024-03-02'
-  )
-  assert publication_day('<script>{"datePublished": "2024-02-28"}</script>') == '2024-02-28'
-  assert publication_day(story_page('tram').decode()) is None
 
 
 def test_ingest_reads_archives_and_every_html_response_ends_in_one_output(archives, tmp_path):

@@ -1,9 +1,14 @@
 """Backfills from web archives: pages go to the day they say they were
-published, else the day they were archived; a page of neither day in the
-range is a dead letter; skipped records are counted on their day."""
+published, as extraction reads it (once per page), else the day they were
+archived; a page of neither day in the range is a dead letter; skipped
+records are counted on their day."""
 
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+
+from configs.loading import load_config
 from pipelines import backfill
-from tests.helpers import read_day, story_page, write_warc
+from tests.helpers import read_day, story, story_page, write_warc
 
 HTML = {'Content-Type': 'text/html; charset=utf-8'}
 
@@ -58,3 +63,56 @@ def test_archived_pages_go_to_their_publication_day(tmp_path):
   # range: it is counted on the range's last day.
   assert second['summary']['skipped'] == {'request': 1, 'warcinfo': 1}
   assert 'skipped' not in first['summary']
+
+
+def _page(name: str, head: str) -> bytes:
+  return (
+    '<html><head>%s<title>%s</title></head><body><article><h1>%s</h1><p>%s</p></article>'
+    '</body></html>' % (head, name.title(), name.title(), story(name))
+  ).encode()
+
+
+# Published on the 1st, as the extractor reads it; archived on the 2nd. A
+# pattern over the page's head finds no date, or a wrong one, in each.
+DATED_BY_EXTRACTION = {
+  # The meta element's attributes the other way round.
+  'tram': '<meta content="2024-03-01T08:00:00Z" property="article:published_time">',
+  # A date meta element by another name.
+  'storm': '<meta name="date" content="2024-03-01">',
+  # The site's JSON-LD names an older story's date before the page's own.
+  'budget': '<script type="application/ld+json">{"@type": "WebSite", "hasPart": '
+  '{"@type": "NewsArticle", "datePublished": "2023-11-02"}}</script>'
+  '<meta property="article:published_time" content="2024-03-01T09:00:00Z">',
+}
+
+
+def test_an_archived_page_goes_to_the_day_extraction_reads_once(tmp_path):
+  archive = tmp_path / 'crawl.warc.gz'
+  write_warc(
+    archive,
+    [
+      (
+        'response',
+        'https://news.example/%s' % name,
+        {'headers': HTML, 'body': _page(name, head), 'date': '2024-03-02T10:00:00Z'},
+      )
+      for name, head in DATED_BY_EXTRACTION.items()
+    ],
+  )
+  output = tmp_path / 'out'
+  config = load_config()
+  days = ['2024-03-01', '2024-03-02']
+  pipeline = TestPipeline()
+  backfill.build_backfill(
+    pipeline, config, days, None, str(output), 20, warc=[str(archive)], index=None
+  )
+  result = pipeline.run()
+  result.wait_until_finish()
+  first, second = read_day(output, days[0]), read_day(output, days[1])
+  assert sorted(r['url'].rsplit('/', 1)[1] for r in first['articles']) == sorted(
+    DATED_BY_EXTRACTION
+  )
+  assert second['articles'] == [] and first['dead_letter'] == second['dead_letter'] == []
+  # Each page is extracted once: dating it reads what extraction found.
+  extracted = result.metrics().query(MetricsFilter().with_namespace('extract'))['counters']
+  assert sum(c.committed for c in extracted if c.key.metric.name == 'extracted') == 3

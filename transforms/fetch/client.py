@@ -223,13 +223,16 @@ class Fetcher:
       seen.append(target)
       current = target
 
-  def fetch_article(self, url: str) -> FetchResult:
-    """Fetches an article page, after robots.txt allows it (if configured)."""
+  def fetch_article(self, url: str, validators: Optional[Dict[str, str]] = None) -> FetchResult:
+    """Fetches an article page, after robots.txt allows it (if configured);
+    conditionally with `validators` (a 304 is returned, unchanged since)."""
     if self._config['respect_robots'] and not self._robots_allow(url):
       raise FetchError(
         'robots_disallowed', 'robots.txt of %s disallows %s' % (urlsplit(url).netloc, url)
       )
-    result = self.fetch(url, accept='text/html,application/xhtml+xml')
+    result = self.fetch(url, validators, accept='text/html,application/xhtml+xml')
+    if result.not_modified:
+      return result
     if not result.ok:
       raise FetchError('http_%d' % result.status, url, result.attempts)
     if result.content_type and result.content_type not in _PAGE_TYPES:

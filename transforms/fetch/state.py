@@ -1,6 +1,7 @@
 """Conditional GET state: the validators (ETag, Last-Modified) kept per
-feed URL between runs, so that an unchanged feed answers 304 and gives no
-entries again."""
+URL between runs (feeds, sitemaps of pages and the pages they list), so
+that an unchanged feed or sitemap answers 304 and gives no entries again,
+and an unchanged page is not fetched again."""
 
 import json
 import logging
@@ -62,7 +63,7 @@ def validators_of(result: FetchResult, previous: Optional[Dict[str, str]]) -> Di
 
 
 class SaveFetchState(beam.PTransform):
-  """Writes the feeds' validators to the state file once ``after`` (the
+  """Writes the validators to the state file once ``after`` (the
   run's written outputs) exists: saved earlier, a failed run would leave
   the next one answered 304 for entries that were never written."""
 

@@ -75,10 +75,10 @@ class Inputs(NamedTuple):
 
 class ReadInputs(beam.PTransform):
   """Feeds, scraped files, WARC files and sitemaps -> ``Inputs``: page
-  records, dead letters, the feeds' (URL, validators) pairs to save with
-  ``SaveFetchState`` (None when no feed is a URL or no state path is set),
-  and the records skipped on purpose (None without WARC files or
-  sitemaps).
+  records, dead letters, the (URL, validators) pairs of the feeds, the
+  sitemaps and their pages to save with ``SaveFetchState`` (None when no
+  feed or sitemap is a URL or no state path is set), and the records
+  skipped on purpose (None without WARC files or sitemaps).
 
   With ``fetch.fetch_articles``, feed entries' linked pages are fetched;
   the pages sitemaps list always are. `sitemap_days`: (first, last) day of
@@ -109,7 +109,7 @@ class ReadInputs(beam.PTransform):
     self._fetch = fetch
 
   def expand(self, pbegin):
-    pages, dead, skipped, fetch_state = [], [], [], None
+    pages, dead, skipped, states = [], [], [], []
     if self._feeds:
       specs = (
         pbegin
@@ -126,7 +126,7 @@ class ReadInputs(beam.PTransform):
         )
       )
       if self._fetch.state_path and any(map(is_url, self._feeds)):
-        fetch_state = feeds[FETCH_STATE]
+        states.append(feeds[FETCH_STATE])
       entries = feeds.pages
       dead += [specs[schema.DEAD_LETTER], feeds[schema.DEAD_LETTER]]
       if self._fetch.fetch_articles:
@@ -192,14 +192,17 @@ class ReadInputs(beam.PTransform):
         | 'Sitemaps' >> beam.Create(self._sitemaps)
         | 'ReadSitemaps'
         >> beam.ParDo(ReadSitemaps(self._config, self._fetch, self._sitemap_days)).with_outputs(
-          schema.DEAD_LETTER, SKIPPED, main='pages'
+          schema.DEAD_LETTER, SKIPPED, FETCH_STATE, main='pages'
         )
       )
       fetched = listed.pages | 'FetchListedPages' >> FetchLinkedPages(self._fetch)
       pages.append(fetched.pages)
-      skipped.append(listed[SKIPPED])
+      skipped += [listed[SKIPPED], fetched.skipped]
       dead += [listed[schema.DEAD_LETTER], fetched.dead_letter]
+      if self._fetch.state_path and any(map(is_url, self._sitemaps)):
+        states += [listed[FETCH_STATE], fetched.fetch_state]
     all_skipped = skipped | 'FlattenSkipped' >> beam.Flatten() if skipped else None
+    fetch_state = states | 'FlattenFetchState' >> beam.Flatten() if states else None
     if not pages:
       empty = pbegin | 'NoInputs' >> beam.Create([])
       return Inputs(empty, pbegin | 'NoDeadLetters' >> beam.Create([]), None)

@@ -1,18 +1,21 @@
 """Date partitions for backfills: `dt=YYYY-MM-DD` folders in and out.
 
 Raw input is read from `ROOT/dt=YYYY-MM-DD/*.jsonl[.gz]`; web archives and
-sitemaps are read once for the range and their pages take the day they were
-published (``archived_day``); each record carries its day (`partition_date`) until it is written to
-`OUTPUT/<output>/dt=YYYY-MM-DD/`. How days are deduplicated against each
+sitemaps are read once for the range, their pages extracted once, and each
+article takes the day it was published as extraction reads it
+(``DateByPublication``); each record carries its day (`partition_date`)
+until it is written to `OUTPUT/<output>/dt=YYYY-MM-DD/`. How days are deduplicated against each
 other and against earlier backfills: ``transforms/dedup/days.py``.
 """
 
 import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import apache_beam as beam
 
-from transforms.io.warc import day_of, publication_day
+from transforms import schema
+from transforms.io.sitemaps import STAGE_READ_SITEMAP, listed_day
+from transforms.io.warc import SOURCE_WARC, STAGE_READ_WARC, day_of
 
 PARTITION_FIELD = 'partition_date'
 SCRAPED_FILES = '*.jsonl*'
@@ -88,18 +91,84 @@ class SplitByDay(beam.PTransform):
     ]
 
 
-def archived_day(page: Dict[str, Any], days: List[str]) -> Optional[str]:
-  """The day a web archive's or sitemap's page belongs to in a backfill of
-  `days`: the day it says it was published (its page marks, else what its
-  sitemap said), else the day it was archived; None when neither is in the
-  range."""
-  fallback = page.get('fallback') or {}
-  candidates = (
-    publication_day(page.get('html')),
+def _publication_days(article: Dict[str, Any]) -> List[Optional[str]]:
+  fallback = article.get(schema.FALLBACK) or {}
+  return [
+    day_of(article.get('published_at')),
     day_of(fallback.get('published_at')),
-    day_of(page.get('fetched_at')),
-  )
-  for day in candidates:
+    day_of(article.get('fetched_at')),
+  ]
+
+
+def archived_day(article: Dict[str, Any], days: List[str]) -> Optional[str]:
+  """The day an extracted web archive's or sitemap's article belongs to in a
+  backfill of `days`: the first in the range of the day it was published
+  (`published_at` as extraction read it: the page's own marks, else its
+  sitemap's date), the day its sitemap lists it, and the day it was archived
+  (WARC-Date) or fetched. None when none is in the range."""
+  for day in _publication_days(article):
     if day and days[0] <= day <= days[-1]:
       return day
   return None
+
+
+def nearest_publication_day(article: Dict[str, Any], days: List[str]) -> str:
+  """``archived_day``, else the range's day nearest the first it names: where
+  a record that is not an article (rejected, failed) is reported."""
+  day = archived_day(article, days)
+  if day is not None:
+    return day
+  return nearest_day(next((d for d in _publication_days(article) if d), None), days)
+
+
+def failure_day(dead: Dict[str, Any], days: List[str]) -> str:
+  """The day a read or extraction failure of a backfill's web archives or
+  sitemaps is reported on: a listed page's day as its sitemap dates it; a
+  file, a sitemap or an archived page that failed has none known and goes
+  to the range's first day."""
+  raw = dead.get('raw')
+  listed = listed_day(raw) if isinstance(raw, dict) else None
+  return nearest_day(listed, days)
+
+
+class Dated(NamedTuple):
+  articles: beam.PCollection
+  dead_letter: beam.PCollection
+
+
+class DateByPublication(beam.PTransform):
+  """Extracted articles of web archives and sitemaps -> ``Dated``: each
+  tagged with its ``archived_day``; one of no day in the range is a dead
+  letter (`outside_range`, its article as `raw`) on the range's nearest
+  day."""
+
+  def __init__(self, days: List[str]):
+    super().__init__()
+    self._days = list(days)
+
+  def expand(self, articles):
+    dated = articles | 'Date' >> beam.FlatMap(_dated, self._days).with_outputs(
+      schema.DEAD_LETTER, main='articles'
+    )
+    return Dated(dated.articles, dated[schema.DEAD_LETTER])
+
+
+def _dated(article: Dict[str, Any], days: List[str]):
+  day = archived_day(article, days)
+  if day is not None:
+    yield with_partition(article, day)
+    return
+  stage = STAGE_READ_WARC if article.get('source') == SOURCE_WARC else STAGE_READ_SITEMAP
+  yield beam.pvalue.TaggedOutput(
+    schema.DEAD_LETTER,
+    with_partition(
+      schema.dead_letter(
+        stage,
+        'outside_range: published and archived outside %s..%s' % (days[0], days[-1]),
+        schema.ordered({k: v for k, v in article.items() if k != schema.FALLBACK}),
+        url=article.get('url'),
+        feed_url=article.get('feed_url'),
+      ),
+      nearest_publication_day(article, days),
+    ),
+  )

@@ -56,6 +56,13 @@ from transforms.io.scraped import STAGE_READ_SCRAPED
 SUMMARY_FILE = 'summary.json'
 # The summary's section of input records left out on purpose, by type.
 SKIPPED = 'skipped'
+DEAD_LETTER_REASONS = 'dead_letter_reasons'
+_COUNTS = ('languages', 'topics', 'rejected_reasons', 'dead_letter_stages', 'duplicate_rules')
+# The summary's sections of counts every summary holds, empty or not ...
+FIXED_SECTIONS = _COUNTS + (DEAD_LETTER_REASONS,)
+# ... and those a run prints, in order, when not empty (the dead letters'
+# reasons are printed apart, the first few only).
+PRINTED_SECTIONS = _COUNTS + (SKIPPED,)
 SUMMARY_FOLDER = 'summary'
 PART_PREFIX = 'part'
 JSONL = 'jsonl'
@@ -101,7 +108,7 @@ def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
     keys.append(('rejected_reasons', record.get('reason') or 'unknown'))
   elif output == schema.DEAD_LETTER:
     keys.append(('dead_letter_stages', record.get('stage') or 'unknown'))
-    keys.append(('dead_letter_reasons', dead_letter_reason(record)))
+    keys.append((DEAD_LETTER_REASONS, dead_letter_reason(record)))
   elif output == schema.DUPLICATES:
     keys.append(('duplicate_rules', record.get('duplicate_rule') or 'unknown'))
   return keys
@@ -109,14 +116,7 @@ def summary_keys(output: str, record: Dict[str, Any]) -> List[Tuple[str, str]]:
 
 def build_summary(counts: Iterable[Tuple[Tuple[str, str], int]]) -> Dict[str, Any]:
   summary: Dict[str, Any] = {'outputs': {name: 0 for name in schema.OUTPUTS}}
-  for section in (
-    'languages',
-    'topics',
-    'rejected_reasons',
-    'dead_letter_stages',
-    'duplicate_rules',
-    'dead_letter_reasons',
-  ):
+  for section in FIXED_SECTIONS:
     summary[section] = {}
   grouped = defaultdict(dict)
   for (section, key), count in counts:
@@ -332,7 +332,7 @@ def nothing_readable(summary: Dict[str, Any]) -> bool:
 
 def nothing_readable_message(summary: Dict[str, Any], output: str) -> str:
   reasons = '; '.join(
-    '%s (%d)' % (reason, count) for reason, count in summary['dead_letter_reasons'].items()
+    '%s (%d)' % (reason, count) for reason, count in summary[DEAD_LETTER_REASONS].items()
   )
   return '%s: no page was read (%s); the outputs under %s were left as they were' % (
     NOTHING_READABLE,

@@ -10,13 +10,22 @@ sitemaps per spec; a sitemap met twice (a loop) is read once.
 Each listed page becomes a page record to fetch (``source`` 'sitemap',
 ``feed_url`` the sitemap that listed it) carrying what the sitemap says
 of it as `fallback` for what the page lacks: `published_at`
-(news:publication_date, else lastmod) and `title` (news:title); the whole
-entry, news:language included, is its `raw`. The pages are fetched by
+(news:publication_date, else lastmod), `title` (news:title) and `language`
+(news:language as records hold languages, ISO 639-1: taken by the language
+stage when the detector cannot tell); the whole entry is its `raw`. The pages are fetched by
 ``transforms/fetch/pages.py``, like the pages feed entries link to. A
 sitemap that cannot be fetched or parsed is a dead letter naming it; the
 others go on.
+
+With a fetch state (--fetch-state; ``transforms/fetch/state.py``) a sitemap
+that lists pages is fetched conditionally, as feeds are: one that answers
+304 lists nothing new since the run that saved its validators and is
+counted (`sitemap_not_modified`), its pages not fetched again. Indexes and
+robots.txt are always read whole: an unchanged index may point to changed
+sitemaps. The pages themselves are fetched conditionally too.
 """
 
+import functools
 import gzip
 import io
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -31,6 +40,7 @@ from lxml import etree
 from transforms import schema
 from transforms.fetch.client import FetchingDoFn, FetchOptions
 from transforms.fetch.errors import FetchError
+from transforms.fetch.state import FETCH_STATE, load_state, validators_of
 from transforms.io.timestamps import iso_utc
 from transforms.io.warc import SKIPPED
 from transforms.text.urls import is_url
@@ -111,6 +121,40 @@ def parse_sitemap(data: bytes, base: str) -> Tuple[List[str], List[Dict[str, Any
   return [], pages
 
 
+# ISO 639-2/B codes, which news:language allows beside ISO 639-1 and
+# 639-2/T (lingua maps the latter).
+_BIBLIOGRAPHIC = {
+  'alb': 'sq', 'arm': 'hy', 'baq': 'eu', 'bur': 'my', 'chi': 'zh', 'cze': 'cs', 'dut': 'nl',
+  'fre': 'fr', 'geo': 'ka', 'ger': 'de', 'gre': 'el', 'ice': 'is', 'mac': 'mk', 'mao': 'mi',
+  'may': 'ms', 'per': 'fa', 'rum': 'ro', 'slo': 'sk', 'tib': 'bo', 'wel': 'cy',
+}  # fmt: skip
+
+
+@functools.cache
+def _iso_639_3_to_1() -> Dict[str, str]:
+  from lingua import Language
+
+  return {
+    language.iso_code_639_3.name.lower(): language.iso_code_639_1.name.lower()
+    for language in Language.all()
+  }
+
+
+def record_language(code: Optional[str]) -> Optional[str]:
+  """A news:language code as records hold languages, ISO 639-1: 'en',
+  'EN', 'en-GB' -> 'en'; 'zh-cn', 'zh-tw' -> 'zh'; three-letter codes
+  ('deu', 'ger') -> their two-letter one. None for what is no language code
+  or has no two-letter one."""
+  primary = (code or '').strip().lower().replace('_', '-').split('-')[0]
+  if not primary.isascii() or not primary.isalpha():
+    return None
+  if len(primary) == 2:
+    return primary
+  if len(primary) == 3:
+    return _BIBLIOGRAPHIC.get(primary) or _iso_639_3_to_1().get(primary)
+  return None
+
+
 def robots_sitemaps(text: str, base: str) -> List[str]:
   """The sitemaps a robots.txt lists on `Sitemap:` lines."""
   found = []
@@ -132,11 +176,14 @@ def listed_day(entry: Dict[str, Any]) -> Optional[str]:
 
 
 def crawl_sitemaps(
-  spec: str, read: Callable[[str], bytes], max_depth: int, max_files: int
+  spec: str, read: Callable[[str], Optional[bytes]], max_depth: int, max_files: int
 ) -> Iterator[Tuple[str, Any]]:
-  """The pages a spec lists: ('page', (sitemap, entry)) for each, and
-  ('error', (sitemap, why)) for each sitemap that could not be read or
-  was not followed. `read` fetches a URL or path (raising on failure)."""
+  """The pages a spec lists: ('page', (sitemap, entry)) for each,
+  ('listing', (sitemap, None)) for each sitemap of pages read,
+  ('not_modified', (sitemap, None)) for each unchanged since the last run,
+  and ('error', (sitemap, why)) for each sitemap that could not be read or
+  was not followed. `read` fetches a URL or path (raising on failure; None:
+  not modified)."""
   if is_site_root(spec):
     robots = urljoin(spec, '/robots.txt')
     try:
@@ -160,10 +207,16 @@ def crawl_sitemaps(
       yield 'error', (url, 'not read: over read.sitemap_max_files (%d)' % max_files)
       continue
     try:
-      children, pages = parse_sitemap(read(url), url)
+      data = read(url)
+      if data is None:
+        yield 'not_modified', (url, None)
+        continue
+      children, pages = parse_sitemap(data, url)
     except Exception as e:
       yield 'error', (url, str(e))
       continue
+    if not children:
+      yield 'listing', (url, None)
     for child in children:
       if depth + 1 > max_depth:
         yield (
@@ -185,6 +238,7 @@ def sitemap_page(sitemap: str, entry: Dict[str, Any]) -> Dict[str, Any]:
     fallback={
       'title': entry.get('title'),
       'published_at': entry.get('published_at') or entry.get('lastmod'),
+      'language': record_language(entry.get('language')),
     },
     raw=dict(entry, sitemap=sitemap),
   )
@@ -193,8 +247,10 @@ def sitemap_page(sitemap: str, entry: Dict[str, Any]) -> Dict[str, Any]:
 class ReadSitemaps(FetchingDoFn):
   """A --sitemaps spec -> a page record for each page it lists (within
   `days` when given: a backfill's range), dead letters for the sitemaps
-  that failed, and under ``SKIPPED`` {'type', 'day'} for each page not
-  dated within the range (`sitemap_outside_range`, `sitemap_undated`)."""
+  that failed, under ``SKIPPED`` {'type', 'day'} for each page not dated
+  within the range (`sitemap_outside_range`, `sitemap_undated`) and each
+  sitemap unchanged since the last run (`sitemap_not_modified`), and under
+  ``FETCH_STATE`` the validators of the sitemaps of pages fetched."""
 
   def __init__(
     self,
@@ -208,21 +264,40 @@ class ReadSitemaps(FetchingDoFn):
     self._days = days
     self._listed = Metrics.counter('sources', 'sitemap_pages')
     self._failed = Metrics.counter('sources', 'sitemaps_failed')
+    self._not_modified = Metrics.counter('fetch', 'sitemaps_not_modified')
 
-  def _read(self, location: str) -> bytes:
+  def setup(self):
+    super().setup()
+    # Holds the validators of sitemaps of pages only (see the module doc).
+    self._state = load_state(self._fetch.state_path)
+    self._validators = {}
+
+  def _read(self, location: str) -> Optional[bytes]:
     if is_url(location):
+      previous = self._state.get(location)
       try:
-        result = self._fetcher.fetch(location)
+        result = self._fetcher.fetch(location, previous)
       except FetchError as e:
         raise SitemapError(str(e)) from None
-      if not result.ok:
+      if not (result.ok or result.not_modified):
         raise SitemapError('http_%d: %s' % (result.status, location))
-      return result.body
+      if self._fetch.state_path:
+        self._validators[location] = validators_of(result, previous)
+      return None if result.not_modified else result.body
     with FileSystems.open(location, compression_type=CompressionTypes.UNCOMPRESSED) as f:
       return f.read(MAX_SITEMAP_BYTES + 1)
 
   def process(self, spec: str):
+    self._validators = {}
     for kind, (sitemap, item) in crawl_sitemaps(spec, self._read, self._max_depth, self._max_files):
+      if kind in ('listing', 'not_modified'):
+        validators = self._validators.pop(sitemap, None)
+        if validators is not None:
+          yield beam.pvalue.TaggedOutput(FETCH_STATE, (sitemap, validators))
+        if kind == 'not_modified':
+          self._not_modified.inc()
+          yield beam.pvalue.TaggedOutput(SKIPPED, {'type': 'sitemap_not_modified', 'day': None})
+        continue
       if kind == 'error':
         self._failed.inc()
         yield beam.pvalue.TaggedOutput(

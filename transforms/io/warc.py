@@ -24,7 +24,6 @@ FastWARC (from resiliparse) reads the records: it is several times faster
 than warcio, which the tests use to write files.
 """
 
-import re
 import zlib
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -41,7 +40,7 @@ from transforms.text.urls import is_url
 
 STAGE_READ_WARC = 'read_warc'
 # The tagged output of skipped records: {'type': ..., 'day': WARC-Date's day}.
-SKIPPED = 'skipped'
+SKIPPED = schema.SKIPPED
 SOURCE_WARC = 'warc'
 
 _HTML_TYPES = ('text/html', 'application/xhtml+xml')
@@ -355,29 +354,6 @@ class ReadWarcSpan(beam.DoFn):
         schema.DEAD_LETTER,
         schema.dead_letter(STAGE_READ_WARC, 'file could not be read: %s: %s' % (path, e), path),
       )
-
-
-_PUBLISHED_META = re.compile(
-  r'(?:property|name|itemprop)\s*=\s*["\'](?:article:published_time|og:published_time|'
-  r'datePublished|pubdate|publish-date|sailthru\.date|parsely-pub-date)["\'][^>]*?'
-  r'content\s*=\s*["\'](\d{4}-\d{2}-\d{2}[^"\']*)'
-  r'|"datePublished"\s*:\s*"(\d{4}-\d{2}-\d{2}[^"]*)"',
-  re.I,
-)
-
-
-def publication_day(html: Optional[str]) -> Optional[str]:
-  """The day a page says it was published, from the machine-readable marks
-  in its head (article:published_time, schema.org datePublished, ...): what
-  a backfill partitions by before extraction has run. None when it says
-  none."""
-  if not html:
-    return None
-  match = _PUBLISHED_META.search(html[:200000])
-  if not match:
-    return None
-  stamp = iso_utc(match.group(1) or match.group(2))
-  return stamp[:10] if stamp else None
 
 
 def day_of(value: Optional[str]) -> Optional[str]:

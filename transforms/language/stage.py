@@ -1,7 +1,9 @@
 """The language stage: each record labelled with its language by
-``LanguageDetector`` (``detector.py``), its foreign fragments cut."""
+``LanguageDetector`` (``detector.py``), its foreign fragments cut. A page a
+news sitemap declares in a language (news:language, the record's
+`fallback`) takes that language where the detector cannot tell."""
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -11,6 +13,27 @@ from transforms.dead_letters import RecordStageFn
 from transforms.language.detector import LanguageDetector
 
 STAGE = 'language'
+
+
+def with_declared_language(
+  article: Dict[str, Any], declared: Optional[str], min_score: float
+) -> Dict[str, Any]:
+  """The labelled `article` with the language its publisher declares
+  (`declared`, ISO 639-1) where the detector gave none, or one it scores
+  under `min_score` (a text too short or too mixed to tell); the detector's
+  confident label stands. `language_score` is then None: the detector did
+  not give that language, and a warning says whose it is."""
+  language, score = article.get('language'), article.get('language_score') or 0.0
+  if not declared or declared == language or (language and score >= min_score):
+    return article
+  said = '%s at %.2f' % (language, score) if language else 'none'
+  return dict(
+    article,
+    language=declared,
+    language_score=None,
+    warnings=list(article.get('warnings') or [])
+    + ['language from the sitemap\'s news:language; the detector said %s' % said],
+  )
 
 
 class DetectLanguage(beam.PTransform):
@@ -33,14 +56,21 @@ class _LanguageFn(RecordStageFn):
     super().__init__()
     self._config = config
     self._cut = Metrics.counter(STAGE, 'foreign_fragments_cut')
+    self._declared = Metrics.counter(STAGE, 'declared_language_taken')
 
   def setup(self):
     self._detector = LanguageDetector(self._config)
 
   def outputs(self, article):
+    declared = (article.get(schema.FALLBACK) or {}).get('language')
+    article = {k: v for k, v in article.items() if k != schema.FALLBACK}
     labelled = self._detector.label(article)
     self._cut.inc(
       sum(1 for r in labelled['removed'] if r['reason'] == schema.FOREIGN_LANGUAGE)
       - sum(1 for r in article.get('removed') or [] if r['reason'] == schema.FOREIGN_LANGUAGE)
     )
-    yield labelled
+    chosen = with_declared_language(
+      labelled, declared, self._config['declared_language_below_score']
+    )
+    self._declared.inc(chosen is not labelled)
+    yield chosen
