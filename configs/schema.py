@@ -332,6 +332,12 @@ class LanguageSettings(Section):
   short_fragment_languages: Literal['main', 'all', 'none'] = Field(
     'main', description='Which short fragments may be cut (main: in main_languages).'
   )
+  short_fragment_fast_min_probability: Optional[Number] = Field(
+    0.3,
+    ge=0,
+    le=1,
+    description='main: a short fragment in another language is cut if fastText agrees this sure.',
+  )
   close_languages: LanguageGroups = Field(
     [
       ['ms', 'id'],
