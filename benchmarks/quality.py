@@ -251,7 +251,8 @@ def _systems_cpu(systems: List[str], rounds: int) -> Dict[str, float]:
 def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, rounds: int):
   """Per extraction mode (and candidate vote, unless `quick`) and baseline:
   F1 on all pages with the configured settings, tuned and held-out F1
-  (folds by site), the variant each fold chose, and extraction CPU ms per
+  (folds by site; the variants: the vote's share, and the printed lead on
+  or off unless `quick`), the variant each fold chose, and extraction CPU ms per
   page against trafilatura alone, all measured in this run. Each variant
   runs newsbeam's stages (``Newsbeam.texts``) in a pool of `workers`
   processes; the CPU is timed in one of them, beside the others."""
@@ -266,7 +267,7 @@ def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, 
     for system in systems
     # fast has no vote: its variants are the lead's only.
     for share in (VOTE_SHARES if system != 'fast' else (extract['vote_min_share'],))
-    for lead in LEAD_MIN_WORDS
+    for lead in ((extract['lead_min_words'],) if quick else LEAD_MIN_WORDS)
   ]
   with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config, pages)) as pool:
     cpu = pool.submit(_systems_cpu, systems, rounds)
@@ -631,7 +632,9 @@ def run(argv=None) -> None:
   parser.add_argument('--config', default=None, help='a newsbeam config merged over the defaults')
   parser.add_argument('--folds', type=int, default=5, help='cross-validation folds (by site)')
   parser.add_argument(
-    '--quick', action='store_true', help='modes: the three modes only, no candidate votes'
+    '--quick',
+    action='store_true',
+    help='modes: the three modes only (no candidate votes), the printed lead as configured',
   )
   parser.add_argument(
     '--workers', type=int, default=2, help='modes: processes running the variants'

@@ -187,7 +187,7 @@ class ExtractSettings(Section):
     'four (best).',
   )
   vote_min_share: Number = Field(
-    0.7, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'
+    0.5, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'
   )
 
 
