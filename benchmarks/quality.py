@@ -503,7 +503,8 @@ MAX_BODY_CUT = 0.01
 def short_fragment_sweep(language_config: Dict, docs, held_out) -> List[Tuple]:
   """Per threshold of the fastText agreement on short fragments: same-script
   footers cut and body sentences wrongly cut, on the tuned half of the
-  languages and on the held-out half; and the threshold the tuned half
+  languages and on the held-out half, and cross-script footers cut and body
+  sentences wrongly cut over all documents; and the threshold the tuned half
   chooses (most footers cut with body sentences cut under MAX_BODY_CUT, the
   higher threshold on a tie)."""
   rows = []
@@ -519,6 +520,8 @@ def short_fragment_sweep(language_config: Dict, docs, held_out) -> List[Tuple]:
         figures['tuned_body_cut'],
         figures['held_same_cut'],
         figures['held_body_cut'],
+        figures['cross_cut'],
+        figures['body_cut'],
       )
     )
   allowed = [row for row in rows if row[2] < MAX_BODY_CUT]
@@ -812,10 +815,12 @@ def run(argv=None) -> None:
           'tuned: body sentences cut',
           'held-out: same-script footers cut',
           'held-out: body sentences cut',
+          'all: cross-script footers cut',
+          'all: body sentences cut',
         )
       )
     )
-    print(_row(('---', '---:', '---:', '---:', '---:')))
+    print(_row(('---',) + ('---:',) * 6))
     for threshold, *figures in sweep:
       print(_row(['off' if threshold is None else threshold] + ['%.4f' % f for f in figures]))
     print()
