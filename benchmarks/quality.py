@@ -11,7 +11,9 @@ Extraction, on two public sets (in the same run, same pages, same input):
     share and the printed lead, chosen on the other folds): in-fold (tuned)
     and held-out F1; and each one's extraction CPU ms per page;
   * extraction/trafilatura-eval-subset: the share of must-have snippets found
-    in the text (`with`) and of must-not snippets absent from it (`without`).
+    in the text (`with`) and of must-not snippets absent from it (`without`);
+    and the same by extraction mode (`mode-snippets`): pages none of the
+    modes was built on.
 The baseline is trafilatura's bare_extraction with default settings; newsbeam
 is build_articles -> ArticleCleaner.clean -> SiteBoilerplate (learned over the
 run's pages) -> LanguageDetector.label, the bodies of a page's parts joined.
@@ -30,8 +32,15 @@ sets' pages (extracted and cleaned first, untimed), against trafilatura's
 extraction of the same pages.
 
   .venv/bin/python benchmarks/quality.py [--data ../shared/data] [--limit N]
-      [--only modes] [--only language] [--only language-cost] [--skip PART]
-      [--folds 5]
+      [--only modes] [--only mode-snippets] [--only footers] [--only language]
+      [--only language-cost] [--skip PART] [--folds 5] [--quick] [--workers 2]
+      [--rounds 3]
+
+The extraction modes, cross-validated, with the footers, in under 15
+minutes on a loaded 2-core machine:
+
+  .venv/bin/python benchmarks/quality.py --only modes --only mode-snippets \
+      --only footers --quick
 """
 
 import argparse
@@ -305,6 +314,26 @@ def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, 
         cpu_ms[system] / base_ms,
       )
     )
+  return rows
+
+
+def mode_snippet_rows(config, pages: List[Dict], quick: bool, workers: int) -> List[Tuple]:
+  """Per extraction mode (and candidate vote, unless `quick`), with the
+  configured share and lead, and trafilatura alone: the snippet shares
+  (``snippet_shares``) on pages none of them was built on."""
+  from concurrent.futures import ProcessPoolExecutor
+
+  from transforms.text.page import MODES
+
+  extract = config['extract']
+  systems = list(MODES) + ([] if quick else list(CANDIDATE_VOTES))
+  variants = [(system, extract['vote_min_share'], extract['lead_min_words']) for system in systems]
+  with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config, pages)) as pool:
+    texts = dict(pool.map(_variant_texts, variants))
+  rows = [('trafilatura alone', snippet_shares(pages, [trafilatura_alone(p) for p in pages]))]
+  for (system, _, _), got in texts.items():
+    label = 'extract.mode %s' % system if system in MODES else 'candidate: %s' % system
+    rows.append((label, snippet_shares(pages, got)))
   return rows
 
 
@@ -645,7 +674,15 @@ def run(argv=None) -> None:
   parser.add_argument(
     '--rounds', type=int, default=3, help='modes: interleaved rounds of the CPU timing'
   )
-  parts = ['scrapinghub', 'modes', 'trafilatura', 'language', 'footers', 'language-cost']
+  parts = [
+    'scrapinghub',
+    'modes',
+    'mode-snippets',
+    'trafilatura',
+    'language',
+    'footers',
+    'language-cost',
+  ]
   parser.add_argument('--skip', action='append', default=[], choices=parts)
   parser.add_argument(
     '--only', action='append', default=[], choices=parts, help='run only this part (repeatable)'
@@ -717,6 +754,20 @@ def run(argv=None) -> None:
           + ('%.1f' % ms, '%.2f' % ratio)
         )
       )
+    print()
+
+  if 'mode-snippets' not in args.skip:
+    pages = trafilatura_eval_pages(
+      os.path.join(args.data, 'extraction', 'trafilatura-eval-subset'), args.limit
+    )
+    print(
+      'trafilatura-eval-subset (%d pages), by extraction mode (configured share and lead): '
+      'must-have snippets kept, must-not snippets dropped' % len(pages)
+    )
+    print(_row(('system', 'must-have kept', 'must-not dropped', 'mean of both')))
+    print(_row(('---', '---:', '---:', '---:')))
+    for name, shares in mode_snippet_rows(config, pages, args.quick, args.workers):
+      print(_row([name] + ['%.4f' % shares[key] for key in ('kept', 'dropped', 'mean')]))
     print()
 
   if 'trafilatura' not in args.skip:
