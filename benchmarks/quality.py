@@ -220,6 +220,17 @@ VOTE_SHARES = (0.5, 0.7, 0.9)
 LEAD_MIN_WORDS = (0, 8)
 
 
+def mode_systems(quick: bool) -> List[str]:
+  """The extraction modes, then (unless `quick`) the candidate votes."""
+  from transforms.text.page import MODES
+
+  return list(MODES) + ([] if quick else list(CANDIDATE_VOTES))
+
+
+def system_label(system: str) -> str:
+  return 'candidate: %s' % system if system in CANDIDATE_VOTES else 'extract.mode %s' % system
+
+
 def _extract_settings(extract: Dict, system: str, share: float, lead: int) -> Dict:
   """The `extract` section with a mode (or candidate vote), share and lead."""
   return dict(
@@ -267,9 +278,7 @@ def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, 
   processes; the CPU is timed in one of them, beside the others."""
   from concurrent.futures import ProcessPoolExecutor
 
-  from transforms.text.page import MODES
-
-  systems = list(MODES) + ([] if quick else list(CANDIDATE_VOTES))
+  systems = mode_systems(quick)
   extract = config['extract']
   variants = [
     (system, share, lead)
@@ -295,7 +304,6 @@ def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, 
   ):
     rows.append((name, f1(got), f1(got), f1(got), '-', cpu_ms[name], cpu_ms[name] / base_ms))
   for system in systems:
-    label = 'extract.mode %s' % system if system in MODES else 'candidate: %s' % system
     mine = {
       'share %.1f, lead %d' % (share, lead): got
       for (name, share, lead), got in texts.items()
@@ -305,7 +313,7 @@ def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, 
     tuned, held_out, chosen = cross_validated(pages, mine, fold_of)
     rows.append(
       (
-        label,
+        system_label(system),
         f1(mine[configured]),
         tuned,
         held_out,
@@ -323,17 +331,15 @@ def mode_snippet_rows(config, pages: List[Dict], quick: bool, workers: int) -> L
   (``snippet_shares``) on pages none of them was built on."""
   from concurrent.futures import ProcessPoolExecutor
 
-  from transforms.text.page import MODES
-
   extract = config['extract']
-  systems = list(MODES) + ([] if quick else list(CANDIDATE_VOTES))
-  variants = [(system, extract['vote_min_share'], extract['lead_min_words']) for system in systems]
+  variants = [
+    (system, extract['vote_min_share'], extract['lead_min_words']) for system in mode_systems(quick)
+  ]
   with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config, pages)) as pool:
     texts = dict(pool.map(_variant_texts, variants))
   rows = [('trafilatura alone', snippet_shares(pages, [trafilatura_alone(p) for p in pages]))]
   for (system, _, _), got in texts.items():
-    label = 'extract.mode %s' % system if system in MODES else 'candidate: %s' % system
-    rows.append((label, snippet_shares(pages, got)))
+    rows.append((system_label(system), snippet_shares(pages, got)))
   return rows
 
 
@@ -601,7 +607,6 @@ def language_figures(
   alone_ms = 1000 * (time.perf_counter() - start) / len(single)
   return {
     'composite': composite,
-    'docs': (docs, held_out),
     'single': {
       'sentences': len(single),
       'ours': ours / len(single),
