@@ -11,7 +11,9 @@ Extraction, on two public sets (in the same run, same pages, same input):
     share and the printed lead, chosen on the other folds): in-fold (tuned)
     and held-out F1; and each one's extraction CPU ms per page;
   * extraction/trafilatura-eval-subset: the share of must-have snippets found
-    in the text (`with`) and of must-not snippets absent from it (`without`).
+    in the text (`with`) and of must-not snippets absent from it (`without`);
+    and the same by extraction mode (`mode-snippets`): pages none of the
+    modes was built on.
 The baseline is trafilatura's bare_extraction with default settings; newsbeam
 is build_articles -> ArticleCleaner.clean -> SiteBoilerplate (learned over the
 run's pages) -> LanguageDetector.label, the bodies of a page's parts joined.
@@ -30,8 +32,15 @@ sets' pages (extracted and cleaned first, untimed), against trafilatura's
 extraction of the same pages.
 
   .venv/bin/python benchmarks/quality.py [--data ../shared/data] [--limit N]
-      [--only modes] [--only language] [--only language-cost] [--skip PART]
-      [--folds 5]
+      [--only modes] [--only mode-snippets] [--only footers] [--only language]
+      [--only language-cost] [--skip PART] [--folds 5] [--quick] [--workers 2]
+      [--rounds 3]
+
+The extraction modes, cross-validated, with the footers, in under 15
+minutes on a loaded 2-core machine:
+
+  .venv/bin/python benchmarks/quality.py --only modes --only mode-snippets \
+      --only footers --quick
 """
 
 import argparse
@@ -46,7 +55,7 @@ import statistics
 import sys
 import time
 import unicodedata
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -170,15 +179,23 @@ def cross_validated(pages: List[Dict], texts: Dict[str, List[str]], fold_of: Lis
   return statistics.mean(tuned), pooled, chosen
 
 
-def extraction_cpu_ms(pages: List[Dict], extract) -> float:
-  """CPU milliseconds per page of `extract` over the pages, after one
-  untimed pass (warm caches)."""
-  for page in pages:
-    extract(page)
-  start = time.process_time()
-  for page in pages:
-    extract(page)
-  return 1000 * (time.process_time() - start) / len(pages)
+def extraction_cpu_ms(pages: List[Dict], systems: Dict[str, Callable], rounds: int):
+  """CPU milliseconds per page of each system (a function of a page) over
+  the pages: one untimed pass each (warm caches, models loaded), then
+  `rounds` rounds, each running every system over all pages in turn, so
+  that the machine's load weighs on all alike. CPU time of this process
+  (the extraction runs in it, no child), not wall time."""
+  for extract in systems.values():
+    for page in pages:
+      extract(page)
+  spent = collections.Counter()
+  for _ in range(rounds):
+    for name, extract in systems.items():
+      start = time.process_time()
+      for page in pages:
+        extract(page)
+      spent[name] += time.process_time() - start
+  return {name: 1000 * spent[name] / (rounds * len(pages)) for name in systems}
 
 
 # Votes measured beside the modes (transforms.text.page.Vote: trafilatura's
@@ -203,66 +220,126 @@ VOTE_SHARES = (0.5, 0.7, 0.9)
 LEAD_MIN_WORDS = (0, 8)
 
 
-def mode_rows(config, pages: List[Dict], folds: int) -> List[Tuple]:
-  """Per extraction mode and baseline: F1 on all pages with the configured
-  settings, tuned and held-out F1 (folds by site), and extraction CPU ms
-  per page against trafilatura alone in the same run."""
-  from transforms.text.page import MODES, extract_page
+def mode_systems(quick: bool) -> List[str]:
+  """The extraction modes, then (unless `quick`) the candidate votes."""
+  from transforms.text.page import MODES
 
-  fold_of = site_folds(pages, folds)
-  rows = []
-  alone = [trafilatura_alone(p) for p in pages]
-  base_ms = extraction_cpu_ms(pages, trafilatura_alone)
-  for name, texts, ms in (
-    ('trafilatura alone', alone, base_ms),
-    ('resiliparse alone', [resiliparse_alone(p) for p in pages], None),
-  ):
-    f1 = f1_scores([token_match(p['gold'], t) for p, t in zip(pages, texts)])['f1']
-    if ms is None:
-      ms = extraction_cpu_ms(pages, resiliparse_alone)
-    rows.append((name, f1, f1, f1, ms, ms / base_ms))
+  return list(MODES) + ([] if quick else list(CANDIDATE_VOTES))
+
+
+def system_label(system: str) -> str:
+  return 'candidate: %s' % system if system in CANDIDATE_VOTES else 'extract.mode %s' % system
+
+
+def _extract_settings(extract: Dict, system: str, share: float, lead: int) -> Dict:
+  """The `extract` section with a mode (or candidate vote), share and lead."""
+  return dict(
+    extract, mode=CANDIDATE_VOTES.get(system, system), vote_min_share=share, lead_min_words=lead
+  )
+
+
+# A pool worker's newsbeam and pages, set once per process.
+_WORKER: Dict = {}
+
+
+def _start_worker(config, pages) -> None:
+  _WORKER.update(newsbeam=Newsbeam(config), pages=pages)
+
+
+def _variant_texts(variant: Tuple[str, float, int]) -> Tuple[Tuple[str, float, int], List[str]]:
+  """A pool task: newsbeam's texts of the pages with one variant's
+  extraction settings (system, vote share, lead words)."""
+  newsbeam, pages = _WORKER['newsbeam'], _WORKER['pages']
+  return variant, newsbeam.texts(pages, _extract_settings(newsbeam.config['extract'], *variant))
+
+
+def _systems_cpu(systems: List[str], rounds: int) -> Dict[str, float]:
+  """A pool task: each system's extraction CPU ms per page, interleaved
+  (``extraction_cpu_ms``): trafilatura alone, resiliparse alone, and each
+  mode as the pipeline extracts a page (``build_articles``, the configured
+  share and lead)."""
+  extract, pages = _WORKER['newsbeam'].config['extract'], _WORKER['pages']
+  timed = {'trafilatura alone': trafilatura_alone, 'resiliparse alone': resiliparse_alone}
+  for system in systems:
+    settings = _extract_settings(
+      extract, system, extract['vote_min_share'], extract['lead_min_words']
+    )
+    timed[system] = lambda page, settings=settings: build_articles(page, settings)
+  return extraction_cpu_ms(pages, timed, rounds)
+
+
+def mode_rows(config, pages: List[Dict], folds: int, quick: bool, workers: int, rounds: int):
+  """Per extraction mode (and candidate vote, unless `quick`) and baseline:
+  F1 on all pages with the configured settings, tuned and held-out F1
+  (folds by site; the variants: the vote's share, and the printed lead on
+  or off unless `quick`), the variant each fold chose, and extraction CPU ms per
+  page against trafilatura alone, all measured in this run. Each variant
+  runs newsbeam's stages (``Newsbeam.texts``) in a pool of `workers`
+  processes; the CPU is timed in one of them, beside the others."""
+  from concurrent.futures import ProcessPoolExecutor
+
+  systems = mode_systems(quick)
   extract = config['extract']
-  for mode in ('fast', 'balanced', 'best') + tuple(CANDIDATE_VOTES):
-    label = 'extract.mode %s' % mode if mode in MODES else 'candidate: %s' % mode
-    mode = CANDIDATE_VOTES.get(mode, mode)
-    variants = {}
-    for share in VOTE_SHARES if mode != 'fast' else (extract['vote_min_share'],):
-      for lead in LEAD_MIN_WORDS:
-        run_config = dict(
-          config, extract=dict(extract, mode=mode, vote_min_share=share, lead_min_words=lead)
-        )
-        variants['share %.1f, lead %d' % (share, lead)] = Newsbeam(run_config).texts(pages)
-    configured = 'share %.1f, lead %d' % (
-      extract['vote_min_share'],
-      extract['lead_min_words'],
-    )
-    f1 = f1_scores([token_match(p['gold'], t) for p, t in zip(pages, variants[configured])])['f1']
-    tuned, held_out, chosen = cross_validated(pages, variants, fold_of)
-    ms = extraction_cpu_ms(
-      pages,
-      lambda p, mode=mode: extract_page(
-        p['html'],
-        p['url'],
-        extract['favor'],
-        extract['min_extracted_chars'],
-        extract['story_min_words'],
-        extract['story_min_paragraphs'],
-        extract['lead_min_words'],
-        None,
-        mode,
-        extract['vote_min_share'],
-      ),
-    )
+  variants = [
+    (system, share, lead)
+    for system in systems
+    # fast has no vote: its variants are the lead's only.
+    for share in (VOTE_SHARES if system != 'fast' else (extract['vote_min_share'],))
+    for lead in ((extract['lead_min_words'],) if quick else LEAD_MIN_WORDS)
+  ]
+  with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config, pages)) as pool:
+    cpu = pool.submit(_systems_cpu, systems, rounds)
+    texts = dict(pool.map(_variant_texts, variants))
+    cpu_ms = cpu.result()
+  fold_of = site_folds(pages, folds)
+
+  def f1(got):
+    return f1_scores([token_match(p['gold'], t) for p, t in zip(pages, got)])['f1']
+
+  base_ms = cpu_ms['trafilatura alone']
+  rows = []
+  for name, got in (
+    ('trafilatura alone', [trafilatura_alone(p) for p in pages]),
+    ('resiliparse alone', [resiliparse_alone(p) for p in pages]),
+  ):
+    rows.append((name, f1(got), f1(got), f1(got), '-', cpu_ms[name], cpu_ms[name] / base_ms))
+  for system in systems:
+    mine = {
+      'share %.1f, lead %d' % (share, lead): got
+      for (name, share, lead), got in texts.items()
+      if name == system
+    }
+    configured = 'share %.1f, lead %d' % (extract['vote_min_share'], extract['lead_min_words'])
+    tuned, held_out, chosen = cross_validated(pages, mine, fold_of)
     rows.append(
       (
-        'newsbeam, %s (chosen per fold: %s)' % (label, '; '.join(chosen)),
-        f1,
+        system_label(system),
+        f1(mine[configured]),
         tuned,
         held_out,
-        ms,
-        ms / base_ms,
+        '; '.join(chosen),
+        cpu_ms[system],
+        cpu_ms[system] / base_ms,
       )
     )
+  return rows
+
+
+def mode_snippet_rows(config, pages: List[Dict], quick: bool, workers: int) -> List[Tuple]:
+  """Per extraction mode (and candidate vote, unless `quick`), with the
+  configured share and lead, and trafilatura alone: the snippet shares
+  (``snippet_shares``) on pages none of them was built on."""
+  from concurrent.futures import ProcessPoolExecutor
+
+  extract = config['extract']
+  variants = [
+    (system, extract['vote_min_share'], extract['lead_min_words']) for system in mode_systems(quick)
+  ]
+  with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(config, pages)) as pool:
+    texts = dict(pool.map(_variant_texts, variants))
+  rows = [('trafilatura alone', snippet_shares(pages, [trafilatura_alone(p) for p in pages]))]
+  for (system, _, _), got in texts.items():
+    rows.append((system_label(system), snippet_shares(pages, got)))
   return rows
 
 
@@ -274,8 +351,10 @@ class Newsbeam:
     self.cleaner = ArticleCleaner(config['clean'])
     self.detector = LanguageDetector(config['language'])
 
-  def texts(self, pages: List[Dict]) -> List[str]:
-    extract = self.config['extract']
+  def texts(self, pages: List[Dict], extract: Optional[Dict] = None) -> List[str]:
+    """Each page's body as newsbeam publishes it (its stories' bodies
+    joined); `extract`: the extraction settings, or the configured ones."""
+    extract = extract or self.config['extract']
     stories_per_page = [
       [story for article in build_articles(page, extract) for story in self.cleaner.clean(article)]
       for page in pages
@@ -407,6 +486,84 @@ def composite_documents(
   return docs
 
 
+def composite_figures(detector: LanguageDetector, docs, held_out) -> Dict[str, float]:
+  """The composite documents labelled: document accuracy, footers cut
+  (cross-script and same-script), body sentences wrongly cut, over all
+  documents and apart for the documents in the `held_out` languages
+  (`held_*`) and the others (`tuned_*`)."""
+  count = collections.Counter()
+  start = time.perf_counter()
+  for lang, body, other, footer in docs:
+    labelled = detector.label(schema.new_article(body=schema.join_paragraphs(body + [footer])))
+    kept = schema.paragraphs(labelled['body'])
+    script = (
+      'cross'
+      if LANGUAGE_SCRIPT.get(lang, 'Latin') != LANGUAGE_SCRIPT.get(other, 'Latin')
+      else 'same'
+    )
+    for half in ('', 'held_' if lang in held_out else 'tuned_'):
+      count[half + 'documents'] += 1
+      count[half + 'right'] += labelled['language'] == lang
+      count[half + 'close_right'] += CLOSE_LANGUAGES.get(
+        labelled['language'], labelled['language']
+      ) == CLOSE_LANGUAGES.get(lang, lang)
+      count[half + script] += 1
+      count[half + script + '_cut'] += footer not in kept
+      count[half + 'body'] += len(body)
+      count[half + 'body_cut'] += sum(1 for sentence in body if sentence not in kept)
+  figures = {'ms': 1000 * (time.perf_counter() - start) / len(docs)}
+  for half in ('', 'held_', 'tuned_'):
+    figures.update(
+      {
+        half + 'documents': count[half + 'documents'],
+        half + 'accuracy': count[half + 'right'] / max(count[half + 'documents'], 1),
+        half + 'close': count[half + 'close_right'] / max(count[half + 'documents'], 1),
+        half + 'cross_script': count[half + 'cross'],
+        half + 'cross_cut': count[half + 'cross_cut'] / max(count[half + 'cross'], 1),
+        half + 'same_script': count[half + 'same'],
+        half + 'same_cut': count[half + 'same_cut'] / max(count[half + 'same'], 1),
+        half + 'body_cut': count[half + 'body_cut'] / max(count[half + 'body'], 1),
+      }
+    )
+  return figures
+
+
+# language.short_fragment_fast_min_probability values compared (None: the
+# rule off); the default is the one the tuned half of the languages chooses.
+SHORT_FAST_THRESHOLDS = (None, 0.3, 0.5, 0.7, 0.9)
+# Body sentences wrongly cut must stay under this share.
+MAX_BODY_CUT = 0.01
+
+
+def short_fragment_sweep(language_config: Dict, docs, held_out) -> List[Tuple]:
+  """Per threshold of the fastText agreement on short fragments: same-script
+  footers cut and body sentences wrongly cut, on the tuned half of the
+  languages and on the held-out half, and cross-script footers cut and body
+  sentences wrongly cut over all documents; and the threshold the tuned half
+  chooses (most footers cut with body sentences cut under MAX_BODY_CUT, the
+  higher threshold on a tie)."""
+  rows = []
+  for threshold in SHORT_FAST_THRESHOLDS:
+    detector = LanguageDetector(
+      dict(language_config, short_fragment_fast_min_probability=threshold)
+    )
+    figures = composite_figures(detector, docs, held_out)
+    rows.append(
+      (
+        threshold,
+        figures['tuned_same_cut'],
+        figures['tuned_body_cut'],
+        figures['held_same_cut'],
+        figures['held_body_cut'],
+        figures['cross_cut'],
+        figures['body_cut'],
+      )
+    )
+  allowed = [row for row in rows if row[2] < MAX_BODY_CUT]
+  chosen = max(allowed, key=lambda row: (row[1], row[0] or 0))[0] if allowed else None
+  return rows, chosen
+
+
 def language_figures(
   detector: LanguageDetector,
   texts,
@@ -429,37 +586,14 @@ def language_figures(
     except LangDetectException:
       return None
 
-  right = close_right = alone_right = cross = cross_cut = same = same_cut = 0
-  body_sentences = body_cut = 0
-  # The fragment rules were chosen on the even-numbered languages (in code
+  # The fragment rules are chosen on the even-numbered languages (in code
   # order); the odd-numbered ones are held out and reported apart.
   held_out = set(languages[1::2])
-  held = collections.Counter()
-  start = time.perf_counter()
-  for lang, body, other, footer in docs:
-    labelled = detector.label(schema.new_article(body=schema.join_paragraphs(body + [footer])))
-    right += labelled['language'] == lang
-    close_right += CLOSE_LANGUAGES.get(
-      labelled['language'], labelled['language']
-    ) == CLOSE_LANGUAGES.get(lang, lang)
-    alone_right += langdetect_alone(schema.join_paragraphs(body + [footer])) == lang
-    kept = schema.paragraphs(labelled['body'])
-    cut = footer not in kept
-    body_sentences += len(body)
-    body_cut += sum(1 for sentence in body if sentence not in kept)
-    if LANGUAGE_SCRIPT.get(lang, 'Latin') != LANGUAGE_SCRIPT.get(other, 'Latin'):
-      cross += 1
-      cross_cut += cut
-    else:
-      same += 1
-      same_cut += cut
-      if lang in held_out:
-        held['same'] += 1
-        held['same_cut'] += cut
-    if lang in held_out:
-      held['body'] += len(body)
-      held['body_cut'] += sum(1 for sentence in body if sentence not in kept)
-  composite_ms = 1000 * (time.perf_counter() - start) / len(docs)
+  composite = composite_figures(detector, docs, held_out)
+  composite['alone'] = sum(
+    langdetect_alone(schema.join_paragraphs(body + [footer])) == lang
+    for lang, body, _, footer in docs
+  ) / len(docs)
 
   single = [
     (lang, text) for lang in languages for text in texts[(lang, 'sentences')][:sentence_limit]
@@ -472,21 +606,7 @@ def language_figures(
   alone = sum(langdetect_alone(text) == lang for lang, text in single)
   alone_ms = 1000 * (time.perf_counter() - start) / len(single)
   return {
-    'composite': {
-      'documents': len(docs),
-      'accuracy': right / len(docs),
-      'alone': alone_right / len(docs),
-      'close': close_right / len(docs),
-      'body_cut': body_cut / body_sentences,
-      'cross_script': cross,
-      'cross_cut': cross_cut / max(cross, 1),
-      'same_script': same,
-      'same_cut': same_cut / max(same, 1),
-      'held_same': held['same'],
-      'held_same_cut': held['same_cut'] / max(held['same'], 1),
-      'held_body_cut': held['body_cut'] / max(held['body'], 1),
-      'ms': composite_ms,
-    },
+    'composite': composite,
     'single': {
       'sentences': len(single),
       'ours': ours / len(single),
@@ -548,7 +668,26 @@ def run(argv=None) -> None:
   parser.add_argument('--sentences', type=int, default=4, help='sentences per composite document')
   parser.add_argument('--config', default=None, help='a newsbeam config merged over the defaults')
   parser.add_argument('--folds', type=int, default=5, help='cross-validation folds (by site)')
-  parts = ['scrapinghub', 'modes', 'trafilatura', 'language', 'language-cost']
+  parser.add_argument(
+    '--quick',
+    action='store_true',
+    help='modes: the three modes only (no candidate votes), the printed lead as configured',
+  )
+  parser.add_argument(
+    '--workers', type=int, default=2, help='modes: processes running the variants'
+  )
+  parser.add_argument(
+    '--rounds', type=int, default=3, help='modes: interleaved rounds of the CPU timing'
+  )
+  parts = [
+    'scrapinghub',
+    'modes',
+    'mode-snippets',
+    'trafilatura',
+    'language',
+    'footers',
+    'language-cost',
+  ]
   parser.add_argument('--skip', action='append', default=[], choices=parts)
   parser.add_argument(
     '--only', action='append', default=[], choices=parts, help='run only this part (repeatable)'
@@ -594,18 +733,46 @@ def run(argv=None) -> None:
     pages = scrapinghub_pages(os.path.join(args.data, 'extraction', 'scrapinghub-dev'), args.limit)
     print(
       'scrapinghub-dev (%d pages), body token F1 by extraction mode, %d folds by site; '
-      'extraction CPU ms per page against trafilatura alone' % (len(pages), args.folds)
+      'extraction CPU ms per page (%d rounds, interleaved) against trafilatura alone'
+      % (len(pages), args.folds, args.rounds)
     )
     print(
-      _row(('system', 'all pages', 'tuned (in-fold)', 'held-out', 'CPU ms/page', 'x trafilatura'))
-    )
-    print(_row(('---', '---:', '---:', '---:', '---:', '---:')))
-    for name, *figures in mode_rows(config, pages, args.folds):
-      print(
-        _row(
-          [name] + ['%.4f' % f for f in figures[:3]] + ['%.1f' % figures[3], '%.2f' % figures[4]]
+      _row(
+        (
+          'system',
+          'all pages',
+          'tuned (in-fold)',
+          'held-out',
+          'chosen per fold',
+          'CPU ms/page',
+          'x trafilatura',
         )
       )
+    )
+    print(_row(('---', '---:', '---:', '---:', '---', '---:', '---:')))
+    for name, all_pages, tuned, held_out, chosen, ms, ratio in mode_rows(
+      config, pages, args.folds, args.quick, args.workers, args.rounds
+    ):
+      print(
+        _row(
+          (name, '%.4f' % all_pages, '%.4f' % tuned, '%.4f' % held_out, chosen)
+          + ('%.1f' % ms, '%.2f' % ratio)
+        )
+      )
+    print()
+
+  if 'mode-snippets' not in args.skip:
+    pages = trafilatura_eval_pages(
+      os.path.join(args.data, 'extraction', 'trafilatura-eval-subset'), args.limit
+    )
+    print(
+      'trafilatura-eval-subset (%d pages), by extraction mode (configured share and lead): '
+      'must-have snippets kept, must-not snippets dropped' % len(pages)
+    )
+    print(_row(('system', 'must-have kept', 'must-not dropped', 'mean of both')))
+    print(_row(('---', '---:', '---:', '---:')))
+    for name, shares in mode_snippet_rows(config, pages, args.quick, args.workers):
+      print(_row([name] + ['%.4f' % shares[key] for key in ('kept', 'dropped', 'mean')]))
     print()
 
   if 'trafilatura' not in args.skip:
@@ -650,8 +817,19 @@ def run(argv=None) -> None:
       ('composite: same-script footers cut (%d)' % comp['same_script'], comp['same_cut'], None),
       ('composite: body sentences wrongly cut', comp['body_cut'], None),
       (
+        'composite, tuned half of the languages: same-script footers '
+        'cut (%d)' % comp['tuned_same_script'],
+        comp['tuned_same_cut'],
+        None,
+      ),
+      (
+        'composite, tuned half of the languages: body sentences wrongly cut',
+        comp['tuned_body_cut'],
+        None,
+      ),
+      (
         'composite, held-out half of the languages: same-script footers '
-        'cut (%d)' % comp['held_same'],
+        'cut (%d)' % comp['held_same_script'],
         comp['held_same_cut'],
         None,
       ),
@@ -674,6 +852,35 @@ def run(argv=None) -> None:
       % (load_seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     )
 
+  if 'footers' not in args.skip:
+    texts = labelled_texts(os.path.join(args.data, 'langid', 'labelled.tsv'))
+    languages = sorted({lang for lang, _ in texts})
+    docs = composite_documents(texts, languages, args.per_language, args.sentences)
+    sweep, chosen = short_fragment_sweep(config['language'], docs, set(languages[1::2]))
+    print(
+      'composite documents (%d): short same-script footers cut by the fastText agreement '
+      '(language.short_fragment_fast_min_probability), tuned on the even-numbered languages, '
+      'held out on the odd-numbered; chosen: %s (configured: %s)'
+      % (len(docs), chosen, config['language']['short_fragment_fast_min_probability'])
+    )
+    print(
+      _row(
+        (
+          'threshold',
+          'tuned: same-script footers cut',
+          'tuned: body sentences cut',
+          'held-out: same-script footers cut',
+          'held-out: body sentences cut',
+          'all: cross-script footers cut',
+          'all: body sentences cut',
+        )
+      )
+    )
+    print(_row(('---',) + ('---:',) * 6))
+    for threshold, *figures in sweep:
+      print(_row(['off' if threshold is None else threshold] + ['%.4f' % f for f in figures]))
+    print()
+
   if 'language-cost' not in args.skip:
     pages = scrapinghub_pages(
       os.path.join(args.data, 'extraction', 'scrapinghub-dev'), args.limit
@@ -690,6 +897,8 @@ def run(argv=None) -> None:
       )
     )
 
+  if not rows:
+    return
   print(_row(('figure', 'newsbeam', 'baseline')))
   print(_row(('---', '---:', '---:')))
   for name, ours, base in rows:

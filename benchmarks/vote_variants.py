@@ -26,6 +26,7 @@ from benchmarks.quality import (  # noqa: E402
   token_match,
   trafilatura_alone,
 )
+from configs.loading import load_config  # noqa: E402
 from transforms.text import page as page_text  # noqa: E402
 from transforms.text import vote  # noqa: E402
 
@@ -55,7 +56,11 @@ def run(argv=None) -> None:
   def f1(texts):
     return f1_scores([token_match(p['gold'], t) for p, t in zip(pages, texts)])['f1']
 
-  print('| system | all pages, share 0.7 | tuned (in-fold) | held-out | share chosen per fold |')
+  configured = load_config()['extract']['vote_min_share']
+  print(
+    '| system | all pages, share %.1f | tuned (in-fold) | held-out | share chosen per fold |'
+    % configured
+  )
   print('| --- | ---: | ---: | ---: | --- |')
   for name, texts in (
     ('trafilatura alone', [trafilatura_alone(p) for p in pages]),
@@ -80,7 +85,7 @@ def run(argv=None) -> None:
     label = 'extract.mode %s' % name if name in page_text.MODES else 'candidate: %s' % name
     print(
       '| %s | %.4f | %.4f | %.4f | %s |'
-      % (label, f1(variants['0.7']), tuned, held_out, ', '.join(chosen))
+      % (label, f1(variants['%.1f' % configured]), tuned, held_out, ', '.join(chosen))
     )
 
 

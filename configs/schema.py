@@ -187,7 +187,7 @@ class ExtractSettings(Section):
     'four (best).',
   )
   vote_min_share: Number = Field(
-    0.7, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'
+    0.5, ge=0, le=1, description='An extractor holds a paragraph with this share of its words.'
   )
 
 
@@ -331,6 +331,12 @@ class LanguageSettings(Section):
   )
   short_fragment_languages: Literal['main', 'all', 'none'] = Field(
     'main', description='Which short fragments may be cut (main: in main_languages).'
+  )
+  short_fragment_fast_min_probability: Optional[Number] = Field(
+    0.3,
+    ge=0,
+    le=1,
+    description='main: a short fragment in another language is cut if fastText agrees this sure.',
   )
   close_languages: LanguageGroups = Field(
     [

@@ -55,7 +55,7 @@ def _build(
   max_html_bytes: Optional[int],
   page_extractor,
   page_options: Tuple[int, ...] = (0, 0, 0),
-  vote: Tuple[str, float] = ('balanced', 0.7),
+  vote: Tuple[str, float] = ('balanced', 0.5),
 ) -> Tuple[Dict[str, Any], List[Tuple[str, str]]]:
   """(article, [(headline, text)] of its stories) of a raw page record: one
   call of `page_extractor` per page, given `page_options` (its arguments

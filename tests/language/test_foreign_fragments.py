@@ -69,6 +69,26 @@ def test_short_same_script_footer_is_cut_and_named(
 
 
 @pytest.mark.parametrize(
+  'footer, footer_code',
+  [
+    ('Jätä kommentti ja tilaa uutiskirjeemme.', 'fi'),
+    ('Lisa kommentaar ja telli meie uudiskiri.', 'et'),
+  ],
+  ids=['fi-comment-prompt-under-en', 'et-comment-prompt-under-en'],
+)
+def test_short_footer_outside_the_main_languages_is_cut_when_fasttext_agrees(
+  config, detector, footer, footer_code
+):
+  # No full models are loaded for Finnish or Estonian: fastText, a second
+  # model, must read the line as the language lingua's fast mode names.
+  labelled = label(detector, ENGLISH + [footer])
+  assert labelled['body'] == '\n\n'.join(ENGLISH)
+  assert [cut['language'] for cut in labelled['removed']] == [footer_code]
+  alone = LanguageDetector(dict(config['language'], short_fragment_fast_min_probability=None))
+  assert label(alone, ENGLISH + [footer])['body'] == '\n\n'.join(ENGLISH + [footer])
+
+
+@pytest.mark.parametrize(
   'line',
   [
     'read more about the tram line here',
@@ -129,6 +149,7 @@ def test_labels_and_cuts_are_the_same_on_every_run(config):
     ('fast_document_min_probability', 1.5),
     ('fast_fragment_min_probability', -0.1),
     ('fast_fragment_min_probability', 'high'),
+    ('short_fragment_fast_min_probability', 1.2),
   ],
 )
 def test_bad_language_settings_are_clear_config_errors(tmp_path, key, value):

@@ -6,6 +6,7 @@ from transforms.text.vote import voted_paragraphs
 STORY = 'The council voted on Monday to extend the tram line to the harbour by spring.'
 SECOND = 'Work on the new stops starts in March, the mayor said after the vote.'
 MENU = 'Home News Sport Weather Contact us'
+THIRD = 'The harbour stop will open last, once the bridge over the canal is widened.'
 
 
 def test_a_paragraph_three_of_four_extractors_hold_is_kept_and_one_is_not():
@@ -56,3 +57,15 @@ def test_two_of_three_keeps_what_one_other_extractor_confirms_and_weights_count(
   # trafilatura with two votes: its own paragraphs stand alone at two.
   assert voted_paragraphs(texts, 2, 0.7, [2, 1, 1]) == [STORY, MENU]
   assert voted_paragraphs(texts, 3, 0.7, [2, 1, 1]) == [STORY]
+
+
+def test_a_paragraph_only_other_extractors_find_goes_where_they_have_it():
+  # trafilatura (first) misses the middle paragraph that the two others hold.
+  texts = [STORY + '\n\n' + THIRD, '\n\n'.join([STORY, SECOND, THIRD]), SECOND + '\n\n' + THIRD]
+  assert voted_paragraphs(texts, 2, 0.7) == [STORY, SECOND, THIRD]
+  # Before the paragraph that follows it there, when nothing kept precedes it.
+  texts = [SECOND + '\n\n' + THIRD, '\n\n'.join([STORY, SECOND, THIRD]), STORY]
+  assert voted_paragraphs(texts, 2, 0.7) == [STORY, SECOND, THIRD]
+  # After the last kept paragraph, when none of its neighbours was kept.
+  texts = [STORY, MENU + '\n\n' + SECOND, SECOND + '\n\n' + STORY]
+  assert voted_paragraphs(texts, 2, 0.7) == [STORY, SECOND]

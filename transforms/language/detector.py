@@ -18,7 +18,9 @@ Two checks per paragraph, before the document is labelled:
     fast detector is trusted alone from `fast_mode_min_chars` characters; a
     shorter paragraph ("Laisser un commentaire") is cut only when the full
     models of just the two languages in question agree, with the same
-    margin, for the languages `short_fragment_languages` allows. Nothing is
+    margin, for the languages `short_fragment_languages` allows (with
+    `main`, one in another language is cut when fastText names the same
+    language with `short_fragment_fast_min_probability`). Nothing is
     cut when the paragraphs judged foreign would be more than
     `fragment_max_cut_share` of the words (then the label is what is wrong).
 Then the detector labels what is left, from its first `max_chars`. The
@@ -80,6 +82,7 @@ class LanguageDetector:
     )
     self._fast_document_min = config['fast_document_min_probability']
     self._fast_fragment_min = config['fast_fragment_min_probability']
+    self._short_fast_min = config['short_fragment_fast_min_probability']
 
   def ranked(self, text: str) -> List[Tuple[str, float]]:
     """[(ISO 639-1 code, probability)], most likely first."""
@@ -157,16 +160,27 @@ class LanguageDetector:
     ):
       return None
     if len(block) < self._fast_mode_min_chars:
+      if self._short_fragment_languages == 'none':
+        return None
       # With `main`, full models are loaded for the main languages and the
       # documents' only: memory stays bounded whatever the fast mode guesses.
-      if self._short_fragment_languages == 'none' or (
-        self._short_fragment_languages == 'main' and candidate not in self._main_languages
-      ):
-        return None
+      # Another language needs a second model's word: fastText, trained
+      # apart, naming the same language.
+      if self._short_fragment_languages == 'main' and candidate not in self._main_languages:
+        return candidate if self._fast_confirms(text, candidate) else None
       share = self._backend.share_against(block, language, candidate)
       if share is None or share > self._fragment_max_share:
         return None
     return candidate
+
+  def _fast_confirms(self, text: str, candidate: str) -> bool:
+    """Whether fastText reads `text` as `candidate` with at least
+    `short_fragment_fast_min_probability` (never without fastText, or with
+    the setting null)."""
+    if self._fast is None or self._short_fast_min is None:
+      return False
+    code, probability = self._fast.top(text)
+    return code == candidate and probability >= self._short_fast_min
 
   def label(self, article: Dict[str, Any]) -> Dict[str, Any]:
     """Sets `language` and `language_score`, cutting foreign fragments."""

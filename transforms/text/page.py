@@ -315,7 +315,7 @@ def main_text(
   min_chars: int,
   mode: Union[str, Vote] = 'balanced',
   page_html: Optional[str] = None,
-  min_share: float = 0.7,
+  min_share: float = 0.5,
 ) -> str:
   """The main text of a parsed page (the extractors work on copies); pages
   under `min_chars` characters are tried again favouring recall. `mode`: a
@@ -478,7 +478,7 @@ def extract_page(
   lead_min_words: int = 0,
   latest_date: Optional[str] = None,
   mode: Union[str, 'Vote'] = 'balanced',
-  vote_min_share: float = 0.7,
+  vote_min_share: float = 0.5,
 ) -> Dict[str, Any]:
   """Main text and metadata of a whole HTML page, parsed once.
 

@@ -55,7 +55,10 @@ def voted_paragraphs(
   vote, or its `weights`): a text holds a paragraph when it has `min_share`
   of the paragraph's word triples. A paragraph an earlier text already holds
   (by the same measure) is not counted twice; paragraphs of one text alike
-  each other (a list of reports differing by a number) are all its own.
+  each other (a list of reports differing by a number) are all its own. A
+  paragraph a later text adds goes where that text has it: after the kept
+  paragraph its predecessor there matches, or before the one its successor
+  matches.
 
   Each paragraph is reduced to comparable words once; a text's triples are
   those of its paragraphs' words run together (its words in order)."""
@@ -64,20 +67,51 @@ def voted_paragraphs(
   words = [[comparable(p).split() for p in text] for text in split]
   own = [[_triples(w) for w in text] for text in words]
   triples = [_text_triples(w, t) for w, t in zip(words, own)]
-  kept: List[str] = []
+  kept: List[Tuple[str, Set[Tuple[str, ...]]]] = []
   given: Set[Tuple[str, ...]] = set()
   for n in range(len(texts)):
+    # Where this text's next new paragraph goes in `kept`; None until one of
+    # its paragraphs matches a kept one (new ones wait in `waiting`).
+    at: Optional[int] = None if n else 0
+    waiting: List[Tuple[str, Set[Tuple[str, ...]]]] = []
     for paragraph, mine in zip(split[n], own[n]):
       if not mine:
         continue
       need = min_share * len(mine)
       if n and len(mine & given) >= need:
+        match = _best_match(mine, kept, need / 2)
+        if match is not None:
+          if at is None:
+            kept[match:match] = waiting
+            match += len(waiting)
+            waiting = []
+          at = match + 1
         continue
       votes = sum(w for w, theirs in zip(weights, triples) if len(mine & theirs) >= need)
-      if votes >= min_votes:
-        kept.append(paragraph)
+      if votes < min_votes:
+        continue
+      if at is None:
+        waiting.append((paragraph, mine))
+      else:
+        kept.insert(at, (paragraph, mine))
+        at += 1
+    kept += waiting
     given |= triples[n]
-  return kept
+  return [paragraph for paragraph, _ in kept]
+
+
+def _best_match(
+  mine: Set[Tuple[str, ...]], kept: List[Tuple[str, Set[Tuple[str, ...]]]], least: float
+) -> Optional[int]:
+  """The index of the kept paragraph sharing most word triples with
+  `mine`, at least `least` of them (a paragraph another extractor splits in
+  two matches either half), or None."""
+  best, best_shared = None, 0
+  for index, (_, theirs) in enumerate(kept):
+    shared = len(mine & theirs)
+    if shared >= least and shared > best_shared:
+      best, best_shared = index, shared
+  return best
 
 
 def resiliparse_text(page_html: str) -> str:
