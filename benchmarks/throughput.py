@@ -50,6 +50,7 @@ import os
 import pickle
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -200,15 +201,29 @@ def write_jsonl(records, path):
   return path
 
 
-def timed(cmd, cwd, env=None):
-  """(wall s, CPU s of the process tree, peak memory, stdout) of a command."""
+def timed(cmd, cwd, env=None, timeout=None):
+  """(wall s, CPU s of the process tree, peak memory, stdout) of a command;
+  past `timeout` seconds its whole process group is killed and
+  subprocess.TimeoutExpired raised."""
   cpu = children_cpu()
   start = time.perf_counter()
   proc = subprocess.Popen(
-    cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    cmd,
+    cwd=cwd,
+    env=env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    start_new_session=True,
   )
   tree = ProcessTree(proc.pid)
-  out, err = proc.communicate()
+  try:
+    out, err = proc.communicate(timeout=timeout)
+  except subprocess.TimeoutExpired:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    tree.stop()
+    raise
   elapsed = time.perf_counter() - start
   peak, sampled_cpu = tree.stop()
   if proc.returncode:
@@ -231,13 +246,19 @@ def run_pipeline(inputs, workdir, name, extra, code=ROOT, input_flag='--scraped'
   return Run(elapsed, cpu, peak, summary)
 
 
-def run_peer(inputs, workdir, dedup):
+def run_peer(python, inputs, workdir, dedup, timeout):
   """The peer pipeline (datatrove, benchmarks/peer/) on `inputs`, 2 tasks,
-  in its own virtualenv; its counts as the summary."""
+  in its own virtualenv; its counts as the summary. None if it ran past
+  `timeout` seconds (a hung task: it is killed, the benchmark goes on)."""
   folder = tempfile.mkdtemp(prefix='peer-', dir=workdir)
-  cmd = [PEER_PYTHON, PEER_SCRIPT, '--pages', inputs, '--workdir', folder, '--tasks', '2']
-  elapsed, cpu, peak, out = timed(cmd + (['--dedup'] if dedup else []), folder)
-  shutil.rmtree(folder, ignore_errors=True)
+  cmd = [python, PEER_SCRIPT, '--pages', inputs, '--workdir', folder, '--tasks', '2']
+  try:
+    elapsed, cpu, peak, out = timed(cmd + (['--dedup'] if dedup else []), folder, None, timeout)
+  except subprocess.TimeoutExpired:
+    print('the peer pipeline ran past %d s and was stopped: left out' % timeout)
+    return None
+  finally:
+    shutil.rmtree(folder, ignore_errors=True)
   return Run(elapsed, cpu, peak, json.loads(out.strip().splitlines()[-1]))
 
 
@@ -497,6 +518,12 @@ def main(argv=None):
     help='the peer pipeline\'s virtualenv python (benchmarks/peer/requirements.txt); '
     'its runs are left out when it does not exist',
   )
+  parser.add_argument(
+    '--peer-timeout',
+    type=float,
+    default=900,
+    help='seconds a peer run may take before it is stopped and left out',
+  )
   parser.add_argument('--code', default=ROOT, help=argparse.SUPPRESS)
   parser.add_argument('--one-scale', help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
@@ -582,9 +609,10 @@ def pipeline_runs(args, workdir, codes):
           outputs['pages, ' + label, name] = run.summary['outputs']
       if os.path.exists(args.peer_python):
         for label, dedup in PEER_RUNS:
-          run = run_peer(page_file, workdir, dedup)
-          rows.append(Row(label, 'peer', len(pages), run.seconds, run.cpu, run.peak))
-          outputs[label, 'peer'] = run.summary
+          run = run_peer(args.peer_python, page_file, workdir, dedup, args.peer_timeout)
+          if run:
+            rows.append(Row(label, 'peer', len(pages), run.seconds, run.cpu, run.peak))
+            outputs[label, 'peer'] = run.summary
   if short and not args.skip_pipeline:
     for label, extra in SHORT_RUNS:
       for name, code in codes.items():
