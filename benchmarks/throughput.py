@@ -6,23 +6,25 @@ Runs, in one invocation:
     with metadata (``with_metadata=True``: title, author, date, as a newsbeam
     record has them), the baseline that does what newsbeam's extraction does;
   * ``python -m pipelines.ingest`` over the same pages on the DirectRunner,
-    with 1 worker and with 2 (multi_processing: a process per worker;
-    multi_threading: threads of one process, each worker with its own
-    extraction child), timed end to end (start-up included), with the CPU
-    time and peak memory of its whole process tree (the workers and their
-    extraction children included);
+    with 1 worker (in memory; its extraction on a pool of children, one per
+    core) and with 2 (multi_processing: a process per worker, each with its
+    pool; multi_threading: threads of one process sharing one pool), timed
+    end to end (start-up included), with the CPU time and peak memory of its
+    whole process tree (the workers and their extraction children included);
   * the peer pipeline (datatrove: trafilatura + fastText language filter,
     then also its four MinHash dedup stages; 2 tasks) on the same pages,
-    when its virtualenv exists (--peer-python; benchmarks/peer/);
+    when its virtualenv exists (--peer-python; benchmarks/peer/), stopped
+    and left out past --peer-timeout seconds;
   * short records (feed items of about 100 words, plain text) through the
-    pipeline on 2 workers in both modes, end to end and without the start-up
-    (a run on one record, measured in the same invocation, is the start-up);
+    pipeline on each engine, end to end and without the start-up (a run on
+    one record, measured in the same invocation, is the start-up);
   * the cost per stage, timing each stage's per-record functions in-process
     (CPU time), for pages and for short records: what the pipeline's CPU time
     holds beyond their sum is the runner's (coders, shuffles, bundles);
   * with --before REF, the same pipeline runs with the code of git commit REF
     (checked out into a scratch folder), so the table holds before/after
-    ratios measured in the same run;
+    ratios measured in the same run (not on multi_threading: before its
+    shared pool, that engine started an extraction child per Beam thread);
   * with --scale N,M,...: clean, site boilerplate and dedup (the stages that
     see the whole input at once) on N documents each, every size in a fresh
     process on the DirectRunner: CPU time, its ratio to the smallest size,
@@ -38,7 +40,8 @@ and ratios measured in the same run are the figures to compare.
 
   python benchmarks/throughput.py [--data DIR] [--pages 600] [--short 4000]
       [--before REF] [--scale 5000,50000] [--skip-pipeline]
-      [--peer-python /tmp/peer-venv/bin/python]
+      [--modes in_memory,multi_processing,multi_threading]
+      [--peer-python /tmp/peer-venv/bin/python] [--peer-timeout 900]
 """
 
 import argparse
@@ -513,6 +516,12 @@ def main(argv=None):
     '--skip-pipeline', action='store_true', help='only the stage costs (and --scale)'
   )
   parser.add_argument(
+    '--modes',
+    default=','.join(e[0] for e in ENGINES),
+    help='the DirectRunner engines to run the pipeline on (comma-separated): %s'
+    % ', '.join(e[0] for e in ENGINES),
+  )
+  parser.add_argument(
     '--peer-python',
     default=PEER_PYTHON,
     help='the peer pipeline\'s virtualenv python (benchmarks/peer/requirements.txt); '
@@ -547,16 +556,18 @@ def main(argv=None):
       print_scales(measure_scales(args.data, sizes, workdir, codes), sizes, list(codes))
 
 
-# The local engines measured: the default (one worker, in memory), and two
-# workers as processes (each with its own extraction child) or as threads
-# of one process (two extraction children, the rest of the stages sharing
-# one interpreter).
-PAGE_RUNS = (
-  ('1 worker', []),
-  ('2 workers, multi_processing', TWO_WORKERS),
-  ('2 workers, multi_threading', TWO_THREADS),
+# The local engines measured: one worker in memory (its extraction on a
+# pool of children, one per core, so on both cores), and two workers as
+# processes (each with its own pool) or as threads of one process (sharing
+# one pool). Each is a name for --modes, its label and its flags.
+ENGINES = (
+  ('in_memory', '1 worker', []),
+  ('multi_processing', '2 workers, multi_processing', TWO_WORKERS),
+  ('multi_threading', '2 workers, multi_threading', TWO_THREADS),
 )
-SHORT_RUNS = (('multi_processing', TWO_WORKERS), ('multi_threading', TWO_THREADS))
+# Code before the shared pool started an extraction child per Beam thread
+# in multi_threading: dozens of children, once 17.7 GB. It is not run.
+UNSAFE_BEFORE = {'multi_threading'}
 PEER_RUNS = (
   ('peer: datatrove, trafilatura + fastText, 2 tasks', False),
   ('peer: datatrove, the same + 4 MinHash stages, 2 tasks', True),
@@ -572,6 +583,10 @@ class Row(NamedTuple):
   peak: Optional[int] = None
 
 
+def engines(args):
+  return [e for e in ENGINES if e[0] in args.modes.split(',')]
+
+
 def pipeline_runs(args, workdir, codes):
   pages = load_pages(args.data, args.pages) if args.pages else []
   short = load_short_records(args.data, args.short) if args.short else []
@@ -579,6 +594,10 @@ def pipeline_runs(args, workdir, codes):
   short_file = write_jsonl(short, os.path.join(workdir, 'short.jsonl'))
   one_file = write_jsonl(short[:1] or pages[:1], os.path.join(workdir, 'one.jsonl'))
   rows, outputs = [], {}
+
+  def each_code(mode):
+    return [(n, c) for n, c in codes.items() if not (n == 'before' and mode in UNSAFE_BEFORE)]
+
   if pages:
     print(
       '%d pages (%d distinct), %.0f MB of HTML'
@@ -600,8 +619,8 @@ def pipeline_runs(args, workdir, codes):
     if not args.skip_pipeline:
       # Interleaved (before, after; one engine after the other) so that a
       # change in the machine's load falls on every run alike.
-      for label, extra in PAGE_RUNS:
-        for name, code in codes.items():
+      for mode, label, extra in engines(args):
+        for name, code in each_code(mode):
           run = run_pipeline(page_file, workdir, 'pages', extra, code)
           rows.append(
             Row('pages, DirectRunner, ' + label, name, len(pages), run.seconds, run.cpu, run.peak)
@@ -614,15 +633,15 @@ def pipeline_runs(args, workdir, codes):
             rows.append(Row(label, 'peer', len(pages), run.seconds, run.cpu, run.peak))
             outputs[label, 'peer'] = run.summary
   if short and not args.skip_pipeline:
-    for label, extra in SHORT_RUNS:
-      for name, code in codes.items():
+    for mode, label, extra in engines(args):
+      for name, code in each_code(mode):
         start_up = run_pipeline(one_file, workdir, 'one', extra, code)
         run = run_pipeline(short_file, workdir, 'short', extra, code)
         rows += [
-          Row('start-up: 1 record, 2 workers, ' + label, name, 1, *start_up[:3]),
-          Row('short records, 2 workers, ' + label, name, len(short), *run[:3]),
+          Row('start-up: 1 record, ' + label, name, 1, *start_up[:3]),
+          Row('short records, ' + label, name, len(short), *run[:3]),
           Row(
-            'short records, 2 workers, %s, without start-up' % label,
+            'short records, %s, without start-up' % label,
             name,
             len(short),
             max(run.seconds - start_up.seconds, 1e-9),
@@ -693,32 +712,25 @@ def print_goals(rows, extraction):
       % (text, value, '<=' if at_most else '>=', limit, 'met' if met else 'not met')
     )
 
-  for _, mode in PAGE_RUNS[1:]:
-    label = mode[1].split('=')[1]
-    run = mine.get('pages, DirectRunner, 2 workers, ' + label)
+  for _, label, _ in ENGINES:
+    run = mine.get('pages, DirectRunner, ' + label)
     if run is None or meta is None:
       continue
-    goal(
-      'pages, 2 workers (%s): time / trafilatura with metadata' % label,
-      run.seconds / meta.seconds,
-      0.8,
-    )
+    goal('pages, %s: time / trafilatura with metadata' % label, run.seconds / meta.seconds, 0.8)
     if extraction:
       goal(
-        'pages, 2 workers (%s): CPU per page / extraction\'s own CPU per page' % label,
+        'pages, %s: CPU per page / extraction\'s own CPU per page' % label,
         run.cpu / run.records / extraction,
         1.5,
       )
     for peer, _ in PEER_RUNS:
       if peer in mine:
-        goal(
-          'pages, 2 workers (%s): time / %s' % (label, peer), run.seconds / mine[peer].seconds, 1.0
-        )
-  for label, _ in SHORT_RUNS:
-    run = mine.get('short records, 2 workers, ' + label)
+        goal('pages, %s: time / %s' % (label, peer), run.seconds / mine[peer].seconds, 1.0)
+  for _, label, _ in ENGINES:
+    run = mine.get('short records, ' + label)
     if run:
       goal(
-        'short records, 2 workers (%s), end to end: records/s' % label,
+        'short records, %s, end to end: records/s' % label,
         run.records / run.seconds,
         1000,
         at_most=False,
@@ -727,17 +739,19 @@ def print_goals(rows, extraction):
     print('\n| goal | value | target | |')
     print('| --- | ---: | ---: | --- |')
     print('\n'.join(lines))
-  run = mine.get('pages, DirectRunner, 2 workers, multi_processing')
-  start_up = mine.get('start-up: 1 record, 2 workers, multi_processing')
-  if run and start_up:
+  for _, label, _ in ENGINES:
+    run = mine.get('pages, DirectRunner, ' + label)
+    start_up = mine.get('start-up: 1 record, ' + label)
+    if not (run and start_up):
+      continue
     # Dataflow's workers live for hours: a page costs what the run costs
     # beyond its start-up.
     per_page = (run.cpu - start_up.cpu) / run.records
     print(
-      '\nDataflow, default configuration: %.1f ms of CPU per page beyond start-up '
-      '(the 2-worker multi_processing run\'s process tree, less a 1-record run\'s), '
-      '%.1f vCPU-hours per million pages%s'
+      '\nDataflow, default configuration, from the %s run: %.1f ms of CPU per page beyond '
+      'start-up (its process tree, less a 1-record run\'s), %.1f vCPU-hours per million pages%s'
       % (
+        label,
         1000 * per_page,
         per_page * 1e6 / 3600,
         ', of which newsbeam\'s extraction (in-process, the first 200 pages) %.1f ms a page'
