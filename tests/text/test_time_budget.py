@@ -1,9 +1,13 @@
 """The time budget: a call that overruns its CPU budget is stopped (its
 process killed) and a hang by the wall-clock backstop, a failure comes back
 as it was raised, a dead process is replaced, and the threads of a process
-share one bounded pool of children."""
+share one bounded pool of children, none of which imports the parent's
+main module."""
 
 import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -111,3 +115,35 @@ def test_the_shared_pool_is_one_per_process_and_stops_with_its_last_user():
   third = TimeBudget.shared(30, pid_after, None, 2)
   third.release()
   assert third is not first
+
+
+def test_a_child_does_not_import_the_parent_main_module(tmp_path):
+  # A pipeline's main module imports Beam and every stage: a child that
+  # imported it again would pay seconds of CPU and hundreds of MB for it.
+  imports = tmp_path / 'imports'
+  script = tmp_path / 'main.py'
+  script.write_text(
+    textwrap.dedent(
+      """
+      with open(%r, 'a') as f:
+        f.write('imported\\n')
+
+      if __name__ == '__main__':
+        from transforms.text.budget import TimeBudget
+
+        budget = TimeBudget(30, len)
+        print(budget('four'))
+        budget.close()
+      """
+      % str(imports)
+    )
+  )
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  done = subprocess.run(
+    [sys.executable, str(script)],
+    capture_output=True,
+    text=True,
+    env=dict(os.environ, PYTHONPATH=root),
+  )
+  assert done.stdout.strip() == '4', done.stderr
+  assert imports.read_text() == 'imported\n'
