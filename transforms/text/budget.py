@@ -137,9 +137,9 @@ class _Child:
         # A single-threaded child uses at most as much CPU as wall time
         # passes: waiting for what is left of its budget never overshoots.
         left = seconds
-        if cpu_start is not None:
-          used = _cpu_seconds(self.pid)
-          left = seconds - (used - cpu_start) if used is not None else 0.0
+        used = _cpu_seconds(self.pid) if cpu_start is not None else None
+        if used is not None:  # None: the child is gone, and the pipe says so
+          left = seconds - (used - cpu_start)
         if left <= 0:
           over = 'over the %g second budget of CPU time' % seconds
           break
@@ -152,8 +152,7 @@ class _Child:
         if cpu_start is None:  # no CPU clock: the budget is wall time
           over = 'over the %g second budget' % seconds
           break
-    except (EOFError, OSError, TypeError) as e:
-      # TypeError: the pipe was closed by close() from another thread.
+    except (EOFError, OSError) as e:  # OSError: also close() from another thread
       self.close()
       raise RuntimeError('the time-budget process died: %s' % e) from e
     self.close()
