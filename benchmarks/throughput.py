@@ -6,23 +6,25 @@ Runs, in one invocation:
     with metadata (``with_metadata=True``: title, author, date, as a newsbeam
     record has them), the baseline that does what newsbeam's extraction does;
   * ``python -m pipelines.ingest`` over the same pages on the DirectRunner,
-    with 1 worker and with 2 (multi_processing: a process per worker;
-    multi_threading: threads of one process, each worker with its own
-    extraction child), timed end to end (start-up included), with the CPU
-    time and peak memory of its whole process tree (the workers and their
-    extraction children included);
+    with 1 worker (in memory; its extraction on a pool of children, one per
+    core) and with 2 (multi_processing: a process per worker, each with its
+    pool; multi_threading: threads of one process sharing one pool), timed
+    end to end (start-up included), with the CPU time and peak memory of its
+    whole process tree (the workers and their extraction children included);
   * the peer pipeline (datatrove: trafilatura + fastText language filter,
     then also its four MinHash dedup stages; 2 tasks) on the same pages,
-    when its virtualenv exists (--peer-python; benchmarks/peer/);
+    when its virtualenv exists (--peer-python; benchmarks/peer/), stopped
+    and left out past --peer-timeout seconds;
   * short records (feed items of about 100 words, plain text) through the
-    pipeline on 2 workers in both modes, end to end and without the start-up
-    (a run on one record, measured in the same invocation, is the start-up);
+    pipeline on each engine, end to end and without the start-up (a run on
+    one record, measured in the same invocation, is the start-up);
   * the cost per stage, timing each stage's per-record functions in-process
     (CPU time), for pages and for short records: what the pipeline's CPU time
     holds beyond their sum is the runner's (coders, shuffles, bundles);
   * with --before REF, the same pipeline runs with the code of git commit REF
     (checked out into a scratch folder), so the table holds before/after
-    ratios measured in the same run;
+    ratios measured in the same run (not on multi_threading: before its
+    shared pool, that engine started an extraction child per Beam thread);
   * with --scale N,M,...: clean, site boilerplate and dedup (the stages that
     see the whole input at once) on N documents each, every size in a fresh
     process on the DirectRunner: CPU time, its ratio to the smallest size,
@@ -38,7 +40,8 @@ and ratios measured in the same run are the figures to compare.
 
   python benchmarks/throughput.py [--data DIR] [--pages 600] [--short 4000]
       [--before REF] [--scale 5000,50000] [--skip-pipeline]
-      [--peer-python /tmp/peer-venv/bin/python]
+      [--modes in_memory,multi_processing[,multi_threading]]
+      [--peer-python /tmp/peer-venv/bin/python] [--peer-timeout 900]
 """
 
 import argparse
@@ -50,6 +53,7 @@ import os
 import pickle
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -200,19 +204,45 @@ def write_jsonl(records, path):
   return path
 
 
-def timed(cmd, cwd, env=None):
-  """(wall s, CPU s of the process tree, peak memory, stdout) of a command."""
+class RunFailed(Exception):
+  """A timed command ended with an error; the message says how."""
+
+
+def timed(cmd, cwd, env=None, timeout=None):
+  """(wall s, CPU s of the process tree, peak memory, stdout) of a command;
+  past `timeout` seconds its whole process group is killed and
+  subprocess.TimeoutExpired raised."""
   cpu = children_cpu()
   start = time.perf_counter()
   proc = subprocess.Popen(
-    cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    cmd,
+    cwd=cwd,
+    env=env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    start_new_session=True,
   )
   tree = ProcessTree(proc.pid)
-  out, err = proc.communicate()
+  try:
+    out, err = proc.communicate(timeout=timeout)
+  except subprocess.TimeoutExpired:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    tree.stop()
+    raise
   elapsed = time.perf_counter() - start
   peak, sampled_cpu = tree.stop()
   if proc.returncode:
-    raise SystemExit('%s failed:\n%s' % (' '.join(cmd[:3]), err[-3000:]))
+    raise RunFailed(
+      '%s failed (exit status %d%s):\n%s'
+      % (
+        ' '.join(cmd[:3]),
+        proc.returncode,
+        ', killed: out of memory?' if proc.returncode == -signal.SIGKILL else '',
+        err[-3000:],
+      )
+    )
   # Sampling misses what a process uses after its last sample; getrusage
   # counts whole the children that were waited for, but not a process no
   # one waits for (a worker's extraction child): the larger is the closer.
@@ -231,13 +261,19 @@ def run_pipeline(inputs, workdir, name, extra, code=ROOT, input_flag='--scraped'
   return Run(elapsed, cpu, peak, summary)
 
 
-def run_peer(inputs, workdir, dedup):
+def run_peer(python, inputs, workdir, dedup, timeout):
   """The peer pipeline (datatrove, benchmarks/peer/) on `inputs`, 2 tasks,
-  in its own virtualenv; its counts as the summary."""
+  in its own virtualenv; its counts as the summary. None if it ran past
+  `timeout` seconds (a hung task: it is killed, the benchmark goes on)."""
   folder = tempfile.mkdtemp(prefix='peer-', dir=workdir)
-  cmd = [PEER_PYTHON, PEER_SCRIPT, '--pages', inputs, '--workdir', folder, '--tasks', '2']
-  elapsed, cpu, peak, out = timed(cmd + (['--dedup'] if dedup else []), folder)
-  shutil.rmtree(folder, ignore_errors=True)
+  cmd = [python, PEER_SCRIPT, '--pages', inputs, '--workdir', folder, '--tasks', '2']
+  try:
+    elapsed, cpu, peak, out = timed(cmd + (['--dedup'] if dedup else []), folder, None, timeout)
+  except subprocess.TimeoutExpired:
+    print('the peer pipeline ran past %d s and was stopped: left out' % timeout)
+    return None
+  finally:
+    shutil.rmtree(folder, ignore_errors=True)
   return Run(elapsed, cpu, peak, json.loads(out.strip().splitlines()[-1]))
 
 
@@ -492,10 +528,22 @@ def main(argv=None):
     '--skip-pipeline', action='store_true', help='only the stage costs (and --scale)'
   )
   parser.add_argument(
+    '--modes',
+    default=DEFAULT_MODES,
+    help='the DirectRunner engines to run the pipeline on (comma-separated) of %s; '
+    'multi_threading has run out of memory on some runs' % ', '.join(e[0] for e in ENGINES),
+  )
+  parser.add_argument(
     '--peer-python',
     default=PEER_PYTHON,
     help='the peer pipeline\'s virtualenv python (benchmarks/peer/requirements.txt); '
     'its runs are left out when it does not exist',
+  )
+  parser.add_argument(
+    '--peer-timeout',
+    type=float,
+    default=900,
+    help='seconds a peer run may take before it is stopped and left out',
   )
   parser.add_argument('--code', default=ROOT, help=argparse.SUPPRESS)
   parser.add_argument('--one-scale', help=argparse.SUPPRESS)
@@ -520,16 +568,21 @@ def main(argv=None):
       print_scales(measure_scales(args.data, sizes, workdir, codes), sizes, list(codes))
 
 
-# The local engines measured: the default (one worker, in memory), and two
-# workers as processes (each with its own extraction child) or as threads
-# of one process (two extraction children, the rest of the stages sharing
-# one interpreter).
-PAGE_RUNS = (
-  ('1 worker', []),
-  ('2 workers, multi_processing', TWO_WORKERS),
-  ('2 workers, multi_threading', TWO_THREADS),
+# The local engines measured: one worker in memory (its extraction on a
+# pool of children, one per core, so on both cores), and two workers as
+# processes (each with its own pool) or as threads of one process (sharing
+# one pool). Each is a name for --modes, its label and its flags.
+ENGINES = (
+  ('in_memory', '1 worker', []),
+  ('multi_processing', '2 workers, multi_processing', TWO_WORKERS),
+  ('multi_threading', '2 workers, multi_threading', TWO_THREADS),
 )
-SHORT_RUNS = (('multi_processing', TWO_WORKERS), ('multi_threading', TWO_THREADS))
+# multi_threading is measured only when asked for (--modes): its main
+# process has grown past 17 GB on some runs (killed out of memory), with
+# the shared pool as before it; and code before the pool started an
+# extraction child per Beam thread there, so it is never run before/after.
+DEFAULT_MODES = 'in_memory,multi_processing'
+UNSAFE_BEFORE = {'multi_threading'}
 PEER_RUNS = (
   ('peer: datatrove, trafilatura + fastText, 2 tasks', False),
   ('peer: datatrove, the same + 4 MinHash stages, 2 tasks', True),
@@ -545,6 +598,10 @@ class Row(NamedTuple):
   peak: Optional[int] = None
 
 
+def engines(args):
+  return [e for e in ENGINES if e[0] in args.modes.split(',')]
+
+
 def pipeline_runs(args, workdir, codes):
   pages = load_pages(args.data, args.pages) if args.pages else []
   short = load_short_records(args.data, args.short) if args.short else []
@@ -552,6 +609,10 @@ def pipeline_runs(args, workdir, codes):
   short_file = write_jsonl(short, os.path.join(workdir, 'short.jsonl'))
   one_file = write_jsonl(short[:1] or pages[:1], os.path.join(workdir, 'one.jsonl'))
   rows, outputs = [], {}
+
+  def each_code(mode):
+    return [(n, c) for n, c in codes.items() if not (n == 'before' and mode in UNSAFE_BEFORE)]
+
   if pages:
     print(
       '%d pages (%d distinct), %.0f MB of HTML'
@@ -573,28 +634,37 @@ def pipeline_runs(args, workdir, codes):
     if not args.skip_pipeline:
       # Interleaved (before, after; one engine after the other) so that a
       # change in the machine's load falls on every run alike.
-      for label, extra in PAGE_RUNS:
-        for name, code in codes.items():
-          run = run_pipeline(page_file, workdir, 'pages', extra, code)
+      for mode, label, extra in engines(args):
+        for name, code in each_code(mode):
+          try:
+            run = run_pipeline(page_file, workdir, 'pages', extra, code)
+          except RunFailed as e:  # the table goes on without it
+            print('pages, %s (%s): %s' % (label, name, e))
+            continue
           rows.append(
             Row('pages, DirectRunner, ' + label, name, len(pages), run.seconds, run.cpu, run.peak)
           )
           outputs['pages, ' + label, name] = run.summary['outputs']
       if os.path.exists(args.peer_python):
         for label, dedup in PEER_RUNS:
-          run = run_peer(page_file, workdir, dedup)
-          rows.append(Row(label, 'peer', len(pages), run.seconds, run.cpu, run.peak))
-          outputs[label, 'peer'] = run.summary
+          run = run_peer(args.peer_python, page_file, workdir, dedup, args.peer_timeout)
+          if run:
+            rows.append(Row(label, 'peer', len(pages), run.seconds, run.cpu, run.peak))
+            outputs[label, 'peer'] = run.summary
   if short and not args.skip_pipeline:
-    for label, extra in SHORT_RUNS:
-      for name, code in codes.items():
-        start_up = run_pipeline(one_file, workdir, 'one', extra, code)
-        run = run_pipeline(short_file, workdir, 'short', extra, code)
+    for mode, label, extra in engines(args):
+      for name, code in each_code(mode):
+        try:
+          start_up = run_pipeline(one_file, workdir, 'one', extra, code)
+          run = run_pipeline(short_file, workdir, 'short', extra, code)
+        except RunFailed as e:
+          print('short records, %s (%s): %s' % (label, name, e))
+          continue
         rows += [
-          Row('start-up: 1 record, 2 workers, ' + label, name, 1, *start_up[:3]),
-          Row('short records, 2 workers, ' + label, name, len(short), *run[:3]),
+          Row('start-up: 1 record, ' + label, name, 1, *start_up[:3]),
+          Row('short records, ' + label, name, len(short), *run[:3]),
           Row(
-            'short records, 2 workers, %s, without start-up' % label,
+            'short records, %s, without start-up' % label,
             name,
             len(short),
             max(run.seconds - start_up.seconds, 1e-9),
@@ -665,32 +735,25 @@ def print_goals(rows, extraction):
       % (text, value, '<=' if at_most else '>=', limit, 'met' if met else 'not met')
     )
 
-  for _, mode in PAGE_RUNS[1:]:
-    label = mode[1].split('=')[1]
-    run = mine.get('pages, DirectRunner, 2 workers, ' + label)
+  for _, label, _ in ENGINES:
+    run = mine.get('pages, DirectRunner, ' + label)
     if run is None or meta is None:
       continue
-    goal(
-      'pages, 2 workers (%s): time / trafilatura with metadata' % label,
-      run.seconds / meta.seconds,
-      0.8,
-    )
+    goal('pages, %s: time / trafilatura with metadata' % label, run.seconds / meta.seconds, 0.8)
     if extraction:
       goal(
-        'pages, 2 workers (%s): CPU per page / extraction\'s own CPU per page' % label,
+        'pages, %s: CPU per page / extraction\'s own CPU per page' % label,
         run.cpu / run.records / extraction,
         1.5,
       )
     for peer, _ in PEER_RUNS:
       if peer in mine:
-        goal(
-          'pages, 2 workers (%s): time / %s' % (label, peer), run.seconds / mine[peer].seconds, 1.0
-        )
-  for label, _ in SHORT_RUNS:
-    run = mine.get('short records, 2 workers, ' + label)
+        goal('pages, %s: time / %s' % (label, peer), run.seconds / mine[peer].seconds, 1.0)
+  for _, label, _ in ENGINES:
+    run = mine.get('short records, ' + label)
     if run:
       goal(
-        'short records, 2 workers (%s), end to end: records/s' % label,
+        'short records, %s, end to end: records/s' % label,
         run.records / run.seconds,
         1000,
         at_most=False,
@@ -699,17 +762,19 @@ def print_goals(rows, extraction):
     print('\n| goal | value | target | |')
     print('| --- | ---: | ---: | --- |')
     print('\n'.join(lines))
-  run = mine.get('pages, DirectRunner, 2 workers, multi_processing')
-  start_up = mine.get('start-up: 1 record, 2 workers, multi_processing')
-  if run and start_up:
+  for _, label, _ in ENGINES:
+    run = mine.get('pages, DirectRunner, ' + label)
+    start_up = mine.get('start-up: 1 record, ' + label)
+    if not (run and start_up):
+      continue
     # Dataflow's workers live for hours: a page costs what the run costs
     # beyond its start-up.
     per_page = (run.cpu - start_up.cpu) / run.records
     print(
-      '\nDataflow, default configuration: %.1f ms of CPU per page beyond start-up '
-      '(the 2-worker multi_processing run\'s process tree, less a 1-record run\'s), '
-      '%.1f vCPU-hours per million pages%s'
+      '\nDataflow, default configuration, from the %s run: %.1f ms of CPU per page beyond '
+      'start-up (its process tree, less a 1-record run\'s), %.1f vCPU-hours per million pages%s'
       % (
+        label,
         1000 * per_page,
         per_page * 1e6 / 3600,
         ', of which newsbeam\'s extraction (in-process, the first 200 pages) %.1f ms a page'

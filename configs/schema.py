@@ -166,7 +166,16 @@ class ExtractSettings(Section):
     3000000, ge=1000, description='HTML over this many bytes is cut to them before extraction.'
   )
   timeout_seconds: Number = Field(
-    30, ge=0, description='Time budget per page (a dead letter `timeout` past it); 0: none.'
+    30,
+    ge=0,
+    description='Time budget per page, CPU seconds of extraction (a dead letter `timeout` past '
+    'it; ten times as many wall-clock seconds stop a hang); 0: none.',
+  )
+  processes: int = Field(
+    0,
+    ge=0,
+    description='Extraction child processes per worker process, shared by its threads; 0: one '
+    'per CPU core.',
   )
   progress_seconds: Number = Field(
     30, ge=0, description='How often each worker logs its progress (seconds); 0: never.'

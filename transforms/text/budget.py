@@ -4,16 +4,38 @@ Why a process: trafilatura and lxml run in C for much of a page, and a Beam
 DoFn may run in any thread of a worker, so neither a thread (it cannot be
 stopped) nor ``signal.alarm`` (main thread only, and not delivered while C
 code runs) can stop a pathological page. A child process can always be
-killed. One child serves one DoFn instance for many calls, so the cost is one
-process start, plus pickling each page across a pipe.
+killed. A child serves many calls, so the cost is one process start, plus
+pickling each page across a pipe.
 
-The child is started by ``forkserver`` where the platform has it (never plain
-``fork``: the worker holds gRPC threads, and forking a threaded process can
-deadlock), else ``spawn``.
+The budget is the child's CPU time (read from /proc), not the wall clock:
+whether a page fits it does not depend on how loaded the machine is, so the
+same page is extracted, or timed out, on every run. A wall-clock backstop
+(``BACKSTOP`` times the budget) stops a child that hangs without using CPU;
+where there is no /proc, the wall clock is the budget.
+
+A ``TimeBudget`` is a pool of at most `processes` children, started as
+concurrent calls need them, that any number of threads may call at once: the
+threads of a Beam worker share one pool (``TimeBudget.shared``), so a process
+runs as many children as it is given, however many threads Beam runs.
+
+Children are started by ``forkserver`` where the platform has it (never
+plain ``fork``: the worker holds gRPC threads, and forking a threaded process
+can deadlock), else ``spawn``. Either way multiprocessing makes a new child
+import the parent's main module, in case a call needs something defined
+there; the main module of ``python -m pipelines.ingest`` (or of a Beam
+worker) imports Beam and every stage, seconds of CPU and hundreds of MB in
+each child for nothing: the called function lives in a module of its own,
+so a child is started with the main module hidden.
 """
 
+import contextlib
 import multiprocessing
-from typing import Any, Callable, Optional, Tuple
+import os
+import sys
+import threading
+import time
+import types
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 
 class BudgetExceeded(Exception):
@@ -23,6 +45,36 @@ class BudgetExceeded(Exception):
 def _start_method() -> str:
   methods = multiprocessing.get_all_start_methods()
   return 'forkserver' if 'forkserver' in methods else 'spawn'
+
+
+_CLOCK_TICKS = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
+
+
+def _cpu_seconds(pid: int) -> Optional[float]:
+  """CPU time (user + system) process `pid` has used; None without /proc."""
+  try:
+    with open('/proc/%d/stat' % pid) as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+  except OSError:
+    return None
+  return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+# Serialises the moments a child starts, when the main module is hidden.
+_STARTING = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_module_hidden():
+  """While a child starts, ``__main__`` is a bare module: it has neither a
+  spec nor a file, so the child imports no main module."""
+  with _STARTING:
+    main = sys.modules['__main__']
+    sys.modules['__main__'] = types.ModuleType('__main__')
+    try:
+      yield
+    finally:
+      sys.modules['__main__'] = main
 
 
 def _serve(conn, function: Callable[..., Any], warm_up: Tuple) -> None:
@@ -50,73 +102,190 @@ def _serve(conn, function: Callable[..., Any], warm_up: Tuple) -> None:
       conn.send((False, RuntimeError('%s: %s' % (type(e).__name__, e))))
 
 
-class TimeBudget:
-  """Calls `function(*args)` in a child process, at most `seconds` each.
-
-  On overrun the child is killed and BudgetExceeded raised; the next call
-  starts a fresh child. Exceptions raised by `function` are re-raised here.
-  `function` must be picklable (a module-level function). A new child first
-  calls it on `warm_up` (if given) outside the budget, so that imports and
-  first-call set-up are not charged to the first real call.
-  """
+class _Child:
+  """One child process serving calls of `function` over a pipe."""
 
   # How long a new child may take to start and warm up.
   START_SECONDS = 120
 
-  def __init__(self, seconds: float, function: Callable[..., Any], warm_up: Optional[Tuple] = None):
-    self._seconds = seconds
-    self._function = function
-    self._warm_up = warm_up
-    self._context = multiprocessing.get_context(_start_method())
-    if self._context.get_start_method() == 'forkserver':
-      # The fork server imports the function's module once; every child is
-      # forked from it and shares those pages instead of importing again.
-      # (Ignored if the process's fork server is already running.)
-      self._context.set_forkserver_preload([function.__module__])
-    self._process: Optional[multiprocessing.Process] = None
-    self._conn = None
-
-  def _start(self) -> None:
-    parent, child = self._context.Pipe()
-    self._process = self._context.Process(
-      target=_serve,
-      args=(child, self._function, self._warm_up),
-      daemon=True,
-      name='newsbeam-time-budget',
+  def __init__(self, context, function: Callable[..., Any], warm_up: Optional[Tuple]):
+    parent, child = context.Pipe()
+    self._process = context.Process(
+      target=_serve, args=(child, function, warm_up), daemon=True, name='newsbeam-time-budget'
     )
-    self._process.start()
+    with _main_module_hidden():
+      self._process.start()
     child.close()
     self._conn = parent
     if not (parent.poll(self.START_SECONDS) and parent.recv() == 'ready'):
       self.close()
       raise RuntimeError('the time-budget process did not start')
 
-  def close(self) -> None:
-    """Stops the child (if any); the next call starts another."""
-    if self._conn is not None:
-      self._conn.close()
-      self._conn = None
-    if self._process is not None:
-      if self._process.is_alive():
-        self._process.kill()
-      self._process.join()
-      self._process = None
+  @property
+  def pid(self) -> int:
+    return self._process.pid
 
-  def __call__(self, *args: Any) -> Any:
+  def call(self, args: Tuple, seconds: float, backstop: float) -> Tuple[bool, Any]:
+    """(True, result) or (False, the exception `function` raised); the
+    child is closed and BudgetExceeded raised past `seconds` of its CPU time
+    or `backstop` seconds of wall time, RuntimeError raised if it died."""
     try:
-      if self._process is None or not self._process.is_alive():
-        self.close()
-        self._start()
       self._conn.send(args)
-      finished = self._conn.poll(self._seconds)
-      if finished:
-        ok, value = self._conn.recv()
-    except (EOFError, OSError) as e:
+      cpu_start = _cpu_seconds(self.pid)
+      deadline = time.monotonic() + backstop
+      while True:
+        # A single-threaded child uses at most as much CPU as wall time
+        # passes: waiting for what is left of its budget never overshoots.
+        left = seconds
+        used = _cpu_seconds(self.pid) if cpu_start is not None else None
+        if used is not None:  # None: the child is gone, and the pipe says so
+          left = seconds - (used - cpu_start)
+        if left <= 0:
+          over = 'over the %g second budget of CPU time' % seconds
+          break
+        wait = min(max(left, 0.01), deadline - time.monotonic())
+        if wait <= 0:
+          over = 'over the %g second backstop of wall time (no answer, a hang)' % backstop
+          break
+        if self._conn.poll(wait):
+          return self._conn.recv()
+        if cpu_start is None:  # no CPU clock: the budget is wall time
+          over = 'over the %g second budget' % seconds
+          break
+    except (EOFError, OSError) as e:  # OSError: also close() from another thread
       self.close()
       raise RuntimeError('the time-budget process died: %s' % e) from e
-    if not finished:
-      self.close()
-      raise BudgetExceeded('over the %g second budget' % self._seconds)
+    self.close()
+    raise BudgetExceeded(over)
+
+  def close(self) -> None:
+    if self._process.is_alive():
+      self._process.kill()
+    self._process.join()
+    self._conn.close()
+
+
+class TimeBudget:
+  """Calls `function(*args)` in a child process, with at most `seconds` of
+  the child's CPU time each; thread-safe, with up to `processes` children
+  serving concurrent calls.
+
+  On overrun the child is killed and BudgetExceeded raised; a later call
+  starts a fresh child. Exceptions raised by `function` are re-raised here.
+  `function` must be picklable (a module-level function). A new child first
+  calls it on `warm_up` (if given) outside the budget, so that imports and
+  first-call set-up are not charged to the first real call.
+  """
+
+  # The wall-clock backstop for a hang, as a multiple of the budget.
+  BACKSTOP = 10
+
+  _shared: Dict[Tuple, List[Any]] = {}
+  _shared_lock = threading.Lock()
+
+  def __init__(
+    self,
+    seconds: float,
+    function: Callable[..., Any],
+    warm_up: Optional[Tuple] = None,
+    processes: int = 1,
+  ):
+    self._seconds = seconds
+    self._function = function
+    self._warm_up = warm_up
+    self._processes = max(1, processes)
+    self._context = multiprocessing.get_context(_start_method())
+    if self._context.get_start_method() == 'forkserver':
+      # The fork server imports the function's module once; every child is
+      # forked from it and shares those pages instead of importing again.
+      # (Ignored if the process's fork server is already running.)
+      self._context.set_forkserver_preload([function.__module__])
+    self._lock = threading.Condition()
+    self._idle: List[_Child] = []
+    self._children: Set[_Child] = set()
+    self._starting = 0
+    self._key: Optional[Tuple] = None  # in the shared table
+
+  @classmethod
+  def shared(
+    cls,
+    seconds: float,
+    function: Callable[..., Any],
+    warm_up: Optional[Tuple] = None,
+    processes: int = 1,
+  ) -> 'TimeBudget':
+    """This process's one TimeBudget for these arguments, for every thread
+    that asks: each user calls ``release()`` when done, and the last one's
+    release stops the children."""
+    key = (seconds, function, warm_up, processes)
+    with cls._shared_lock:
+      entry = cls._shared.setdefault(key, [None, 0])
+      if entry[0] is None:
+        entry[0] = cls(seconds, function, warm_up, processes)
+        entry[0]._key = key
+      entry[1] += 1
+      return entry[0]
+
+  def release(self) -> None:
+    """One user of a shared TimeBudget is done; the last one closes it."""
+    with self._shared_lock:
+      entry = self._shared.get(self._key)
+      if entry is None or entry[0] is not self:
+        return self.close()
+      entry[1] -= 1
+      if entry[1] > 0:
+        return None
+      del self._shared[self._key]
+    self.close()
+
+  def _take(self) -> _Child:
+    """An idle child, a new one if all are busy and the pool has room, or
+    the first one to come back."""
+    with self._lock:
+      while not self._idle and len(self._children) + self._starting >= self._processes:
+        self._lock.wait()
+      if self._idle:
+        return self._idle.pop()
+      self._starting += 1
+    child = None
+    try:
+      child = _Child(self._context, self._function, self._warm_up)
+    finally:
+      with self._lock:
+        self._starting -= 1
+        if child is not None:
+          self._children.add(child)
+        self._lock.notify()
+    return child
+
+  def _give_back(self, child: _Child, alive: bool) -> None:
+    with self._lock:
+      if child in self._children:
+        if alive:
+          self._idle.append(child)
+        else:
+          self._children.discard(child)
+      self._lock.notify()
+
+  def close(self) -> None:
+    """Stops the children (a call still running on one fails); a later
+    call starts another."""
+    with self._lock:
+      children = list(self._children)
+      self._children.clear()
+      self._idle.clear()
+      self._lock.notify_all()
+    for child in children:
+      child.close()
+
+  def __call__(self, *args: Any) -> Any:
+    child = self._take()
+    alive = False
+    try:
+      ok, value = child.call(args, self._seconds, self.BACKSTOP * self._seconds)
+      alive = True
+    finally:
+      self._give_back(child, alive)
     if not ok:
       raise value
     return value
