@@ -99,13 +99,19 @@ def read_masakhanews(data: str, split: str):
         }
 
 
-def read_sib200(data: str, split: str):
+def read_sib200(data: str, split: str, every: bool = False):
+  """SIB-200's sentences of a split; of the train split a different share
+  per language, unless `every`."""
   path = os.path.join(data, 'topics', 'sib200', 'train_dev.tsv.gz')
   with gzip.open(path, 'rt', encoding='utf-8') as f:
     for row in csv.DictReader(f, delimiter='\t', quoting=csv.QUOTE_NONE):
       if row['split'] != split or row['category'] not in SIB200_TOPICS:
         continue
-      if split == 'train' and not _share(row['lang'] + row['index_id'], SIB200_PER_LANGUAGE):
+      if (
+        split == 'train'
+        and not every
+        and not _share(row['lang'] + row['index_id'], SIB200_PER_LANGUAGE)
+      ):
         continue
       yield {
         'text': row['text'],

