@@ -150,7 +150,7 @@ def teacher_texts(data, held_out=()):
   training = [
     r
     for r in masakhanews + sib200 + list(iptc_texts(data)) + written
-    if _language(r['lang']) not in held_out
+    if _language(r.get('lang', '')) not in held_out
   ]
   dev = _sample(
     read_masakhanews(data, 'dev'),
@@ -219,11 +219,19 @@ def accuracy_table(rows, predicted):
   return table
 
 
+# Human interest is IPTC's topic for light stories about people: judged from
+# definitions alone it claims most entertainment, health and religion
+# articles (330 of the 501 texts moved at --relabel-score 0.5), so no label
+# is moved to it.
+NEVER_RELABELLED_TO = {'medtop:08000000'}
+
+
 def relabel(row, probabilities, codes, relabel_score):
   """The set's label, unless the teacher is sure of a topic the set has no
   class for."""
   best = int(np.argmax(probabilities))
   outside = codes[best] not in set(LABELLED_TOPICS.get(row['source'], {}).values())
+  outside = outside and codes[best] not in NEVER_RELABELLED_TO
   if row['source'] in LABELLED_TOPICS and outside and probabilities[best] >= relabel_score:
     return codes[best]
   return row['label']
@@ -236,7 +244,7 @@ def run(argv=None):
   parser.add_argument('--student-data', required=True, help='the n-gram model training JSONL')
   parser.add_argument('--max-tokens', type=int, default=64)
   parser.add_argument('--threads', type=int, default=2)
-  parser.add_argument('--relabel-score', type=float, default=0.5)
+  parser.add_argument('--relabel-score', type=float, default=0.8)
   parser.add_argument('--label-score', type=float, default=0.6)
   parser.add_argument('--seed', type=int, default=0)
   parser.add_argument(
@@ -255,7 +263,27 @@ def run(argv=None):
   unlabelled_vectors = vectors[len(training) : len(training) + len(unlabelled)]
   dev_vectors = vectors[len(training) + len(unlabelled) :]
 
-  head = train_head(training, train_vectors, args.seed)
+  # The labelled sets file a war under politics, a flood under health:
+  # they have no class for either. A head that learned only from IPTC's
+  # definitions and the written examples, which know nothing of the sets'
+  # habits, decides which of their texts belong to a topic they lack.
+  unlabelled_by_sets = [i for i, r in enumerate(training) if r['source'] not in LABELLED_TOPICS]
+  zero_shot = train_head(
+    [training[i] for i in unlabelled_by_sets], train_vectors[unlabelled_by_sets], args.seed
+  )
+  zero_shot_p = e5.head_scores(
+    train_vectors,
+    zero_shot.regression_.coef_,
+    zero_shot.regression_.intercept_,
+    zero_shot.temperature_,
+  )
+  zero_shot_codes = [str(c) for c in zero_shot.classes_]
+  labels = [
+    relabel(row, p, zero_shot_codes, args.relabel_score) for row, p in zip(training, zero_shot_p)
+  ]
+  head = train_head(
+    [dict(r, label=label) for r, label in zip(training, labels)], train_vectors, args.seed
+  )
   codes = [str(c) for c in head.classes_]
   regression = head.regression_
 
@@ -295,10 +323,8 @@ def run(argv=None):
     )
 
   teacher = {}
-  train_p = probabilities(train_vectors)
   moved = collections.Counter()
-  for row, p in zip(training, train_p):
-    label = relabel(row, p, codes, args.relabel_score)
+  for row, label in zip(training, labels):
     if label != row['label']:
       moved[row['source'], row['label'], label] += 1
     teacher[_key(row['text'])] = label

@@ -162,14 +162,16 @@ def main(argv=None):
   )
   kept = score >= classify['min_score']
   print(
-    '%-48s %6s %6s %6s %6s   at min_score %.2f: %6s %6s'
-    % ('topic', 'P', 'R', 'F1', 'n', classify['min_score'], 'P', 'R')
+    '%-48s %6s %6s %6s %6s   at min_score %.2f: %6s %6s %8s'
+    % ('topic', 'P', 'R', 'F1', 'n', classify['min_score'], 'P', 'R', 'coverage')
   )
   for code, p, r, f, n in zip(codes, precision, recall, f1, support):
     given = kept & (np.array(predicted) == code)
     found = given & right
+    # Coverage: the share of this topic's texts given any topic at all.
+    of_topic = np.array(truth) == code
     print(
-      '%-48s %6.3f %6.3f %6.3f %6d   %22s %6s'
+      '%-48s %6.3f %6.3f %6.3f %6d   %22s %6s %8s'
       % (
         ('%s %s' % (code, taxonomy[code]))[:48],
         p,
@@ -178,6 +180,7 @@ def main(argv=None):
         n,
         '%.3f' % right[given].mean() if given.any() else '-',
         '%.3f' % (found.sum() / n) if n else '-',
+        '%.3f' % kept[of_topic].mean() if n else '-',
       )
     )
 
