@@ -76,12 +76,12 @@ def stage_cpu_per_article(model_file, articles, classify, taxonomy):
   def run(stage):
     start = cpu_seconds()
     with beam.Pipeline() as p:
-      _ = p | beam.Create(articles) | stage | beam.combiners.Count.Globally()
+      _ = stage(p | beam.Create(articles)) | beam.combiners.Count.Globally()
     return cpu_seconds() - start
 
   config = dict(classify, model=model_file)
-  empty = run(beam.Map(lambda a: a))
-  full = run(ClassifyTopics(config, taxonomy) | beam.Map(lambda r: r))
+  empty = run(lambda pcoll: pcoll | beam.Map(lambda a: a))
+  full = run(lambda pcoll: (pcoll | ClassifyTopics(config, taxonomy)).articles)
   return 1000 * (full - empty) / len(articles)
 
 
@@ -119,12 +119,24 @@ def main(argv=None):
     '--dev-per-language', type=int, help='score at most N dev texts per set and language'
   )
   parser.add_argument('--bbc-articles', type=int, help='score at most N BBC articles')
+  parser.add_argument('--cost-only', action='store_true', help='measure the CPU per article only')
   args = parser.parse_args(argv)
   config = load_config()
   classify, taxonomy = config['classify'], config['taxonomy']
   max_chars = classify['max_chars']
-  model = load(args.model)
+  bbc = topic_model.dedupe_examples(
+    [
+      {'title': r['title'], 'text': r['text'], 'code': BBC_TOPICS[r['label']]}
+      for r in read_bbc(args.data)
+    ]
+  )
+  if not args.cost_only:
+    report_quality(args, bbc[: args.bbc_articles], classify, taxonomy, max_chars)
+  report_cost(args, bbc, classify, taxonomy)
 
+
+def report_quality(args, bbc, classify, taxonomy, max_chars):
+  model = load(args.model)
   rows = dev_sample(list(corpus(args.data, 'dev')), args.dev_per_language)
   texts = [topic_model.article_text(r.get('title'), r['text'], max_chars) for r in rows]
   best = top_scores(model, texts)
@@ -192,12 +204,6 @@ def main(argv=None):
       % (threshold, given.mean(), right[given].mean() if given.any() else float('nan'))
     )
 
-  bbc = topic_model.dedupe_examples(
-    [
-      {'title': r['title'], 'text': r['text'], 'code': BBC_TOPICS[r['label']]}
-      for r in read_bbc(args.data)
-    ]
-  )[: args.bbc_articles]
   bbc_best = top_scores(model, topic_model.evaluation_texts(bbc, 'full text', max_chars))
   bbc_right = np.array([e['code'] == c for e, (c, _) in zip(bbc, bbc_best)])
   bbc_score = np.array([s for _, s in bbc_best])
@@ -214,6 +220,8 @@ def main(argv=None):
     )
   )
 
+
+def report_cost(args, bbc, classify, taxonomy):
   articles = [
     {'url': str(i), 'feed_url': None, 'title': e['title'], 'body': e['text']}
     for i, e in enumerate(bbc[: args.cost_articles])
