@@ -52,12 +52,13 @@ from benchmarks.bbc_news import default_data
 from benchmarks.topic_corpus import (
   LABELLED_TOPICS,
   _language,
-  _sheet_rows,
   corpus,
+  read_iptc_definitions,
   read_masakhanews,
   read_sib200,
   read_written_examples,
 )
+from benchmarks.topics import per_language
 from transforms.topics import e5
 from transforms.topics.model import CalibratedLogisticRegression, article_text
 
@@ -90,32 +91,11 @@ def _sample(rows, key, per_key, seed):
 
 
 def iptc_texts(data):
-  """Top-level and second-level topics in all 13 locales, third-level in
-  English: `name: definition`, labelled with the top-level topic."""
-  folder = os.path.join(data, 'topics', 'iptc')
-  with open(os.path.join(folder, 'iptc_mapping.json'), encoding='utf-8') as f:
-    mapping = json.load(f)
-  for row in _sheet_rows(os.path.join(folder, 'IPTC-MediaTopic-NewsCodes-mappings.xlsx')):
-    code = row.get('NewsCode-QCode (flat)')
-    entry = mapping.get(code, {})
-    top, retired = entry.get('Level1/NewsCode'), entry.get('RetiredDate')
-    if not isinstance(top, str) or (isinstance(retired, str) and retired):
-      continue
-    depth = 1 if code == top else 2 if code == entry.get('Level2/NewsCode') else 3
-    for column, name in row.items():
-      if not column.startswith('Name (') or not name:
-        continue
-      locale = column[len('Name (') : -1]
-      if depth == 3 and locale != 'en-GB':
-        continue
-      definition = row.get('Definition (%s)' % locale, '')
-      yield {
-        'title': name,
-        'text': definition or name,
-        'label': top,
-        'lang': locale,
-        'source': 'iptc',
-      }
+  """Top-level and second-level topics in all 13 locales, third-level and
+  deeper in English: `name: definition`, labelled with the top-level topic."""
+  for row in read_iptc_definitions(data):
+    if row['depth'] < 3 or row['lang'] == 'en-GB':
+      yield row
 
 
 def unlabelled_sentences(data, n):
@@ -210,15 +190,6 @@ def train_head(rows, vectors, seed):
   return head.fit(vectors[order], labels)
 
 
-def accuracy_table(rows, predicted):
-  table = collections.defaultdict(lambda: [0, 0])
-  for row, code in zip(rows, predicted):
-    cell = table[row['source'], row['lang']]
-    cell[0] += code == row['label']
-    cell[1] += 1
-  return table
-
-
 # Human interest is IPTC's topic for light stories about people: judged from
 # definitions alone it claims most entertainment, health and religion
 # articles (330 of the 501 texts moved at --relabel-score 0.5), so no label
@@ -292,7 +263,7 @@ def run(argv=None):
 
   dev_p = probabilities(dev_vectors)
   predicted = [codes[i] for i in dev_p.argmax(axis=1)]
-  table = accuracy_table(dev, predicted)
+  table = per_language(dev, [(code, None) for code in predicted])
   print('teacher on the dev sample (top topic of 17), temperature %.3f' % head.temperature_)
   for source in ('masakhanews', 'sib200'):
     cells = sorted((lang, c) for (s, lang), c in table.items() if s == source)
