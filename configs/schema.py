@@ -457,7 +457,11 @@ class ClassifySettings(Section):
   model: Optional[NonEmptyStr] = Field(
     None, description='Model file (local or gs://); null: the packaged model.'
   )
-  min_score: Number = Field(0.4, ge=0, le=1, description='Topics scoring below this are left out.')
+  packaged: Literal['ngrams', 'e5'] = Field(
+    'ngrams',
+    description='Packaged model when model is null: ngrams (fast) or e5 (needs newsbeam[e5]).',
+  )
+  min_score: Number = Field(0.5, ge=0, le=1, description='Topics scoring below this are left out.')
   max_topics: int = Field(3, ge=1, description='Most topics per article.')
   max_chars: int = Field(4000, ge=1, description='Characters of title and body the model reads.')
   min_batch_size: int = Field(16, ge=1, description='Fewest articles per RunInference batch.')

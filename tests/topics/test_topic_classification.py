@@ -1,5 +1,6 @@
 """Topic classification: labels, the training command, the RunInference model
-handler, the confidence threshold, and topics inside the whole pipeline.
+handler, and the confidence threshold (the packaged models on the sample:
+test_packaged_models.py).
 
 Models are trained here on tests/fixtures/topics.jsonl (the `model_path`
 fixture): 36 short news items invented for these tests (sport, business,
@@ -17,7 +18,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from gcp_storage_emulator.server import create_server
 
 from configs.loading import ConfigError, load_config
-from pipelines import ingest, train_classifier
+from pipelines import train_classifier
 from tests.helpers import (
   BUSINESS,
   LABELLED,
@@ -26,7 +27,6 @@ from tests.helpers import (
   UNSEEN,
   WEATHER,
   free_port,
-  read_records,
 )
 from transforms.topics import model as topic_model
 from transforms.topics.classify import ClassifyTopics, TopicModelHandler
@@ -226,16 +226,3 @@ def test_missing_model_file_is_a_config_error(tmp_path):
   path.write_text('classify:\n  model: nowhere/topics.joblib\n')
   with pytest.raises(ConfigError, match='classify.model: no model file at .*nowhere/topics.joblib'):
     load_config(str(path))
-
-
-def test_sample_articles_get_topics_in_the_whole_pipeline(config, tmp_path):
-  """The packaged model (BBC News) through pipelines.ingest on the sample."""
-  summary = ingest.run(['--output', str(tmp_path)])
-  articles = {r['url']: r['topics'] for r in read_records(tmp_path / 'articles')}
-  assert articles['https://valleysport.example/cup-final'][0]['code'] == SPORT
-  chips = [t for url, t in articles.items() if 'chipmaker' in url]
-  assert chips and chips[0][0]['code'] == BUSINESS
-  for topics in articles.values():
-    assert [t['score'] for t in topics] == sorted((t['score'] for t in topics), reverse=True)
-    assert all(t['score'] >= config['classify']['min_score'] for t in topics)
-  assert summary['topics'][SPORT] >= 1

