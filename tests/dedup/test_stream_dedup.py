@@ -2,8 +2,8 @@
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing import test_stream
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 
@@ -32,7 +32,7 @@ def _article(url, body):
 
 
 def _dedup(config, events, windowed=False):
-  stream = TestStream()
+  stream = test_stream.TestStream()
   for seconds, article in events:
     stream = stream.advance_watermark_to(seconds).add_elements(
       [window.TimestampedValue(article, seconds)]

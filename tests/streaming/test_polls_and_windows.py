@@ -10,8 +10,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing import test_stream
 from apache_beam.testing.test_pipeline import TestPipeline
-from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to_per_window
 from apache_beam.transforms import window
 from apache_beam.utils.timestamp import Duration
@@ -315,7 +315,7 @@ def _iso(seconds):
 def _streaming_run(config, events, end):
   """events: (watermark seconds, articles arriving then); returns the
   pipeline and the published articles in their output windows."""
-  stream = TestStream()
+  stream = test_stream.TestStream()
   for seconds, articles in events:
     stream = stream.advance_watermark_to(seconds).add_elements(
       [window.TimestampedValue(a, seconds) for a in articles]
@@ -424,7 +424,7 @@ def test_window_files_hold_every_pane_a_late_one_in_its_own_file(config, tmp_pat
   next_window = [dict(_article('tram'), first_seen_at=None)]
   late = [dict(_article('orchard'), first_seen_at=None)]
   stream = (
-    TestStream()
+    test_stream.TestStream()
     .advance_watermark_to(base)
     .add_elements([window.TimestampedValue(on_time[0], base + MINUTE)])
     .advance_watermark_to(base + size + 2 * MINUTE)
