@@ -15,9 +15,9 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.fetch.client import FetchingDoFn, FetchOptions
+from transforms.fetch.client import FetchOptions
 from transforms.fetch.errors import FetchError
-from transforms.fetch.state import FETCH_STATE, load_state, validators_of
+from transforms.fetch.state import FETCH_STATE, ConditionalFetchingDoFn, validators_of
 from transforms.text.urls import is_url
 
 STAGE_FETCH_ARTICLE = 'fetch_article'
@@ -30,7 +30,7 @@ SKIPPED = schema.SKIPPED
 PAGE_NOT_MODIFIED = 'page_not_modified'
 
 
-class FetchArticlePages(FetchingDoFn):
+class FetchArticlePages(ConditionalFetchingDoFn):
   """Fetches the page a feed entry links to, for its main text (--fetch-
   articles), or a page a sitemap lists. The page's HTML goes into the record for extraction. When the
   fetch fails, the entry keeps the feed's own content or summary and says
@@ -43,10 +43,6 @@ class FetchArticlePages(FetchingDoFn):
     self._fallbacks = Metrics.counter('fetch', 'articles_feed_text_kept')
     self._failed = Metrics.counter('fetch', 'articles_failed')
     self._not_modified = Metrics.counter('fetch', 'pages_not_modified')
-
-  def setup(self):
-    super().setup()
-    self._state = load_state(self._fetch.state_path)
 
   def process(self, page: Dict[str, Any]):
     if page.get('source') not in _LISTED or not is_url(page.get('url') or ''):

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Tuple
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.fetch.client import FetchResult
+from transforms.fetch.client import FetchingDoFn, FetchResult
 
 # The tagged output of (feed URL, validators) pairs to save.
 FETCH_STATE = 'fetch_state'
@@ -50,6 +50,16 @@ def save_state(path: str, updates: List[Tuple[str, Dict[str, str]]]) -> str:
   with FileSystems.create(path, mime_type='application/json') as f:
     f.write(json.dumps(state, indent=1, sort_keys=True).encode('utf-8'))
   return path
+
+
+class ConditionalFetchingDoFn(FetchingDoFn):
+  """A ``FetchingDoFn`` that fetches conditionally: ``self._state`` holds
+  the validators the last run kept per URL (``load_state``; empty without
+  a state path)."""
+
+  def setup(self):
+    super().setup()
+    self._state = load_state(self._fetch.state_path)
 
 
 def validators_of(result: FetchResult, previous: Optional[Dict[str, str]]) -> Dict[str, str]:

@@ -18,10 +18,10 @@ from apache_beam.metrics import Metrics
 
 from transforms import schema
 from transforms.dead_letters import truncated
-from transforms.fetch.client import FetchingDoFn, FetchOptions
+from transforms.fetch.client import FetchOptions
 from transforms.fetch.errors import FetchError
 from transforms.fetch.redact import redact_url
-from transforms.fetch.state import FETCH_STATE, load_state, validators_of
+from transforms.fetch.state import FETCH_STATE, ConditionalFetchingDoFn, validators_of
 from transforms.io.timestamps import names_time_of_day, publication_time
 from transforms.text.urls import is_url
 
@@ -189,7 +189,7 @@ def _read_feed_document(
     yield kind, record
 
 
-class ReadFeedDocuments(FetchingDoFn):
+class ReadFeedDocuments(ConditionalFetchingDoFn):
   """Reads one feed (a URL or a file) and emits its entries.
 
   A URL is fetched by a ``Fetcher`` (one per worker), conditionally when the
@@ -204,10 +204,6 @@ class ReadFeedDocuments(FetchingDoFn):
     self._entries = Metrics.counter('sources', 'feed_entries')
     self._failed = Metrics.counter('sources', 'feeds_failed')
     self._not_modified = Metrics.counter('fetch', 'feeds_not_modified')
-
-  def setup(self):
-    super().setup()
-    self._state = load_state(self._fetch.state_path)
 
   def _read_file(self, path: str) -> bytes:
     with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as f:

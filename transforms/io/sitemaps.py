@@ -38,9 +38,9 @@ from apache_beam.metrics import Metrics
 from lxml import etree
 
 from transforms import schema
-from transforms.fetch.client import FetchingDoFn, FetchOptions
+from transforms.fetch.client import FetchOptions
 from transforms.fetch.errors import FetchError
-from transforms.fetch.state import FETCH_STATE, load_state, validators_of
+from transforms.fetch.state import FETCH_STATE, ConditionalFetchingDoFn, validators_of
 from transforms.io.timestamps import iso_utc
 from transforms.io.warc import SKIPPED
 from transforms.text.urls import is_url
@@ -244,7 +244,7 @@ def sitemap_page(sitemap: str, entry: Dict[str, Any]) -> Dict[str, Any]:
   )
 
 
-class ReadSitemaps(FetchingDoFn):
+class ReadSitemaps(ConditionalFetchingDoFn):
   """A --sitemaps spec -> a page record for each page it lists (within
   `days` when given: a backfill's range), dead letters for the sitemaps
   that failed, under ``SKIPPED`` {'type', 'day'} for each page not dated
@@ -268,8 +268,7 @@ class ReadSitemaps(FetchingDoFn):
 
   def setup(self):
     super().setup()
-    # Holds the validators of sitemaps of pages only (see the module doc).
-    self._state = load_state(self._fetch.state_path)
+    # Validators of the sitemaps of pages read, until emitted (see the module doc).
     self._validators = {}
 
   def _read(self, location: str) -> Optional[bytes]:
