@@ -62,7 +62,7 @@ class ProcessArticles(beam.PTransform):
       templated = articles | 'SiteBoilerplate' >> CutSiteBoilerplate(config['boilerplate'])
       articles = templated.articles
       stage_dead.append(templated.dead_letter)
-    labelled = articles | 'Language' >> DetectLanguage(config['language'])
+    labelled = articles | 'Language' >> DetectLanguage(config['language'], config['extract'])
     kept = labelled.articles | 'Filter' >> FilterArticles(self._min_words)
     stage_dead.append(labelled.dead_letter)
     rejected = (extracted.rejected, kept.rejected) | 'AllRejected' >> beam.Flatten()

@@ -9,20 +9,16 @@ content is already the article, so it is only converted to text. Every body
 leaves this stage normalized the same way (``page_text.normalize_text``).
 """
 
-import collections
-import os
-from concurrent import futures
+import functools
 from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms import schema
-from transforms.dead_letters import RecordStageFn
 from transforms.io.report import ProgressLog
 from transforms.io.timestamps import publication_time
-from transforms.text.budget import BudgetExceeded, TimeBudget
+from transforms.text.budget import BudgetExceeded
 from transforms.text.page import (
   extract_page,
   html_fragment_to_text,
@@ -31,6 +27,7 @@ from transforms.text.page import (
   truncate_html,
 )
 from transforms.text.urls import canonicalize_url, domain_of
+from transforms.worker_pool import PooledRecordStageFn
 
 STAGE = 'extract'
 
@@ -169,104 +166,38 @@ class ExtractArticles(beam.PTransform):
     )
 
 
-# A small page the extraction process reads first, to load trafilatura.
-_WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>', None)
-
-
-class _ExtractFn(RecordStageFn):
-  """Extracts pages in the time-budget children, several at a time.
-
-  With a budget, a page is handed to a thread that waits for its child, and
-  the stage goes on with the next pages of the bundle; their outcomes are
-  emitted in the order the pages came, each in its page's window, as they
-  are ready (the last ones in ``finish_bundle``). So one Beam thread keeps
-  every child of the worker's pool busy: a 1-worker run extracts on all
-  cores. Without a budget, pages are extracted one by one in the worker.
-  """
+class _ExtractFn(PooledRecordStageFn):
+  """Extracts pages in the worker's pool of children, several at a time
+  (``PooledRecordStageFn``): a 1-worker run extracts on all cores. Without
+  a budget, pages are extracted one by one in the worker."""
 
   STAGE = STAGE
 
   def __init__(self, config):
-    super().__init__()
+    super().__init__(config)
     self._config = config
-    self._timeout = config['timeout_seconds']
     self._ok = Metrics.counter(STAGE, 'extracted')
     self._empty = Metrics.counter(STAGE, 'no_text')
     self._timed_out = Metrics.counter(STAGE, 'timeout')
     self._progress_seconds = config['progress_seconds']
 
   def setup(self):
+    super().setup()
     self._progress = ProgressLog(self._progress_seconds, 'pages extracted')
-    if not self._timeout:  # 0 turns the budget off
-      self._page_extractor, self._waiters = extract_page, None
-      return
-    # Every thread of the worker process extracts through one pool of
-    # children, started as concurrent pages need them.
-    processes = self._config['processes'] or os.cpu_count() or 1
-    self._page_extractor = TimeBudget.shared(self._timeout, extract_page, _WARM_UP_PAGE, processes)
-    self._waiters = futures.ThreadPoolExecutor(processes, thread_name_prefix='newsbeam-extract')
-    # Pages handed out ahead of the one emitted next: enough to keep every
-    # child busy while the outcomes of the pages before come back.
-    self._ahead = 2 * processes
 
-  def teardown(self):
-    if self._waiters is not None:
-      self._waiters.shutdown()
-      self._page_extractor.release()
+  def work(self, page, run):
+    """build_articles, its page extractor run by `run` (in a child)."""
+    return build_articles(page, self._config, functools.partial(run, extract_page))
 
-  def start_bundle(self):
-    self._pending = collections.deque()
+  def emitted(self, page, articles):
+    return self._tagged(articles)
 
-  def process(
-    self,
-    page,
-    timestamp=beam.DoFn.TimestampParam,
-    window=beam.DoFn.WindowParam,
-    pane=beam.DoFn.PaneInfoParam,
-  ):
-    if self._waiters is None:
-      yield from self._counted(super().process(page))
-      return
-    # build_articles, but not the metrics (they count in Beam's own thread).
-    waiting = self._waiters.submit(_articles_or_error, page, self._config, self._page_extractor)
-    self._pending.append((page, waiting, timestamp, window, pane))
-    while self._pending and (len(self._pending) > self._ahead or self._pending[0][1].done()):
-      yield from self._emit_first()
-
-  def finish_bundle(self):
-    while self._pending:
-      yield from self._emit_first()
-
-  def _emit_first(self):
-    """The outcomes of the oldest page handed out, once it is extracted."""
-    page, waiting, timestamp, window, pane = self._pending.popleft()
-    articles, error = waiting.result()
-    if error is None:
-      try:
-        outcomes = self._tagged(articles)
-      except Exception as e:  # as RecordStageFn does: the page's dead letter
-        error = e
-    if error is not None:
-      outcomes = [beam.pvalue.TaggedOutput(schema.DEAD_LETTER, self.dead_letter(page, error))]
-    for outcome in self._counted(outcomes):
-      if isinstance(outcome, beam.pvalue.TaggedOutput):
-        yield beam.pvalue.TaggedOutput(
-          outcome.tag, WindowedValue(outcome.value, timestamp, (window,), pane)
-        )
-      else:
-        yield WindowedValue(outcome, timestamp, (window,), pane)
-
-  def _counted(self, outcomes):
+  def emitting(self, outcomes):
     for outcome in outcomes:
       self._progress.count(
         outcome.tag if isinstance(outcome, beam.pvalue.TaggedOutput) else 'articles'
       )
       yield outcome
-
-  def outputs(self, page):
-    """The page's articles (one per story), the ones without text tagged
-    as rejected."""
-    return self._tagged(build_articles(page, self._config, self._page_extractor))
 
   def _tagged(self, articles):
     outcomes = []
@@ -292,11 +223,3 @@ class _ExtractFn(RecordStageFn):
     return schema.dead_letter(
       STAGE, message, page.get('raw'), url=page.get('url'), feed_url=page.get('feed_url')
     )
-
-
-def _articles_or_error(page, config, page_extractor):
-  """(build_articles' records, None), or (None, the exception it raised)."""
-  try:
-    return build_articles(page, config, page_extractor), None
-  except Exception as e:  # the page's dead letter says why
-    return None, e

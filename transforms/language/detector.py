@@ -38,6 +38,7 @@ at least `fast_fragment_min_probability` is kept without screening. fastText
 never cuts a fragment on its own. Its predictions are deterministic.
 """
 
+import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from transforms import schema
@@ -226,3 +227,24 @@ class LanguageDetector:
       body=schema.join_paragraphs(kept), removed=removed, language=language, language_score=score
     )
     return out
+
+
+# The fields of a record the language stage reads and the ones it sets.
+LABEL_READS = ('body', 'removed')
+LABEL_SETS = ('body', 'removed', 'language', 'language_score')
+
+# This process's detectors, by their configuration: one per process, loaded
+# on first use (lingua loads each language's models as texts need them).
+_DETECTORS: Dict[str, LanguageDetector] = {}
+
+
+def labelled_fields(config: Dict[str, Any], article: Dict[str, Any]) -> Dict[str, Any]:
+  """``LanguageDetector(config).label(article)``'s fields LABEL_SETS, with
+  this process's detector for `config`: what a child of the worker's pool
+  sends back, given LABEL_READS of the record only."""
+  key = json.dumps(config, sort_keys=True)
+  detector = _DETECTORS.get(key)
+  if detector is None:
+    detector = _DETECTORS.setdefault(key, LanguageDetector(config))
+  labelled = detector.label(article)
+  return {field: labelled[field] for field in LABEL_SETS}

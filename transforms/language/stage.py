@@ -9,8 +9,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.dead_letters import RecordStageFn
-from transforms.language.detector import LanguageDetector
+from transforms.language.detector import LABEL_READS, labelled_fields
+from transforms.worker_pool import PooledRecordStageFn
 
 STAGE = 'language'
 
@@ -37,34 +37,46 @@ def with_declared_language(
 
 
 class DetectLanguage(beam.PTransform):
-  """Cleaned records -> records with `language`, foreign fragments cut."""
+  """Cleaned records -> records with `language`, foreign fragments cut.
 
-  def __init__(self, language_config: Dict[str, Any]):
+  `extract_config`: the worker's pool of children (`timeout_seconds`,
+  `processes`) the detection runs in, several records at a time; None, or
+  a budget of 0: in the worker itself."""
+
+  def __init__(
+    self, language_config: Dict[str, Any], extract_config: Optional[Dict[str, Any]] = None
+  ):
     super().__init__()
     self._config = language_config
+    self._pool_config = extract_config or {'timeout_seconds': 0, 'processes': 0}
 
   def expand(self, articles):
-    return articles | 'DetectLanguage' >> beam.ParDo(_LanguageFn(self._config)).with_outputs(
-      schema.DEAD_LETTER, main='articles'
-    )
+    return articles | 'DetectLanguage' >> beam.ParDo(
+      _LanguageFn(self._config, self._pool_config)
+    ).with_outputs(schema.DEAD_LETTER, main='articles')
 
 
-class _LanguageFn(RecordStageFn):
+class _LanguageFn(PooledRecordStageFn):
+  """Labels records in the worker's pool of children (each loads its
+  detector on first use), or in the worker with the budget off."""
+
   STAGE = STAGE
 
-  def __init__(self, config):
-    super().__init__()
+  def __init__(self, config, extract_config):
+    super().__init__(extract_config)
     self._config = config
     self._cut = Metrics.counter(STAGE, 'foreign_fragments_cut')
     self._declared = Metrics.counter(STAGE, 'declared_language_taken')
 
-  def setup(self):
-    self._detector = LanguageDetector(self._config)
+  def work(self, article, run):
+    """The detector's fields of the record (``labelled_fields``, run by
+    `run`, in a child), sent only what the detector reads."""
+    return run(labelled_fields, self._config, {k: article.get(k) for k in LABEL_READS})
 
-  def outputs(self, article):
+  def emitted(self, article, fields):
     declared = (article.get(schema.FALLBACK) or {}).get('language')
     article = {k: v for k, v in article.items() if k != schema.FALLBACK}
-    labelled = self._detector.label(article)
+    labelled = dict(article, **fields)
     self._cut.inc(
       sum(1 for r in labelled['removed'] if r['reason'] == schema.FOREIGN_LANGUAGE)
       - sum(1 for r in article.get('removed') or [] if r['reason'] == schema.FOREIGN_LANGUAGE)
@@ -73,4 +85,4 @@ class _LanguageFn(RecordStageFn):
       labelled, declared, self._config['declared_language_below_score']
     )
     self._declared.inc(chosen is not labelled)
-    yield chosen
+    return [chosen]

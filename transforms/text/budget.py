@@ -165,6 +165,12 @@ class _Child:
     self._conn.close()
 
 
+def call(function: Callable[..., Any], *args: Any) -> Any:
+  """`function(*args)`: the function of a pool that several stages share,
+  each call naming its own (a module-level function, pickled by name)."""
+  return function(*args)
+
+
 class TimeBudget:
   """Calls `function(*args)` in a child process, with at most `seconds` of
   the child's CPU time each; thread-safe, with up to `processes` children
@@ -174,7 +180,8 @@ class TimeBudget:
   starts a fresh child. Exceptions raised by `function` are re-raised here.
   `function` must be picklable (a module-level function). A new child first
   calls it on `warm_up` (if given) outside the budget, so that imports and
-  first-call set-up are not charged to the first real call.
+  first-call set-up are not charged to the first real call. The fork server
+  imports `function`'s module and the modules named in `preload`, once.
   """
 
   # The wall-clock backstop for a hang, as a multiple of the budget.
@@ -189,6 +196,7 @@ class TimeBudget:
     function: Callable[..., Any],
     warm_up: Optional[Tuple] = None,
     processes: int = 1,
+    preload: Tuple[str, ...] = (),
   ):
     self._seconds = seconds
     self._function = function
@@ -199,7 +207,7 @@ class TimeBudget:
       # The fork server imports the function's module once; every child is
       # forked from it and shares those pages instead of importing again.
       # (Ignored if the process's fork server is already running.)
-      self._context.set_forkserver_preload([function.__module__])
+      self._context.set_forkserver_preload([function.__module__, *preload])
     self._lock = threading.Condition()
     self._idle: List[_Child] = []
     self._children: Set[_Child] = set()
@@ -213,15 +221,16 @@ class TimeBudget:
     function: Callable[..., Any],
     warm_up: Optional[Tuple] = None,
     processes: int = 1,
+    preload: Tuple[str, ...] = (),
   ) -> 'TimeBudget':
     """This process's one TimeBudget for these arguments, for every thread
     that asks: each user calls ``release()`` when done, and the last one's
     release stops the children."""
-    key = (seconds, function, warm_up, processes)
+    key = (seconds, function, warm_up, processes, preload)
     with cls._shared_lock:
       entry = cls._shared.setdefault(key, [None, 0])
       if entry[0] is None:
-        entry[0] = cls(seconds, function, warm_up, processes)
+        entry[0] = cls(seconds, function, warm_up, processes, preload)
         entry[0]._key = key
       entry[1] += 1
       return entry[0]

@@ -1,0 +1,142 @@
+"""The worker's pool of children, shared by the per-record stages that run
+their heavy work in it: extraction, then language detection.
+
+A worker process has one pool (``TimeBudget.shared``): `extract.processes`
+children (0: one per core), each call within `extract.timeout_seconds` of
+the child's CPU time. A stage hands a bundle's records to the pool ahead of
+the one it emits, so one Beam thread keeps every child busy and a 1-worker
+run uses every core: for extraction, and after the site boilerplate's
+barrier (which waits for the whole input) for language detection, which
+would otherwise run on the worker's one core while the others idle. A
+stage's outcomes come out in record order, each in its record's window.
+"""
+
+import collections
+import os
+from concurrent import futures
+from typing import Any, Callable, Dict, Iterable, List, Optional
+
+import apache_beam as beam
+from apache_beam.utils.windowed_value import WindowedValue
+
+from transforms import schema
+from transforms.dead_letters import RecordStageFn
+from transforms.text.budget import TimeBudget, call
+from transforms.text.page import extract_page
+
+# A small page a new child extracts first, to load trafilatura.
+WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>', None)
+
+
+def pool_size(extract_config: Dict[str, Any]) -> int:
+  """The children of a worker's pool: `extract.processes`, 0 one per core."""
+  return extract_config['processes'] or os.cpu_count() or 1
+
+
+def worker_pool(extract_config: Dict[str, Any]) -> Optional[TimeBudget]:
+  """This process's pool of children (``release()`` it when done), or None
+  with the budget off (`extract.timeout_seconds` 0: work in the worker)."""
+  if not extract_config['timeout_seconds']:
+    return None
+  # Each child loads trafilatura on start; the fork server imports it once.
+  return TimeBudget.shared(
+    extract_config['timeout_seconds'],
+    call,
+    (extract_page, *WARM_UP_PAGE),
+    pool_size(extract_config),
+    (extract_page.__module__,),
+  )
+
+
+class PooledRecordStageFn(RecordStageFn):
+  """A per-record stage whose work runs in the worker's pool of children.
+
+  A subclass implements ``work(record, run)``, the per-record work: it calls
+  ``run(function, *args)`` for what runs in a child (`function` a
+  module-level function, free of Beam), and runs in a thread that waits for
+  the child (no metrics there); and ``emitted(record, result)``, the
+  record's outcomes from `work`'s result, in Beam's thread. What either
+  raises, or a call over the budget, is the record's dead letter
+  (``dead_letter(record, error)``). With the budget off, `run` is a plain
+  call in the worker.
+  """
+
+  def __init__(self, extract_config: Dict[str, Any]):
+    super().__init__()
+    self._pool_config = {k: extract_config[k] for k in ('timeout_seconds', 'processes')}
+
+  def work(self, record: Dict[str, Any], run: Callable[..., Any]) -> Any:
+    raise NotImplementedError
+
+  def emitted(self, record: Dict[str, Any], result: Any) -> List[Any]:
+    raise NotImplementedError
+
+  def emitting(self, outcomes: Iterable[Any]) -> Iterable[Any]:
+    """Every outcome on its way out (a subclass may count them)."""
+    return outcomes
+
+  def outputs(self, record):
+    return self.emitted(record, self.work(record, call))
+
+  def setup(self):
+    self._pool = worker_pool(self._pool_config)
+    self._waiters = None
+    if self._pool is not None:
+      processes = pool_size(self._pool_config)
+      self._waiters = futures.ThreadPoolExecutor(processes, thread_name_prefix='newsbeam-pool')
+      # Records handed out ahead of the one emitted next: enough to keep
+      # every child busy while the outcomes of the records before come back.
+      self._ahead = 2 * processes
+
+  def teardown(self):
+    if self._waiters is not None:
+      self._waiters.shutdown()
+      self._pool.release()
+
+  def start_bundle(self):
+    self._pending = collections.deque()
+
+  def process(
+    self,
+    record,
+    timestamp=beam.DoFn.TimestampParam,
+    window=beam.DoFn.WindowParam,
+    pane=beam.DoFn.PaneInfoParam,
+  ):
+    if self._waiters is None:
+      yield from self.emitting(super().process(record))
+      return
+    waiting = self._waiters.submit(self._result_or_error, record)
+    self._pending.append((record, waiting, timestamp, window, pane))
+    while self._pending and (len(self._pending) > self._ahead or self._pending[0][1].done()):
+      yield from self._emit_first()
+
+  def finish_bundle(self):
+    while self._pending:
+      yield from self._emit_first()
+
+  def _result_or_error(self, record):
+    """(work's result, None), or (None, the exception it raised)."""
+    try:
+      return self.work(record, self._pool), None
+    except Exception as e:  # the record's dead letter says why
+      return None, e
+
+  def _emit_first(self):
+    """The outcomes of the oldest record handed out, once it is done."""
+    record, waiting, timestamp, window, pane = self._pending.popleft()
+    result, error = waiting.result()
+    if error is None:
+      try:
+        outcomes = self.emitted(record, result)
+      except Exception as e:  # as RecordStageFn does: the record's dead letter
+        error = e
+    if error is not None:
+      outcomes = [beam.pvalue.TaggedOutput(schema.DEAD_LETTER, self.dead_letter(record, error))]
+    for outcome in self.emitting(outcomes):
+      if isinstance(outcome, beam.pvalue.TaggedOutput):
+        yield beam.pvalue.TaggedOutput(
+          outcome.tag, WindowedValue(outcome.value, timestamp, (window,), pane)
+        )
+      else:
+        yield WindowedValue(outcome, timestamp, (window,), pane)
