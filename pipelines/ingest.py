@@ -39,12 +39,14 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
+  DirectOptions,
   GoogleCloudOptions,
   PipelineOptions,
   StandardOptions,
@@ -363,7 +365,25 @@ def launch(parser: argparse.ArgumentParser, argv) -> Launch:
   check_locations(known)
   redact_logs()
   config, min_words, file_format = resolve_settings(known)
-  return Launch(known, PipelineOptions(beam_args), config, min_words, file_format)
+  options = PipelineOptions(beam_args)
+  return Launch(known, options, with_local_pool_size(config, options), min_words, file_format)
+
+
+def with_local_pool_size(config: Dict[str, Any], options: PipelineOptions) -> Dict[str, Any]:
+  """The configuration with `extract.processes` 0 (one child per core)
+  made each local worker's share of the cores where the DirectRunner runs
+  its workers as processes: each has a pool of its own, and two pools of one
+  child per core would run twice as many children as cores."""
+  direct = options.view_as(DirectOptions)
+  workers = direct.direct_num_workers or os.cpu_count() or 1
+  if (
+    config['extract']['processes']
+    or direct.direct_running_mode != 'multi_processing'
+    or workers < 2
+  ):
+    return config
+  share = max(1, (os.cpu_count() or 1) // workers)
+  return dict(config, extract=dict(config['extract'], processes=share))
 
 
 def builds_only(options: PipelineOptions) -> bool:

@@ -59,11 +59,17 @@ class PooledRecordStageFn(RecordStageFn):
   raises, or a call over the budget, is the record's dead letter
   (``dead_letter(record, error)``). With the budget off, `run` is a plain
   call in the worker.
+
+  `starts_pool`: False for a stage that only joins a pool another stage
+  started (extraction, on a page's HTML): a run of plain-text records, which
+  never start a child, does its work in the worker instead of paying for
+  children to start. Either way the outcomes are the same.
   """
 
-  def __init__(self, extract_config: Dict[str, Any]):
+  def __init__(self, extract_config: Dict[str, Any], starts_pool: bool = True):
     super().__init__()
     self._pool_config = {k: extract_config[k] for k in ('timeout_seconds', 'processes')}
+    self._starts_pool = starts_pool
 
   def work(self, record: Dict[str, Any], run: Callable[..., Any]) -> Any:
     raise NotImplementedError
@@ -80,7 +86,7 @@ class PooledRecordStageFn(RecordStageFn):
 
   def setup(self):
     self._pool = worker_pool(self._pool_config)
-    self._waiters = None
+    self._waiters, self._pooled = None, False
     if self._pool is not None:
       processes = pool_size(self._pool_config)
       self._waiters = futures.ThreadPoolExecutor(processes, thread_name_prefix='newsbeam-pool')
@@ -95,6 +101,7 @@ class PooledRecordStageFn(RecordStageFn):
 
   def start_bundle(self):
     self._pending = collections.deque()
+    self._pooled = self._waiters is not None and (self._starts_pool or self._pool.running())
 
   def process(
     self,
@@ -103,7 +110,7 @@ class PooledRecordStageFn(RecordStageFn):
     window=beam.DoFn.WindowParam,
     pane=beam.DoFn.PaneInfoParam,
   ):
-    if self._waiters is None:
+    if not self._pooled:
       yield from self.emitting(super().process(record))
       return
     waiting = self._waiters.submit(self._result_or_error, record)

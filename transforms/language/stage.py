@@ -40,8 +40,9 @@ class DetectLanguage(beam.PTransform):
   """Cleaned records -> records with `language`, foreign fragments cut.
 
   `extract_config`: the worker's pool of children (`timeout_seconds`,
-  `processes`) the detection runs in, several records at a time; None, or
-  a budget of 0: in the worker itself."""
+  `processes`) the detection runs in, several records at a time, when
+  extraction has started it (plain-text records start no child); None, or a
+  budget of 0: in the worker itself."""
 
   def __init__(
     self, language_config: Dict[str, Any], extract_config: Optional[Dict[str, Any]] = None
@@ -58,12 +59,13 @@ class DetectLanguage(beam.PTransform):
 
 class _LanguageFn(PooledRecordStageFn):
   """Labels records in the worker's pool of children (each loads its
-  detector on first use), or in the worker with the budget off."""
+  detector on first use) once extraction has started it, else in the
+  worker."""
 
   STAGE = STAGE
 
   def __init__(self, config, extract_config):
-    super().__init__(extract_config)
+    super().__init__(extract_config, starts_pool=False)
     self._config = config
     self._cut = Metrics.counter(STAGE, 'foreign_fragments_cut')
     self._declared = Metrics.counter(STAGE, 'declared_language_taken')

@@ -247,6 +247,11 @@ class TimeBudget:
       del self._shared[self._key]
     self.close()
 
+  def running(self) -> bool:
+    """Whether any child has been started and is still up."""
+    with self._lock:
+      return bool(self._children)
+
   def _take(self) -> _Child:
     """An idle child, a new one if all are busy and the pool has room, or
     the first one to come back."""
