@@ -16,7 +16,7 @@ import apache_beam as beam
 
 from transforms.articles import ProcessArticles
 from transforms.filters import DistinctRejectedIds
-from transforms.topics.classify import ClassifyTopics
+from transforms.topics.classify import ClassifyTopics, PreloadTopicModel
 
 
 class Outputs(NamedTuple):
@@ -59,6 +59,8 @@ class ArticleRecords(beam.PTransform):
     pages, read_dead = sources
     processed = pages | 'Process' >> self._process
     articles = processed.articles
+    # Loads the classifier's model while the stages before dedup run.
+    articles | 'PreloadTopicModel' >> PreloadTopicModel(self._config['classify'])
     if self._stamp is not None:
       articles = articles | 'Stamp' >> self._stamp
     deduped = articles | 'Dedup' >> self._dedup

@@ -63,13 +63,18 @@ class PooledRecordStageFn(RecordStageFn):
   `starts_pool`: False for a stage that only joins a pool another stage
   started (extraction, on a page's HTML): a run of plain-text records, which
   never start a child, does its work in the worker instead of paying for
-  children to start. Either way the outcomes are the same.
+  children to start. `children`: how many of the pool's children the stage
+  keeps busy at once (None: all of them). Either way the outcomes are the
+  same.
   """
 
-  def __init__(self, extract_config: Dict[str, Any], starts_pool: bool = True):
+  def __init__(
+    self, extract_config: Dict[str, Any], starts_pool: bool = True, children: Optional[int] = None
+  ):
     super().__init__()
     self._pool_config = {k: extract_config[k] for k in ('timeout_seconds', 'processes')}
     self._starts_pool = starts_pool
+    self._children = children
 
   def work(self, record: Dict[str, Any], run: Callable[..., Any]) -> Any:
     raise NotImplementedError
@@ -88,11 +93,11 @@ class PooledRecordStageFn(RecordStageFn):
     self._pool = worker_pool(self._pool_config)
     self._waiters, self._pooled = None, False
     if self._pool is not None:
-      processes = pool_size(self._pool_config)
-      self._waiters = futures.ThreadPoolExecutor(processes, thread_name_prefix='newsbeam-pool')
+      busy = min(self._children or pool_size(self._pool_config), pool_size(self._pool_config))
+      self._waiters = futures.ThreadPoolExecutor(busy, thread_name_prefix='newsbeam-pool')
       # Records handed out ahead of the one emitted next: enough to keep
-      # every child busy while the outcomes of the records before come back.
-      self._ahead = 2 * processes
+      # the children busy while the outcomes of the records before come back.
+      self._ahead = 2 * busy
 
   def teardown(self):
     if self._waiters is not None:
