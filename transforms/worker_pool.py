@@ -24,6 +24,18 @@ from transforms.dead_letters import RecordStageFn
 from transforms.text.budget import TimeBudget, call
 from transforms.text.page import extract_page
 
+# What extraction imports: the page module, and the libraries it imports on
+# first use (the worker itself, which only builds records, never needs them).
+EXTRACTION_MODULES = (
+  'transforms.text.page',
+  'transforms.text.vote',
+  'trafilatura',
+  'trafilatura.external',
+  'htmldate',
+  'resiliparse.extract.html2text',
+  'resiliparse.parse.html',
+)
+
 # A small page a new child extracts first, to load trafilatura.
 WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>', None)
 
@@ -38,13 +50,13 @@ def worker_pool(extract_config: Dict[str, Any]) -> Optional[TimeBudget]:
   with the budget off (`extract.timeout_seconds` 0: work in the worker)."""
   if not extract_config['timeout_seconds']:
     return None
-  # Each child loads trafilatura on start; the fork server imports it once.
+  # The fork server imports what extraction uses once, for every child.
   return TimeBudget.shared(
     extract_config['timeout_seconds'],
     call,
     (extract_page, *WARM_UP_PAGE),
     pool_size(extract_config),
-    (extract_page.__module__,),
+    EXTRACTION_MODULES,
   )
 
 
