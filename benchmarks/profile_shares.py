@@ -1,7 +1,8 @@
 """Where a run's CPU goes: py-spy's raw samples grouped by pipeline stage.
 
 Record a run with py-spy (its extraction children and fork server too), then
-group the samples by the innermost stage each falls in:
+group the samples by the innermost stage each falls in, for the whole run
+and apart for the main process and for its children:
 
   py-spy record --subprocesses --rate 50 --format raw -o profile.txt -- \\
       .venv/bin/python -m pipelines.ingest --scraped pages.jsonl --output out
@@ -13,6 +14,7 @@ group claims (the standard library: threads, logging, JSON).
 """
 
 import argparse
+import re
 from collections import Counter
 
 GROUPS = (
@@ -60,30 +62,52 @@ GROUPS = (
   ('Beam runner (bundles, coders, gRPC, state)', lambda s: 'apache_beam' in s or 'grpc' in s),
 )
 
+# py-spy's name of a process in a stack: its id and command line, quoted.
+_PROCESS = re.compile(r'process \d+:"[^"]*";?')
+
 
 def shares(path):
-  """(Counter of samples per group, all samples) of a py-spy raw file: one
-  line per distinct stack, its sample count last."""
-  found, total = Counter(), 0
+  """{'all', 'main process', 'children': Counter of samples per group} of a
+  py-spy raw file (one line per distinct stack, its sample count last): the
+  main process is the one py-spy started, the children every process below
+  it (the extraction pool's fork server and children)."""
+  found = {part: Counter() for part in PARTS}
   with open(path, encoding='utf-8', errors='replace') as f:
     for line in f:
       stack, _, count = line.rstrip('\n').rpartition(' ')
-      total += int(count)
+      part = 'main process' if len(_PROCESS.findall(stack)) == 1 else 'children'
+      # Only the frames: a process's command line (a fork server's names the
+      # modules it preloads) must not decide the group.
+      stack = _PROCESS.sub('', stack)
       group = next((name for name, test in GROUPS if test(stack)), 'other')
-      found[group] += int(count)
-  return found, total
+      for counted in ('all', part):
+        found[counted][group] += int(count)
+  return found
+
+
+PARTS = ('all', 'main process', 'children')
 
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('profile', help='py-spy record --format raw output')
   args = parser.parse_args(argv)
-  found, total = shares(args.profile)
-  print('| where | share of the samples |')
-  print('| --- | ---: |')
-  for name, count in found.most_common():
-    print('| %s | %.0f%% |' % (name, 100 * count / total))
-  print('\n%d samples' % total)
+  found = shares(args.profile)
+  totals = {part: sum(found[part].values()) or 1 for part in PARTS}
+  print('| where | %s |' % ' | '.join(PARTS))
+  print('| --- |%s' % (' ---: |' * len(PARTS)))
+  for name, _ in found['all'].most_common():
+    print(
+      '| %s | %s |'
+      % (
+        name,
+        ' | '.join(
+          '%.0f%%' % (100 * found[part][name] / totals[part]) if found[part][name] else ''
+          for part in PARTS
+        ),
+      )
+    )
+  print('\n%s samples' % ', '.join('%s %d' % (part, sum(found[part].values())) for part in PARTS))
 
 
 if __name__ == '__main__':

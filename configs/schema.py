@@ -174,8 +174,9 @@ class ExtractSettings(Section):
   processes: int = Field(
     0,
     ge=0,
-    description='Extraction child processes per worker process, shared by its threads; 0: one '
-    'per CPU core.',
+    description='Child processes per worker process, shared by its threads, that extraction '
+    '(and then language detection) runs in; 0: one per CPU core (a local multi_processing '
+    'worker: its share of the cores).',
   )
   progress_seconds: Number = Field(
     30, ge=0, description='How often each worker logs its progress (seconds); 0: never.'
