@@ -215,7 +215,9 @@ class _PreloadFn(beam.DoFn):
     path = self._handler.model_path()
     with _PRELOADING:
       if path not in _PRELOADED:
-        _PRELOADED[path] = futures.ThreadPoolExecutor(1).submit(load_topic_model, path)
+        loader = futures.ThreadPoolExecutor(1, thread_name_prefix='newsbeam-preload')
+        _PRELOADED[path] = loader.submit(load_topic_model, path)
+        loader.shutdown(wait=False)  # its thread ends with the load
 
   def process(self, article):
     return []
