@@ -4,11 +4,13 @@ their heavy work in it: extraction, then language detection.
 A worker process has one pool (``TimeBudget.shared``): `extract.processes`
 children (0: one per core), each call within `extract.timeout_seconds` of
 the child's CPU time. A stage hands a bundle's records to the pool ahead of
-the one it emits, so one Beam thread keeps every child busy and a 1-worker
-run uses every core: for extraction, and after the site boilerplate's
-barrier (which waits for the whole input) for language detection, which
-would otherwise run on the worker's one core while the others idle. A
-stage's outcomes come out in record order, each in its record's window.
+the one it emits, so one Beam thread keeps the children busy while the
+worker goes on: extraction keeps every child busy (a 1-worker run extracts
+on every core); after the site boilerplate's barrier (which waits for the
+whole input), language detection works in one child while the worker runs
+what follows it and loads the topic model, instead of doing it all on one
+core. A stage's outcomes come out in record order, each in its record's
+window.
 """
 
 import collections
