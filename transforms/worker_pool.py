@@ -107,7 +107,8 @@ class PooledRecordStageFn(RecordStageFn):
     self._pool = worker_pool(self._pool_config)
     self._waiters, self._pooled = None, False
     if self._pool is not None:
-      busy = min(self._children or pool_size(self._pool_config), pool_size(self._pool_config))
+      size = pool_size(self._pool_config)
+      busy = min(self._children or size, size)
       self._waiters = futures.ThreadPoolExecutor(busy, thread_name_prefix='newsbeam-pool')
       # Records handed out ahead of the one emitted next: enough to keep
       # the children busy while the outcomes of the records before come back.
