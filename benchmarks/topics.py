@@ -218,8 +218,14 @@ def report_written(args, model, taxonomy, min_score, max_chars):
   for lang in sorted(set(langs)) + ['all']:
     of = langs == lang if lang != 'all' else np.ones(len(rows), bool)
     print(
-      '  %-6s %6d %8.3f   %22.3f %9.3f'
-      % (lang, of.sum(), right[of].mean(), kept[of].mean(), right[of & kept].mean())
+      '  %-6s %6d %8.3f   %22.3f %9s'
+      % (
+        lang,
+        of.sum(),
+        right[of].mean(),
+        kept[of].mean(),
+        '%.3f' % right[of & kept].mean() if (of & kept).any() else '-',
+      )
     )
   report_per_topic(truth, predicted, score, taxonomy, min_score)
   summary = {'written': right.mean()}
