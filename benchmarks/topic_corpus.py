@@ -64,7 +64,7 @@ SIB200_TOPICS = {
 LABELLED_TOPICS = {'masakhanews': MASAKHANEWS_TOPICS, 'sib200': SIB200_TOPICS}
 # The share of SIB-200 training sentences taken per language: the 701 are
 # the same in every language.
-SIB200_PER_LANGUAGE = 0.05
+SIB200_PER_LANGUAGE = 0.10
 # MasakhaNEWS training articles taken per language and topic, so that the
 # largest languages and topics do not drown the rest.
 MASAKHANEWS_PER_LANGUAGE_TOPIC = 120
