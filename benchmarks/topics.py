@@ -155,7 +155,9 @@ def main(argv=None):
     if args.baseline:
       models['baseline'] = args.baseline
     summary = {
-      name: report_quality(args, path, bbc[: args.bbc_articles], classify, taxonomy, max_chars)
+      name: report_quality(
+        args, path, bbc[: args.bbc_articles], classify, taxonomy, max_chars, name == 'model'
+      )
       for name, path in models.items()
     }
     report_summary(summary)
@@ -203,8 +205,9 @@ def score_written(model, rows, max_chars):
   )
 
 
-def report_written(args, model, taxonomy, min_score, max_chars):
-  """The written test set: per language and per topic; returns the summary."""
+def report_written(args, model, taxonomy, min_score, max_chars, with_held_out):
+  """The written test set: per language and per topic, and with
+  `with_held_out` the --held-out-model beside; returns the summary."""
   rows = list(read_written_examples(args.written_test))
   best = score_written(model, rows, max_chars)
   truth = np.array([r['label'] for r in rows])
@@ -234,7 +237,7 @@ def report_written(args, model, taxonomy, min_score, max_chars):
   held_out = [lang for lang in args.held_out_languages.split(',') if lang]
   of = np.isin(langs, held_out)
   summary['written, %s' % '+'.join(held_out)] = right[of].mean()
-  if args.held_out_model:
+  if args.held_out_model and with_held_out:
     held_out_best = score_written(
       load(args.held_out_model), [r for r in rows if r['lang'] in held_out], max_chars
     )
@@ -257,7 +260,7 @@ def report_summary(summary):
     )
 
 
-def report_quality(args, model_file, bbc, classify, taxonomy, max_chars):
+def report_quality(args, model_file, bbc, classify, taxonomy, max_chars, with_held_out):
   """Every quality figure of one model; returns its summary."""
   model = load(model_file)
   rows = dev_sample(list(corpus(args.data, 'dev')), args.dev_per_language)
@@ -337,7 +340,9 @@ def report_quality(args, model_file, bbc, classify, taxonomy, max_chars):
     )
   )
   summary['BBC News'] = bbc_right.mean()
-  summary.update(report_written(args, model, taxonomy, classify['min_score'], max_chars))
+  summary.update(
+    report_written(args, model, taxonomy, classify['min_score'], max_chars, with_held_out)
+  )
   return summary
 
 
