@@ -1,8 +1,8 @@
 """The packaged topic models: the n-gram default knows all 17 top-level IPTC
-topics and gives the bundled sample's stories theirs or none (it does not
-yet get the war stories and the storm: an expected failure says so); the
-e5 model, behind `classify.packaged: e5`, gets them all, and says how to
-install its encoder when it is missing.
+topics and gives the bundled sample's stories theirs, the war stories
+conflict and the storm weather (or disaster) among them; the e5 model,
+behind `classify.packaged: e5`, gets them all too, and says how to install
+its encoder when it is missing.
 
 The sample's stories are checks here, never training data.
 """
@@ -51,11 +51,6 @@ def test_sample_stories_get_their_topics_or_none_in_the_whole_pipeline(config, s
   assert summary['topics'][SPORT] >= 1
 
 
-@pytest.mark.xfail(
-  strict=True,
-  reason='not met by the n-gram model: it files the first war story under politics and '
-  'gives the storm weather under min_score (the e5 model gets all three, below)',
-)
 def test_sample_war_stories_get_conflict_and_the_storm_weather(sample_articles):
   _, articles = sample_articles
   assert _best(articles, 'storm') in ([[WEATHER]], [[DISASTER]])
