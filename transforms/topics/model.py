@@ -30,7 +30,7 @@ import sklearn
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold, train_test_split
@@ -50,6 +50,12 @@ _ABBREVIATION = re.compile(
   r'No|vs|[A-Z])\.$'
 )
 _SPACES = re.compile(r'\s+')
+# Han characters and Japanese kana: written without spaces between words,
+# so each is made a token of its own, and word bigrams are character pairs.
+_UNSPACED = re.compile(r'([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])')
+# scikit-learn's default word pattern (two or more word characters), or one
+# Han or kana character.
+_WORD = r'(?u)\b\w\w+\b|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]'
 
 
 class ModelDataError(ValueError):
@@ -183,6 +189,12 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):
     return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+def spaced_words(text: str) -> str:
+  """What the word n-grams are taken from: lower case, accents stripped, and
+  a space around every Han or kana character."""
+  return _UNSPACED.sub(r' \1 ', strip_accents_unicode(text.lower()))
+
+
 def build_model(training: Dict[str, Any]) -> Pipeline:
   """An untrained topic model with the `classify.training` settings."""
 
@@ -194,6 +206,7 @@ def build_model(training: Dict[str, Any]) -> Pipeline:
       max_features=max_features,
       sublinear_tf=True,
       strip_accents='unicode',
+      **({'preprocessor': spaced_words, 'token_pattern': _WORD} if analyzer == 'word' else {}),
       dtype=np.float32,
     )
 
