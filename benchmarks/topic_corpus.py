@@ -32,6 +32,7 @@ model on languages it never saw.
 """
 
 import argparse
+import collections
 import csv
 import gzip
 import hashlib
@@ -204,6 +205,19 @@ def corpus(data: str, split: str, held_out=()):
         yield example
 
 
+def write_examples(rows, path: str) -> None:
+  """Writes `rows` as JSON Lines to `path` and prints how many there are
+  per set and label."""
+  counts = collections.Counter()
+  with open(path, 'w', encoding='utf-8') as out:
+    for row in rows:
+      counts[row['source'], row['label']] += 1
+      out.write(json.dumps(row, ensure_ascii=False) + '\n')
+  for (source, label), n in sorted(counts.items()):
+    print('%-12s %s %6d' % (source, label, n))
+  print('total %d -> %s' % (sum(counts.values()), path))
+
+
 def run(argv=None):
   parser = argparse.ArgumentParser(prog='python -m benchmarks.topic_corpus')
   parser.add_argument('--data', default=default_data(), help='the shared data folder')
@@ -214,17 +228,10 @@ def run(argv=None):
   )
   args = parser.parse_args(argv)
   held_out = set(filter(None, args.hold_out.split(',')))
-  counts = {}
-  with open(args.output, 'w', encoding='utf-8') as out:
-    for example in corpus(args.data, args.split, held_out if args.split == 'train' else ()):
-      if not isinstance(example.get('text'), str) or not example['text'].strip():
-        continue
-      key = (example['source'], example['label'])
-      counts[key] = counts.get(key, 0) + 1
-      out.write(json.dumps(example, ensure_ascii=False) + '\n')
-  for (source, label), n in sorted(counts.items()):
-    print('%-12s %s %6d' % (source, label, n))
-  print('total %d -> %s' % (sum(counts.values()), args.output))
+  examples = corpus(args.data, args.split, held_out if args.split == 'train' else ())
+  write_examples(
+    (e for e in examples if isinstance(e.get('text'), str) and e['text'].strip()), args.output
+  )
 
 
 if __name__ == '__main__':

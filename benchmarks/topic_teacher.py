@@ -44,7 +44,6 @@ training: a sample of them measures the teacher.
 import argparse
 import collections
 import hashlib
-import json
 import os
 import pickle
 import random
@@ -63,6 +62,7 @@ from benchmarks.topic_corpus import (
   read_masakhanews,
   read_sib200,
   read_written_examples,
+  write_examples,
 )
 from benchmarks.topics import per_language
 from transforms.topics import e5
@@ -335,16 +335,16 @@ def run(argv=None):
     % (len(added), len(unlabelled), sorted(collections.Counter(r['label'] for r in added).items()))
   )
 
-  counts = collections.Counter()
-  with open(args.student_data, 'w', encoding='utf-8') as out:
-    for row in list(corpus(args.data, 'train', held_out)) + added:
-      label = sentences.get(row.get('index_id'), teacher.get(_key(row['text']), row['label']))
-      row = dict(row, label=label)
-      counts[row['source'], row['label']] += 1
-      out.write(json.dumps(row, ensure_ascii=False) + '\n')
-  for (source, label), n in sorted(counts.items()):
-    print('%-12s %s %6d' % (source, label, n))
-  print('total %d -> %s' % (sum(counts.values()), args.student_data))
+  write_examples(
+    (
+      dict(
+        row,
+        label=sentences.get(row.get('index_id'), teacher.get(_key(row['text']), row['label'])),
+      )
+      for row in list(corpus(args.data, 'train', held_out)) + added
+    ),
+    args.student_data,
+  )
 
 
 if __name__ == '__main__':
