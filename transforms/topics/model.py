@@ -52,10 +52,11 @@ _ABBREVIATION = re.compile(
 _SPACES = re.compile(r'\s+')
 # Han characters and Japanese kana: written without spaces between words,
 # so each is made a token of its own, and word bigrams are character pairs.
-_UNSPACED = re.compile(r'([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])')
+_HAN_KANA = r'[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]'
+_UNSPACED = re.compile('(%s)' % _HAN_KANA)
 # scikit-learn's default word pattern (two or more word characters), or one
 # Han or kana character.
-_WORD = r'(?u)\b\w\w+\b|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]'
+_WORD = r'(?u)\b\w\w+\b|' + _HAN_KANA
 
 
 class ModelDataError(ValueError):
