@@ -37,6 +37,8 @@ Date-partitioned backfills: pipelines/backfill.py.
 
 import argparse
 import contextlib
+import glob
+import gzip
 import json
 import logging
 import os
@@ -78,6 +80,7 @@ from transforms.io.sinks import (
   summary_path,
 )
 from transforms.pipeline import ArticleRecords
+from transforms.worker_pool import start_pool_early
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -334,6 +337,42 @@ def local_progress(options: PipelineOptions, config: Dict[str, Any]):
   return ProgressReport(config['extract']['progress_seconds'] if local else 0)
 
 
+def reads_pages(known: argparse.Namespace, feeds: List[str], scraped: List[str]) -> bool:
+  """Whether a run has pages to extract: WARC files, sitemaps, feeds (their
+  entries and pages), or scraped records with HTML, as the first record of
+  the first local scraped file shows (a remote file counts as pages)."""
+  if known.warc or known.sitemaps or feeds:
+    return True
+  for pattern in scraped:
+    paths = sorted(glob.glob(pattern)) if '://' not in pattern else []
+    if not paths:
+      return True
+    try:
+      with (gzip.open if paths[0].endswith('.gz') else open)(paths[0], 'rt') as f:
+        return bool(json.loads(f.readline() or '{}').get('html'))
+    except (OSError, ValueError, AttributeError):
+      return True
+  return False
+
+
+def start_local_pool(
+  options: PipelineOptions,
+  config: Dict[str, Any],
+  known: argparse.Namespace,
+  feeds: List[str],
+  scraped: List[str],
+) -> bool:
+  """The pool's fork server started ahead (``start_pool_early``) where the
+  workers are this process: a local run, in memory or in threads, with
+  pages to extract."""
+  runner = options.view_as(StandardOptions).runner
+  if runner not in (None, 'DirectRunner', 'direct') or builds_only(options):
+    return False
+  if options.view_as(DirectOptions).direct_running_mode == 'multi_processing':
+    return False
+  return reads_pages(known, feeds, scraped) and start_pool_early(config['extract'])
+
+
 def check_locations(known: argparse.Namespace) -> None:
   """An --output or --index that cannot be written (an existing file, an
   invalid bucket name, ...) is a clear error before anything runs."""
@@ -435,6 +474,7 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
   index = index_path(known, config)
   if not builds_only(options):
     finish_earlier_runs(known.output, index)
+  start_local_pool(options, config, known, feeds, scraped)
   with clear_run_errors():
     with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
       build_pipeline(

@@ -102,6 +102,20 @@ def _serve(conn, function: Callable[..., Any], warm_up: Tuple) -> None:
       conn.send((False, RuntimeError('%s: %s' % (type(e).__name__, e))))
 
 
+def start_fork_server(preload: Tuple[str, ...]) -> bool:
+  """Starts this process's fork server now, importing `preload` (as a
+  ``TimeBudget`` given the same modules would), so that it loads them
+  while the process does other work; False where children are spawned."""
+  if _start_method() != 'forkserver':
+    return False
+  from multiprocessing import forkserver
+
+  multiprocessing.get_context('forkserver').set_forkserver_preload(list(preload))
+  with _main_module_hidden():  # the server, too, imports no main module
+    forkserver.ensure_running()
+  return True
+
+
 class _Child:
   """One child process serving calls of `function` over a pipe."""
 
