@@ -21,7 +21,7 @@ from transforms.io.partitions import (
   nearest_publication_day,
   with_partition,
 )
-from transforms.language.stage import DetectLanguage
+from transforms.language.stage import DetectLanguage, LabelAhead
 
 
 class Processed(NamedTuple):
@@ -59,6 +59,7 @@ class ProcessArticles(beam.PTransform):
     stage_dead = [extracted.dead_letter, cleaned.dead_letter]
     articles = cleaned.articles
     if self._site_boilerplate:
+      articles = articles | 'LabelAhead' >> LabelAhead(config['language'], config['extract'])
       templated = articles | 'SiteBoilerplate' >> CutSiteBoilerplate(config['boilerplate'])
       articles = templated.articles
       stage_dead.append(templated.dead_letter)

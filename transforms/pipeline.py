@@ -57,10 +57,10 @@ class ArticleRecords(beam.PTransform):
 
   def expand(self, sources):
     pages, read_dead = sources
+    # Loads the classifier's model while the pages are extracted.
+    pages | 'PreloadTopicModel' >> PreloadTopicModel(self._config['classify'])
     processed = pages | 'Process' >> self._process
     articles = processed.articles
-    # Loads the classifier's model while the stages before dedup run.
-    articles | 'PreloadTopicModel' >> PreloadTopicModel(self._config['classify'])
     if self._stamp is not None:
       articles = articles | 'Stamp' >> self._stamp
     deduped = articles | 'Dedup' >> self._dedup

@@ -112,6 +112,12 @@ SKIPPED = 'skipped'
 # (a backfill dates its archived pages by it too), which drops it: never written.
 FALLBACK = 'fallback'
 
+# The language fields worked out ahead of the site boilerplate's barrier
+# (``LabelAhead``, ``transforms/language/stage.py``), with what they were
+# worked out from: the language stage takes them or drops them. Never written,
+# nor kept in a dead letter.
+LANGUAGE_AHEAD = 'language_ahead'
+
 
 # Reasons a piece of text is cut from a body (the `reason` in `removed`).
 BOILERPLATE = 'boilerplate'
@@ -190,7 +196,7 @@ def stage_failure(stage: str, error: Exception, record: Dict[str, Any]) -> Dict[
   return dead_letter(
     stage,
     '%s: %s' % (type(error).__name__, error),
-    ordered(record),
+    ordered({k: v for k, v in record.items() if k != LANGUAGE_AHEAD}),
     url=record.get('url'),
     feed_url=record.get('feed_url'),
   )

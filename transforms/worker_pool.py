@@ -112,6 +112,11 @@ class PooledRecordStageFn(RecordStageFn):
   def emitted(self, record: Dict[str, Any], result: Any) -> List[Any]:
     raise NotImplementedError
 
+  def failed(self, record: Dict[str, Any], error: Exception) -> List[Any]:
+    """The record's outcomes when `work` or `emitted` raised: its dead
+    letter (a subclass may say otherwise)."""
+    return [beam.pvalue.TaggedOutput(schema.DEAD_LETTER, self.dead_letter(record, error))]
+
   def emitting(self, outcomes: Iterable[Any]) -> Iterable[Any]:
     """Every outcome on its way out (a subclass may count them)."""
     return outcomes
@@ -137,7 +142,15 @@ class PooledRecordStageFn(RecordStageFn):
 
   def start_bundle(self):
     self._pending = collections.deque()
-    self._pooled = self._waiters is not None and (self._starts_pool or self._pool.running())
+    self._pooled = None  # decided at the bundle's first record
+
+  def _uses_pool(self) -> bool:
+    """Whether this bundle's records go to the pool: decided when its first
+    one comes, by when a stage fused before this one (extraction) has
+    started the pool on its first page."""
+    if self._pooled is None:
+      self._pooled = self._waiters is not None and (self._starts_pool or self._pool.running())
+    return self._pooled
 
   def process(
     self,
@@ -146,7 +159,7 @@ class PooledRecordStageFn(RecordStageFn):
     window=beam.DoFn.WindowParam,
     pane=beam.DoFn.PaneInfoParam,
   ):
-    if not self._pooled:
+    if not self._uses_pool():
       yield from self.emitting(super().process(record))
       return
     waiting = self._waiters.submit(self._result_or_error, record)
@@ -175,7 +188,7 @@ class PooledRecordStageFn(RecordStageFn):
       except Exception as e:  # as RecordStageFn does: the record's dead letter
         error = e
     if error is not None:
-      outcomes = [beam.pvalue.TaggedOutput(schema.DEAD_LETTER, self.dead_letter(record, error))]
+      outcomes = self.failed(record, error)
     for outcome in self.emitting(outcomes):
       if isinstance(outcome, beam.pvalue.TaggedOutput):
         yield beam.pvalue.TaggedOutput(

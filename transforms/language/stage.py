@@ -3,7 +3,9 @@
 news sitemap declares in a language (news:language, the record's
 `fallback`) takes that language where the detector cannot tell."""
 
-from typing import Any, Dict, Optional
+import hashlib
+import json
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -34,6 +36,81 @@ def with_declared_language(
     warnings=list(article.get('warnings') or [])
     + ['language from the sitemap\'s news:language; the detector said %s' % said],
   )
+
+
+def label_reads(article: Dict[str, Any]) -> Dict[str, Any]:
+  """What the detector reads of a record (LABEL_READS)."""
+  return {k: article.get(k) for k in LABEL_READS}
+
+
+def reads_digest(reads: Dict[str, Any]) -> str:
+  return hashlib.sha256(
+    json.dumps(reads, sort_keys=True, ensure_ascii=False, default=str).encode('utf-8')
+  ).hexdigest()
+
+
+def worked_out_ahead(reads: Dict[str, Any], fields: Dict[str, Any]) -> Dict[str, Any]:
+  """What a record carries from ``LabelAhead``: the digest of what the
+  detector read, and the fields it set (the body and cut fragments only
+  where it changed them)."""
+  return {
+    'from': reads_digest(reads),
+    'fields': {k: v for k, v in fields.items() if k not in reads or reads[k] != v},
+  }
+
+
+def fields_ahead(article: Dict[str, Any], reads: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+  """The language fields ``LabelAhead`` worked out for the record, if it
+  did and from what the detector reads of it now; else None."""
+  ahead = article.get(schema.LANGUAGE_AHEAD)
+  if ahead is None or ahead['from'] != reads_digest(reads):
+    return None
+  return dict(reads, **ahead['fields'])
+
+
+class LabelAhead(beam.PTransform):
+  """Cleaned records -> the same records, each with its language fields
+  worked out ahead (``schema.LANGUAGE_AHEAD``), before the site
+  boilerplate's barrier.
+
+  The barrier waits for the whole input; what comes after it ran on the
+  worker and one child while the other cores idled. Labelled here, in every
+  child of the worker's pool while extraction still runs, the language stage
+  after the barrier takes these fields for each record whose text the site
+  boilerplate left as it was, and labels the others itself: the same fields
+  either way, since the detector reads nothing else. Only where extraction
+  started the pool; a record this could not label goes on without them.
+  """
+
+  def __init__(self, language_config: Dict[str, Any], extract_config: Dict[str, Any]):
+    super().__init__()
+    self._config = language_config
+    self._pool_config = extract_config
+
+  def expand(self, articles):
+    return articles | 'LabelAhead' >> beam.ParDo(_LabelAheadFn(self._config, self._pool_config))
+
+
+class _LabelAheadFn(PooledRecordStageFn):
+  STAGE = STAGE
+
+  def __init__(self, config, extract_config):
+    super().__init__(extract_config, starts_pool=False)
+    self._config = config
+
+  def outputs(self, article):
+    yield article  # no pool: the language stage labels it
+
+  def work(self, article, run):
+    reads = label_reads(article)
+    return reads, run(labelled_fields, self._config, reads)
+
+  def emitted(self, article, result):
+    reads, fields = result
+    return [dict(article, **{schema.LANGUAGE_AHEAD: worked_out_ahead(reads, fields)})]
+
+  def failed(self, article, error) -> List[Any]:
+    return [article]  # the language stage labels it, or makes its dead letter
 
 
 class DetectLanguage(beam.PTransform):
@@ -76,11 +153,15 @@ class _LanguageFn(PooledRecordStageFn):
   def work(self, article, run):
     """The detector's fields of the record (``labelled_fields``, run by
     `run`, in a child), sent only what the detector reads."""
-    return run(labelled_fields, self._config, {k: article.get(k) for k in LABEL_READS})
+    reads = label_reads(article)
+    ahead = fields_ahead(article, reads)
+    return ahead if ahead is not None else run(labelled_fields, self._config, reads)
 
   def emitted(self, article, fields):
     declared = (article.get(schema.FALLBACK) or {}).get('language')
-    article = {k: v for k, v in article.items() if k != schema.FALLBACK}
+    article = {
+      k: v for k, v in article.items() if k not in (schema.FALLBACK, schema.LANGUAGE_AHEAD)
+    }
     labelled = dict(article, **fields)
     self._cut.inc(
       sum(1 for r in labelled['removed'] if r['reason'] == schema.FOREIGN_LANGUAGE)

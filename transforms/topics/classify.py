@@ -225,11 +225,11 @@ class _PreloadFn(beam.DoFn):
 
 class PreloadTopicModel(beam.PTransform):
   """Loads the topic model ahead, while the stages before classification
-  run: applied to records that reach it earlier than classification (before
-  dedup, which waits for the whole input), it is set up with their stage,
-  and the worker loads scikit-learn and the model (2 to 3 s of CPU) while
-  the language stage works in a child, instead of after it, on the run's
-  critical path. Emits nothing; classification then takes the model."""
+  run: applied to the pages as read, it is set up with the first stage, and
+  the worker loads scikit-learn and the model (2 to 3 s of CPU) in a thread
+  while the pool's children extract and label the pages, instead of after
+  the barriers (site boilerplate, dedup), where the worker alone is the
+  run's critical path. Emits nothing; classification then takes the model."""
 
   def __init__(self, classify_config: Dict[str, Any]):
     super().__init__()
