@@ -356,9 +356,11 @@ def train(
 def save_model(artifact: Dict[str, Any], f: BinaryIO) -> None:
   """Writes a model file. The fitted pipeline goes in as one pickled blob:
   joblib's own unpickler, written in Python, took 1.6 s of every worker's
-  start-up over the vocabularies' 190,000 terms, the C unpickler 0.1 s."""
+  start-up over the vocabularies' 190,000 terms, the C unpickler 0.1 s.
+  Compressed with zlib, not xz: 5% larger (10.4 MB against 9.9), read in
+  0.09 s of CPU against 0.83 s, in every worker that loads it."""
   model = pickle.dumps(artifact['model'], protocol=pickle.HIGHEST_PROTOCOL)
-  joblib.dump(dict(artifact, model=model), f, compress=('xz', 6))
+  joblib.dump(dict(artifact, model=model), f, compress=('zlib', 9))
 
 
 class TopicModel:
