@@ -22,10 +22,12 @@ import json
 import pickle
 import random
 import re
+from collections import Counter
 from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import joblib
 import numpy as np
+import scipy.sparse
 import sklearn
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
@@ -363,6 +365,136 @@ def save_model(artifact: Dict[str, Any], f: BinaryIO) -> None:
   joblib.dump(dict(artifact, model=model), f, compress=('zlib', 9))
 
 
+def char_wb_ngrams(text: str, ngram_range: Tuple[int, int]) -> List[str]:
+  """scikit-learn's character n-grams within word boundaries
+  (``analyzer='char_wb'``), the same n-grams in the same number: each word
+  padded with a space either side, its n-grams for each n, and a word no
+  longer than n counted once, whole."""
+  grams: List[str] = []
+  for word in _WHITE_SPACES.sub(' ', text).split():
+    grams += word_ngrams(word, ngram_range)
+  return grams
+
+
+def word_ngrams(word: str, ngram_range: Tuple[int, int]) -> List[str]:
+  """One word's n-grams, as ``char_wb_ngrams`` takes them."""
+  min_n, max_n = ngram_range
+  word = ' ' + word + ' '
+  length = len(word)
+  grams: List[str] = []
+  for n in range(min_n, max_n + 1):
+    if length <= n:
+      grams.append(word)
+      break
+    grams += [word[i : i + n] for i in range(length - n + 1)]
+  return grams
+
+
+# What scikit-learn's char_wb analyzer collapses first.
+_WHITE_SPACES = re.compile(r'\s\s+')
+
+
+class _WordTerms:
+  """A char_wb vectorizer's term indices of each word it meets (its
+  n-grams in the vocabulary, repeated as often as they occur), kept for the
+  next text: words repeat, within a text and across texts, so most are
+  looked up once. At most LIMIT words are kept, then the table starts over."""
+
+  LIMIT = 200000
+
+  def __init__(self, vectorizer: TfidfVectorizer):
+    self._vocabulary = vectorizer.vocabulary_
+    self._ngram_range = vectorizer.ngram_range
+    self._terms: Dict[str, List[int]] = {}
+
+  def __call__(self, word: str) -> List[int]:
+    terms = self._terms.get(word)
+    if terms is None:
+      if len(self._terms) >= self.LIMIT:
+        self._terms.clear()
+      vocabulary = self._vocabulary
+      terms = [
+        vocabulary[gram] for gram in word_ngrams(word, self._ngram_range) if gram in vocabulary
+      ]
+      self._terms[word] = terms
+    return terms
+
+
+def term_counts(vectorizer: TfidfVectorizer, texts: Sequence[str], word_terms=None):
+  """``vectorizer``'s term-count matrix of `texts`, as its own
+  ``CountVectorizer.transform`` gives it (a sorted CSR matrix of its
+  dtype), counted in C (``Counter``): a word analyzer's terms, each distinct
+  one looked up once, not once per occurrence; a char_wb analyzer's terms
+  from each distinct word's (`word_terms`, a ``_WordTerms`` of it, kept
+  across calls), instead of slicing and looking up every n-gram of every
+  word."""
+  vocabulary = vectorizer.vocabulary_
+  indices: List[int] = []
+  values: List[int] = []
+  indptr = [0]
+  if vectorizer.analyzer == 'char_wb':
+    preprocess = vectorizer.build_preprocessor()
+    decode = vectorizer.decode
+    word_terms = word_terms or _WordTerms(vectorizer)
+    for text in texts:
+      found: List[int] = []
+      words = Counter(_WHITE_SPACES.sub(' ', preprocess(decode(text))).split())
+      for word, times in words.items():
+        found += word_terms(word) * times
+      counts = Counter(found)
+      indices += counts.keys()
+      values += counts.values()
+      indptr.append(len(indices))
+  else:
+    analyze = vectorizer.build_analyzer()
+    for text in texts:
+      for term, count in Counter(analyze(text)).items():
+        index = vocabulary.get(term)
+        if index is not None:
+          indices.append(index)
+          values.append(count)
+      indptr.append(len(indices))
+  matrix = scipy.sparse.csr_matrix(
+    (
+      np.asarray(values, dtype=np.intc),
+      np.asarray(indices, dtype=np.int32),
+      np.asarray(indptr, dtype=np.int32),
+    ),
+    shape=(len(texts), len(vocabulary)),
+    dtype=vectorizer.dtype,
+  )
+  matrix.sort_indices()
+  return matrix
+
+
+def fast_features(model: Pipeline, texts: Sequence[str], word_terms=None):
+  """The model's feature matrix of `texts` (its FeatureUnion of TF-IDF
+  vectorizers' ``transform``), with the term counts from ``term_counts``
+  and the rest (sublinear TF, IDF, norm, stacking) scikit-learn's own.
+  `word_terms`: per vectorizer name, its ``_WordTerms`` kept across calls."""
+  union = model.named_steps['features']
+  word_terms = word_terms if word_terms is not None else {}
+  matrices = []
+  for name, vectorizer, _ in union._iter():
+    if vectorizer.analyzer == 'char_wb' and name not in word_terms:
+      word_terms[name] = _WordTerms(vectorizer)
+    counts = term_counts(vectorizer, texts, word_terms.get(name))
+    matrices.append(vectorizer._tfidf.transform(counts, copy=False))
+  return union._hstack(matrices)
+
+
+# Texts the fast feature path is checked on when a model loads: accents,
+# CJK, short words, markup-like characters, spaces of all kinds, nothing.
+_CHECK_TEXTS = (
+  'Der Bürgermeister eröffnete am Montag die neue Straßenbahnlinie.',
+  'El presidente anunció nuevas elecciones. ¿Quién ganará? Él no sabe.',
+  '政府は火曜日に新しい予算を発表した。中国队赢得了比赛。',
+  'A  b\tcd e\u00a0fg\n\nhij  k — “quoted” café naïve Ἀθῆναι  ',
+  'Москва: цены на нефть выросли на 3%, сообщил министр.',
+  '',
+)
+
+
 class TopicModel:
   """A trained model file, loaded: scores texts, names their top topics."""
 
@@ -375,6 +507,26 @@ class TopicModel:
     self._model = pickle.loads(model) if isinstance(model, bytes) else model
     self.codes = artifact['codes']
     self.card = {k: v for k, v in artifact.items() if k != 'model'}
+    self._word_terms: Dict[str, Any] = {}
+    self._fast = self._fast_features_match()
+
+  def _fast_features_match(self) -> bool:
+    """Whether ``fast_features`` gives this model's own features on
+    _CHECK_TEXTS exactly: it leans on scikit-learn internals (the union's
+    stacking, the vectorizers' TF-IDF step), so a model of another shape,
+    or a scikit-learn that changed them, is scored the plain way."""
+    try:
+      fast = fast_features(self._model, _CHECK_TEXTS, {})
+      own = self._model.named_steps['features'].transform(list(_CHECK_TEXTS))
+    except Exception:  # not a model of build_model's shape
+      return False
+    return (
+      fast.dtype == own.dtype
+      and fast.shape == own.shape
+      and np.array_equal(fast.indptr, own.indptr)
+      and np.array_equal(fast.indices, own.indices)
+      and np.array_equal(fast.data, own.data)
+    )
 
   @classmethod
   def load(cls, f: BinaryIO) -> 'TopicModel':
@@ -382,7 +534,13 @@ class TopicModel:
 
   def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
     """Per text, each topic code's probability."""
-    return [dict(zip(self.codes, row.tolist())) for row in self._model.predict_proba(list(texts))]
+    if self._fast:
+      probabilities = self._model.named_steps['classifier'].predict_proba(
+        fast_features(self._model, texts, self._word_terms)
+      )
+    else:
+      probabilities = self._model.predict_proba(list(texts))
+    return [dict(zip(self.codes, row.tolist())) for row in probabilities]
 
 
 def top_topics(
