@@ -19,6 +19,11 @@ from collections import Counter
 
 GROUPS = (
   (
+    # transforms/pool_preload.py runs under its own import, in the fork server.
+    "the pool's fork server warming caches (dateparser, lingua, a first page)",
+    lambda s: 'transforms/pool_preload' in s,
+  ),
+  (
     'imports (module loading)',
     lambda s: '_find_and_load' in s or ('_call_with_frames_removed' in s and 'exec_module' in s),
   ),
