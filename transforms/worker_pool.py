@@ -94,8 +94,10 @@ class PooledRecordStageFn(RecordStageFn):
   started (extraction, on a page's HTML): a run of plain-text records, which
   never start a child, does its work in the worker instead of paying for
   children to start. `children`: how many of the pool's children the stage
-  keeps busy at once (None: all of them). Either way the outcomes are the
-  same.
+  keeps busy at once (None: all of them); with 1, always the same child
+  (``TimeBudget.pinned``, the pool's first slot, which every stage of one
+  child shares), so that what the work loads as it goes is loaded once.
+  Either way the outcomes are the same.
   """
 
   def __init__(
@@ -131,6 +133,7 @@ class PooledRecordStageFn(RecordStageFn):
       size = pool_size(self._pool_config)
       busy = min(self._children or size, size)
       self._waiters = futures.ThreadPoolExecutor(busy, thread_name_prefix='newsbeam-pool')
+      self._run = self._pool.pinned(0) if busy == 1 else self._pool
       # Records handed out ahead of the one emitted next: enough to keep
       # the children busy while the outcomes of the records before come back.
       self._ahead = 2 * busy
@@ -174,7 +177,7 @@ class PooledRecordStageFn(RecordStageFn):
   def _result_or_error(self, record):
     """(work's result, None), or (None, the exception it raised)."""
     try:
-      return self.work(record, self._pool), None
+      return self.work(record, self._run), None
     except Exception as e:  # the record's dead letter says why
       return None, e
 

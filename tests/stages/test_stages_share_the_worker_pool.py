@@ -1,9 +1,12 @@
 """Per-record stages share the worker's one pool of children: a stage that
 starts the pool works in it, a stage that only joins one works in the
 worker until another stage has started it, and each record's outcome comes
-out once, in record order."""
+out once, in record order; stages that keep one child busy share the same
+one."""
 
 import os
+import threading
+import time
 
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
@@ -76,3 +79,43 @@ def test_without_a_budget_every_stage_works_in_the_worker():
   out = bundle(starting, [{'n': n} for n in range(3)])
   starting.teardown()
   assert out == [(n, os.getpid()) for n in range(3)]
+
+
+def pid_after(seconds):
+  time.sleep(seconds)
+  return os.getpid()
+
+
+def test_stages_of_one_child_share_the_same_child_and_wait_for_it():
+  # The language stages (ahead of the barrier and after it) keep one child
+  # busy each: the same one, so lingua loads its models once; when another
+  # caller (extraction) holds it, they wait for it rather than take another.
+  config = pool_config()
+  one = _WhereItRuns(config, starts_pool=False, children=1)
+  another = _WhereItRuns(config, starts_pool=False, children=1)
+  pool = worker_pool(config)
+  for stage in (one, another):
+    stage.setup()
+  try:
+    both = []
+    starting = [
+      threading.Thread(target=lambda: both.append(pool(pid_after, 0.2))) for _ in range(2)
+    ]
+    for thread in starting:
+      thread.start()
+    for thread in starting:
+      thread.join()
+    assert len(set(both)) == 2  # two children
+    ((_, first),) = bundle(one, [{'n': 0}])
+    held = []
+    holding = threading.Thread(target=lambda: held.append(pool(pid_after, 1.0)))
+    holding.start()
+    time.sleep(0.3)  # it has the child
+    later = bundle(another, [{'n': 1}]) + bundle(one, [{'n': 2}])
+    holding.join()
+  finally:
+    for stage in (one, another):
+      stage.teardown()
+    pool.release()
+  assert held == [first]  # the other caller had the stages' child ...
+  assert later == [(1, first), (2, first)]  # ... and they waited for it

@@ -2,7 +2,7 @@
 process killed) and a hang by the wall-clock backstop, a failure comes back
 as it was raised, a dead process is replaced, and the threads of a process
 share one bounded pool of children, none of which imports the parent's
-main module."""
+main module; a pinned caller's calls all go to one child."""
 
 import os
 import subprocess
@@ -100,6 +100,32 @@ def test_threads_share_a_pool_of_at_most_its_size(budget):
   for thread in threads:
     thread.join()
   assert len(pids) == 18 and len(set(pids)) <= 2
+
+
+def test_pinned_calls_all_go_to_one_child_that_others_share(budget):
+  pool = budget(30, pid_after, processes=2)
+  pinned = pool.pinned(0)
+  pinned_pids, other_pids, threads = [], [], []
+  for _ in range(3):
+    threads.append(
+      threading.Thread(target=lambda: pinned_pids.extend(pinned(0.02) for _ in range(4)))
+    )
+    threads.append(threading.Thread(target=lambda: other_pids.extend(pool(0.02) for _ in range(4))))
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join()
+  assert len(pinned_pids) == 12 and len(set(pinned_pids)) == 1
+  assert len(other_pids) == 12 and len(set(other_pids) | set(pinned_pids)) <= 2
+
+
+def test_a_pinned_child_that_dies_is_replaced_and_pinned_anew(budget):
+  pool = budget(30, answer_or_die, processes=2)
+  pinned = pool.pinned(0)
+  assert pinned(False) == 'alive'
+  with pytest.raises(RuntimeError, match='time-budget process died'):
+    pinned(True)
+  assert [pinned(False) for _ in range(3)] == ['alive'] * 3
 
 
 def test_the_shared_pool_is_one_per_process_and_stops_with_its_last_user():

@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 import types
+from collections import Counter
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 
@@ -226,6 +227,8 @@ class TimeBudget:
     self._idle: List[_Child] = []
     self._children: Set[_Child] = set()
     self._starting = 0
+    self._pinned: Dict[int, _Child] = {}
+    self._waiting: Counter = Counter()  # pinned callers waiting, per slot
     self._key: Optional[Tuple] = None  # in the shared table
 
   @classmethod
@@ -266,15 +269,25 @@ class TimeBudget:
     with self._lock:
       return bool(self._children)
 
-  def _take(self) -> _Child:
+  def _take(self, slot: Optional[int] = None) -> _Child:
     """An idle child, a new one if all are busy and the pool has room, or
-    the first one to come back."""
+    the first one to come back. With `slot`: the child pinned to it, once
+    idle (an idle child, or a new one, is pinned to it first); while a
+    pinned caller waits for its child, other callers leave that child be."""
     with self._lock:
-      while not self._idle and len(self._children) + self._starting >= self._processes:
-        self._lock.wait()
-      if self._idle:
-        return self._idle.pop()
-      self._starting += 1
+      if slot is not None:
+        self._waiting[slot] += 1
+      try:
+        child = self._idle_child(slot)
+        while child is None and not self._may_start(slot):
+          self._lock.wait()
+          child = self._idle_child(slot)
+        if child is not None:
+          return child
+        self._starting += 1
+      finally:
+        if slot is not None:
+          self._waiting[slot] -= 1
     child = None
     try:
       child = _Child(self._context, self._function, self._warm_up)
@@ -283,17 +296,52 @@ class TimeBudget:
         self._starting -= 1
         if child is not None:
           self._children.add(child)
-        self._lock.notify()
+          if slot is not None:
+            self._pinned[slot] = child
+        self._lock.notify_all()
     return child
+
+  def _may_start(self, slot: Optional[int]) -> bool:
+    """(Lock held.) Whether a caller finding no idle child starts one: the
+    pool has room, and the caller has no living child pinned to wait for."""
+    room = len(self._children) + self._starting < self._processes
+    return room and (slot is None or slot not in self._pinned)
+
+  def _idle_child(self, slot: Optional[int]) -> Optional[_Child]:
+    """(Lock held.) The idle child a caller of `slot` takes, or None."""
+    pinned = self._pinned.get(slot) if slot is not None else None
+    if pinned is not None and pinned not in self._children:  # it died
+      del self._pinned[slot]
+      pinned = None
+    if pinned is not None:
+      if pinned not in self._idle:
+        return None
+      self._idle.remove(pinned)
+      return pinned
+    awaited = {child for s, child in self._pinned.items() if self._waiting[s] and s != slot}
+    for child in reversed(self._idle):
+      if child not in awaited:
+        self._idle.remove(child)
+        if slot is not None:
+          self._pinned[slot] = child
+        return child
+    return None
 
   def _give_back(self, child: _Child, alive: bool) -> None:
     with self._lock:
       if child in self._children:
         if alive:
+          # A pinned caller waiting with no child yet gets this one, before
+          # other callers can take it.
+          unpinned = [s for s, n in self._waiting.items() if n and s not in self._pinned]
+          if unpinned and child not in self._pinned.values():
+            self._pinned[unpinned[0]] = child
           self._idle.append(child)
         else:
           self._children.discard(child)
-      self._lock.notify()
+      # Every waiter: one waiting for its pinned child must not take the
+      # wake-up another could use.
+      self._lock.notify_all()
 
   def close(self) -> None:
     """Stops the children (a call still running on one fails); a later
@@ -302,12 +350,22 @@ class TimeBudget:
       children = list(self._children)
       self._children.clear()
       self._idle.clear()
+      self._pinned.clear()
       self._lock.notify_all()
     for child in children:
       child.close()
 
   def __call__(self, *args: Any) -> Any:
-    child = self._take()
+    return self._call(self._take(), args)
+
+  def pinned(self, slot: int) -> Callable[..., Any]:
+    """A caller of the pool whose calls all go to one child (the one pinned
+    to `slot`, while it lives), which other callers share when it is idle:
+    work that loads state as it goes (lingua's models of the languages it
+    meets) loads it once, not in every child."""
+    return lambda *args: self._call(self._take(slot), args)
+
+  def _call(self, child: _Child, args: Tuple) -> Any:
     alive = False
     try:
       ok, value = child.call(args, self._seconds, self.BACKSTOP * self._seconds)
