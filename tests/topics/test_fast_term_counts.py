@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from tests.helpers import UNSEEN
 from transforms.topics.classify import load_topic_model, packaged_model_path
-from transforms.topics.model import TopicModel, char_wb_ngrams, fast_features
+from transforms.topics.model import TopicModel, char_wb_ngrams, fast_features, same_matrix
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'fixtures')
 
@@ -37,16 +37,6 @@ def texts():
       record = json.loads(line)
       found.append('%s\n\n%s' % (record.get('title') or '', record.get('body') or ''))
   return found
-
-
-def same_matrix(a, b):
-  return (
-    a.shape == b.shape
-    and a.dtype == b.dtype
-    and np.array_equal(a.indptr, b.indptr)
-    and np.array_equal(a.indices, b.indices)
-    and np.array_equal(a.data, b.data)
-  )
 
 
 @pytest.fixture(scope='module')

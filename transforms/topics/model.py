@@ -483,6 +483,18 @@ def fast_features(model: Pipeline, texts: Sequence[str], word_terms=None):
   return union._hstack(matrices)
 
 
+def same_matrix(a, b) -> bool:
+  """Whether two sparse (CSR) matrices are the same, bit for bit: shape,
+  dtype, structure and values."""
+  return (
+    a.shape == b.shape
+    and a.dtype == b.dtype
+    and np.array_equal(a.indptr, b.indptr)
+    and np.array_equal(a.indices, b.indices)
+    and np.array_equal(a.data, b.data)
+  )
+
+
 # Texts the fast feature path is checked on when a model loads: accents,
 # CJK, short words, markup-like characters, spaces of all kinds, nothing.
 _CHECK_TEXTS = (
@@ -520,13 +532,7 @@ class TopicModel:
       own = self._model.named_steps['features'].transform(list(_CHECK_TEXTS))
     except Exception:  # not a model of build_model's shape
       return False
-    return (
-      fast.dtype == own.dtype
-      and fast.shape == own.shape
-      and np.array_equal(fast.indptr, own.indptr)
-      and np.array_equal(fast.indices, own.indices)
-      and np.array_equal(fast.data, own.data)
-    )
+    return same_matrix(fast, own)
 
   @classmethod
   def load(cls, f: BinaryIO) -> 'TopicModel':
