@@ -41,19 +41,12 @@ SCRIPT_SAMPLES = (
 # compiled while it is tried.
 NO_DATE = 'zzqx 12 qqq'
 
-WARM_UP_PAGE = (
-  '<html><head><title>Warm up</title>'
-  '<meta property="article:published_time" content="2024-01-02"></head>'
-  '<body><article><h1>Warm up</h1><p>Published 2 January 2024.</p>'
-  '<p>A paragraph of text to extract.</p></article></body></html>'
-)
-
 
 def preload() -> None:
   from htmldate.extractors import get_external_parser
   from lingua import LanguageDetectorBuilder
 
-  from transforms.text.page import extract_page
+  from transforms.text.page import WARM_UP_PAGE, extract_page
 
   get_external_parser().get_date_data(NO_DATE)
   extract_page(WARM_UP_PAGE, None)

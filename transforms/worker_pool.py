@@ -24,7 +24,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from transforms import schema
 from transforms.dead_letters import RecordStageFn
 from transforms.text.budget import TimeBudget, call, start_fork_server
-from transforms.text.page import extract_page
+from transforms.text.page import WARM_UP_PAGE, extract_page
 
 # What the pool's fork server imports, once for every child: the page
 # module and the libraries it imports on first use (the worker itself, which
@@ -41,8 +41,8 @@ EXTRACTION_MODULES = (
   'transforms.pool_preload',
 )
 
-# A small page a new child extracts first, to load trafilatura.
-WARM_UP_PAGE = ('<html><body><article><p>Warm up.</p></article></body></html>', None)
+# What a new child extracts first, to load trafilatura.
+WARM_UP = (WARM_UP_PAGE, None)
 
 
 def pool_size(extract_config: Dict[str, Any]) -> int:
@@ -59,7 +59,7 @@ def worker_pool(extract_config: Dict[str, Any]) -> Optional[TimeBudget]:
   return TimeBudget.shared(
     extract_config['timeout_seconds'],
     call,
-    (extract_page, *WARM_UP_PAGE),
+    (extract_page, *WARM_UP),
     pool_size(extract_config),
     EXTRACTION_MODULES,
   )

@@ -10,7 +10,7 @@ from transforms.extract import build_article, build_articles
 from transforms.text.budget import TimeBudget
 from transforms.text.cleaning import ArticleCleaner
 from transforms.text.page import extract_page, latest_publication_day
-from transforms.worker_pool import WARM_UP_PAGE
+from transforms.worker_pool import WARM_UP
 
 LEAD = (
   'The city council approved a new flood barrier for the old harbour '
@@ -143,7 +143,7 @@ def test_a_page_and_its_stories_take_one_extraction_call(config):
 
 
 def test_stories_come_back_through_the_time_budget(config):
-  budget = TimeBudget(30, extract_page, warm_up=WARM_UP_PAGE)
+  budget = TimeBudget(30, extract_page, warm_up=WARM_UP)
   try:
     records = build_articles(
       {'url': 'https://city.example/today', 'html': two_story_page()}, config['extract'], budget

@@ -468,6 +468,16 @@ def parse_page(page_html: str):
     return None
 
 
+# A small page extraction warms up on (trafilatura's and htmldate's lazy
+# first-call set-up): the worker pool's fork server once, and each new child.
+WARM_UP_PAGE = (
+  '<html><head><title>Warm up</title>'
+  '<meta property="article:published_time" content="2024-01-02"></head>'
+  '<body><article><h1>Warm up</h1><p>Published 2 January 2024.</p>'
+  '<p>A paragraph of text to extract.</p></article></body></html>'
+)
+
+
 def extract_page(
   page_html: str,
   url: Optional[str],
