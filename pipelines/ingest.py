@@ -38,7 +38,6 @@ Date-partitioned backfills: pipelines/backfill.py.
 import argparse
 import contextlib
 import glob
-import gzip
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
   DirectOptions,
@@ -347,9 +347,12 @@ def reads_pages(known: argparse.Namespace, feeds: List[str], scraped: List[str])
     paths = sorted(glob.glob(pattern)) if '://' not in pattern else []
     if not paths:
       return True
-    try:
-      with (gzip.open if paths[0].endswith('.gz') else open)(paths[0], 'rt') as f:
-        return bool(json.loads(f.readline() or '{}').get('html'))
+    try:  # opened as the scraped reader opens it
+      with FileSystems.open(paths[0], compression_type=CompressionTypes.AUTO) as f:
+        line = f.readline()
+        while line and not line.strip():  # the reader skips blank lines
+          line = f.readline()
+        return bool(json.loads(line or b'{}').get('html'))
     except (OSError, ValueError, AttributeError):
       return True
   return False

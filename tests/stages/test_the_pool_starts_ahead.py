@@ -91,6 +91,9 @@ def test_pages_to_extract_are_told_from_the_inputs(tmp_path):
   html = write(tmp_path / 'pages.jsonl.gz', [{'url': 'https://a.example/1', 'html': '<p>x</p>'}])
   text = write(tmp_path / 'text.jsonl', [{'url': 'https://a.example/2', 'text': 'Plain text.'}])
   assert reads_pages(flags(), [], [html])
+  spaced = tmp_path / 'spaced.jsonl'
+  spaced.write_text('\n\n' + json.dumps({'url': 'https://a.example/3', 'html': '<p>x</p>'}) + '\n')
+  assert reads_pages(flags(), [], [str(spaced)])  # blank lines first, as the reader skips them
   assert not reads_pages(flags(), [], [text])
   assert reads_pages(flags(), ['feeds/*.xml'], [text])
   assert reads_pages(flags(warc=['a.warc.gz']), [], [])
