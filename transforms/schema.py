@@ -234,6 +234,17 @@ def output_schema(output: str) -> pa.Schema:
 _LONE_SURROGATE = re.compile('[\ud800-\udfff]')
 
 
+def _encodes(text: str) -> bool:
+  """Whether `text` holds no surrogate: the only code points UTF-8 cannot
+  encode. Encoding is a C loop, several times faster than the pattern's scan
+  of a page's HTML, which is what most strings read are."""
+  try:
+    text.encode('utf-8')
+  except UnicodeEncodeError:
+    return False
+  return True
+
+
 def without_lone_surrogates(record: Dict[str, Any]) -> Dict[str, Any]:
   """The record with unpaired surrogates in its strings (and lists of
   strings) replaced by U+FFFD. JSON's "\\ud800" escape decodes to one; it is
@@ -241,7 +252,7 @@ def without_lone_surrogates(record: Dict[str, Any]) -> Dict[str, Any]:
 
   def fix(value):
     if isinstance(value, str):
-      return value if value.isascii() else _LONE_SURROGATE.sub('\ufffd', value)
+      return value if value.isascii() or _encodes(value) else _LONE_SURROGATE.sub('\ufffd', value)
     if isinstance(value, list):
       return [fix(v) for v in value]
     return value
