@@ -41,6 +41,10 @@ EXTRACTION_MODULES = (
   'transforms.pool_preload',
 )
 
+# Records a pooled stage hands out ahead of the one it emits next, at least
+# (records are small beside what they cost: a page's HTML is 0.1 to 1 MB).
+RECORDS_AHEAD = 16
+
 # What a new child extracts first, to load trafilatura.
 WARM_UP = (WARM_UP_PAGE, None)
 
@@ -135,8 +139,11 @@ class PooledRecordStageFn(RecordStageFn):
       self._waiters = futures.ThreadPoolExecutor(busy, thread_name_prefix='newsbeam-pool')
       self._run = self._pool.pinned(0) if busy == 1 else self._pool
       # Records handed out ahead of the one emitted next: enough to keep
-      # the children busy while the outcomes of the records before come back.
-      self._ahead = 2 * busy
+      # the children busy while one slow record (a large page; after the
+      # site boilerplate's barrier, a text the language child labels again)
+      # holds back the outcomes of those after it, and the worker meanwhile
+      # runs the stages before this one on the records to come.
+      self._ahead = max(2 * busy, RECORDS_AHEAD)
 
   def teardown(self):
     if self._waiters is not None:
