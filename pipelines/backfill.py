@@ -51,6 +51,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 
+from pipelines.cli import leave_to_exit
 from pipelines.ingest import (
   add_archive_arguments,
   add_index_arguments,
@@ -247,3 +248,4 @@ def run(argv=None) -> List[str]:
 if __name__ == '__main__':
   configure_logging()
   run(sys.argv[1:])
+  leave_to_exit()

@@ -12,6 +12,7 @@ makes a flag that neither newsbeam nor Beam knows an error.
 
 import argparse
 import difflib
+import gc
 import importlib
 import logging
 import os
@@ -45,6 +46,17 @@ def version() -> str:
   except OSError:
     found = None
   return found.group(1) if found else 'unknown'
+
+
+def leave_to_exit() -> None:
+  """Called by each command once its run has returned: the objects still
+  alive then (Beam's modules and the run's graph, the topic model, the
+  stages' caches; 300,000 and more) are left to the process's exit without
+  the garbage collector's last passes over them, which took 0.6 to 0.9 s of
+  wall time after every local run. Nothing is waiting on them: a run's
+  outputs are written and published before it returns, and the exit still
+  runs every atexit handler."""
+  gc.freeze()
 
 
 def _beam_parser():
@@ -169,6 +181,7 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     module.run(rest)
   finally:
     sys.argv[0] = program
+  leave_to_exit()
   return 0
 
 

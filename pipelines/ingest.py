@@ -56,7 +56,7 @@ from apache_beam.options.pipeline_options import (
 )
 
 from configs.loading import ConfigError, load_config, resolve_inputs
-from pipelines.cli import check_beam_args
+from pipelines.cli import check_beam_args, leave_to_exit
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import (
   DeduplicateAgainstIndex,
@@ -504,3 +504,4 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 if __name__ == '__main__':
   configure_logging()
   run(sys.argv[1:])
+  leave_to_exit()

@@ -43,6 +43,7 @@ from apache_beam.runners.runner import PipelineState
 
 from configs.loading import resolve_inputs
 from pipelines import ingest
+from pipelines.cli import leave_to_exit
 from transforms import schema
 from transforms.dedup.index import DeduplicateAgainstIndex, RunIndex
 from transforms.dedup.streams import StreamDeduplicate, horizon_of
@@ -402,3 +403,4 @@ def run(argv=None) -> Optional[Dict[str, Any]]:
 if __name__ == '__main__':
   ingest.configure_logging()
   run(sys.argv[1:])
+  leave_to_exit()

@@ -22,6 +22,7 @@ import sys
 from apache_beam.io.filesystems import FileSystems
 
 from configs.loading import ConfigError, load_config
+from pipelines.cli import leave_to_exit
 from transforms.topics import model as topic_model
 
 
@@ -103,3 +104,4 @@ def run(argv=None):
 
 if __name__ == '__main__':
   run(sys.argv[1:])
+  leave_to_exit()
