@@ -4,13 +4,20 @@ contained copies, site boilerplate, and the keep rule."""
 import random
 
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from transforms import schema
 from transforms.dedup.batch import Deduplicate
-from transforms.dedup.minhash import MinHasher, NearDuplicateTest, running_text, similarity
+from transforms.dedup.minhash import (
+  MinHasher,
+  NearDuplicateTest,
+  mod_mersenne,
+  running_text,
+  similarity,
+)
 from transforms.dedup.rules import Sketch, body_fingerprint, keep_rank, url_key
 from transforms.text.urls import canonicalize_url
 
@@ -201,3 +208,20 @@ def test_distinct_stories_of_one_site_stay_apart_in_beam(config):
     kept, duplicates, _ = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
     assert_that(kept | beam.Map(lambda a: a['id']), equal_to([one['id'], two['id']]), label='kept')
     assert_that(duplicates, equal_to([]), label='duplicates')
+
+
+def test_the_mersenne_modulus_is_numpys_own_on_every_uint64():
+  # The sketch's a*x + b, and the edges: around the modulus, its multiples
+  # and the largest uint64.
+  rng = np.random.RandomState(7)
+  a = rng.randint(1, 1 << 31, size=(16, 1), dtype=np.uint64)
+  b = rng.randint(0, 1 << 31, size=(16, 1), dtype=np.uint64)
+  x = rng.randint(0, 1 << 32, size=(1, 2000), dtype=np.uint64)
+  p = (1 << 61) - 1
+  edges = [0, 1, p - 1, p, p + 1, 2 * p - 1, 2 * p, 2 * p + 1, 7 * p + 6, 8 * p, (1 << 64) - 1]
+  for values in (
+    a * x + b,
+    np.array(edges, dtype=np.uint64),
+    rng.randint(0, 1 << 63, 5000, np.uint64) * 2,
+  ):
+    assert np.array_equal(mod_mersenne(values.copy()), values % np.uint64(p))

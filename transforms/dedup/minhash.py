@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 NEAR = 'near'
 CONTAINED = 'contained'
 _MERSENNE = np.uint64((1 << 61) - 1)
+_SHIFT = np.uint64(61)
 _MAX_HASH = np.uint64((1 << 32) - 1)
 SIGNATURE_DTYPE = np.dtype('<u4')
 _SENTENCE_END = re.compile(r'[.!?\u2026]["\'\u201d\u2019\u00bb)\]]*\s*$')
@@ -50,6 +51,17 @@ def shingles(body: str, size: int) -> Set[str]:
   return grams
 
 
+def mod_mersenne(values: np.ndarray) -> np.ndarray:
+  """`values` % (2**61 - 1), in place, for values under 2**64 (a*x + b of
+  31-bit a, b and 32-bit x): a Mersenne modulus is a shift, a mask and an
+  add, where numpy's % divides (a third of a sketch's time)."""
+  high = values >> _SHIFT
+  values &= _MERSENNE
+  values += high  # under 2 * (2**61 - 1)
+  np.subtract(values, _MERSENNE, out=values, where=values >= _MERSENNE)
+  return values
+
+
 class MinHasher:
   """MinHash signatures with fixed permutations (the same on every worker)."""
 
@@ -68,7 +80,7 @@ class MinHasher:
     hashes = np.fromiter(
       (zlib.crc32(g.encode('utf-8')) for g in grams), dtype=np.uint64, count=len(grams)
     )
-    permuted = (np.outer(self._a, hashes) + self._b[:, None]) % _MERSENNE
+    permuted = mod_mersenne(np.outer(self._a, hashes) + self._b[:, None])
     # 32-bit values: half the bytes to shuffle, the same estimate.
     return ((permuted & _MAX_HASH).min(axis=1).astype(SIGNATURE_DTYPE), len(grams))
 
