@@ -171,7 +171,8 @@ def html_fragment_to_text(fragment: str) -> str:
   return normalize_text(''.join(pieces))
 
 
-_NON_WORD = re.compile(r'[\W_]+', re.U)
+# A run of letters and digits (\w but the underscore).
+_WORD = re.compile(r'[^\W_]+')
 
 
 def comparable(text: Optional[str]) -> str:
@@ -179,7 +180,7 @@ def comparable(text: Optional[str]) -> str:
   if not text:
     return ''
   text = unicodedata.normalize('NFKC', text).casefold()
-  return ' '.join(_NON_WORD.sub(' ', text).split())
+  return ' '.join(_WORD.findall(text))
 
 
 def split_authors(value: Any) -> List[str]:
