@@ -172,6 +172,12 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
       parser.error('unknown option %s' % rest[0])
     parser.print_help()
     return 2
+  if known.command == 'ingest':
+    # As `python -m pipelines.ingest` does: the pool's fork server first,
+    # before Beam's import (pipelines/pool_ahead.py).
+    from pipelines.pool_ahead import start_pool_ahead
+
+    start_pool_ahead(rest)
   module = importlib.import_module(COMMANDS[known.command][0])
   _configure_logging(known.command)
   # The command's own --help and usage lines read `newsbeam COMMAND`.

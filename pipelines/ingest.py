@@ -35,17 +35,23 @@ build the job graph, offline), in Parquet:
 Date-partitioned backfills: pipelines/backfill.py.
 """
 
+import sys
+
+if __name__ == '__main__':
+  # Before Beam's import: the pool's fork server warms up on the other core
+  # meanwhile, where the run will surely extract pages here.
+  from pipelines.pool_ahead import start_pool_ahead
+
+  start_pool_ahead(sys.argv[1:])
+
 import argparse
 import contextlib
-import glob
 import json
 import logging
 import os
-import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
   DirectOptions,
@@ -57,6 +63,7 @@ from apache_beam.options.pipeline_options import (
 
 from configs.loading import ConfigError, load_config, resolve_inputs
 from pipelines.cli import check_beam_args, leave_to_exit
+from pipelines.pool_ahead import reads_pages
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import (
   DeduplicateAgainstIndex,
@@ -80,7 +87,7 @@ from transforms.io.sinks import (
   summary_path,
 )
 from transforms.pipeline import ArticleRecords
-from transforms.worker_pool import start_pool_early
+from transforms.pool_modules import start_pool_early
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -337,27 +344,6 @@ def local_progress(options: PipelineOptions, config: Dict[str, Any]):
   return ProgressReport(config['extract']['progress_seconds'] if local else 0)
 
 
-def reads_pages(known: argparse.Namespace, feeds: List[str], scraped: List[str]) -> bool:
-  """Whether a run has pages to extract: WARC files, sitemaps, feeds (their
-  entries and pages), or scraped records with HTML, as the first record of
-  the first local scraped file shows (a remote file counts as pages)."""
-  if known.warc or known.sitemaps or feeds:
-    return True
-  for pattern in scraped:
-    paths = sorted(glob.glob(pattern)) if '://' not in pattern else []
-    if not paths:
-      return True
-    try:  # opened as the scraped reader opens it
-      with FileSystems.open(paths[0], compression_type=CompressionTypes.AUTO) as f:
-        line = f.readline()
-        while line and not line.strip():  # the reader skips blank lines
-          line = f.readline()
-        return bool(json.loads(line or b'{}').get('html'))
-    except (OSError, ValueError, AttributeError):
-      return True
-  return False
-
-
 def start_local_pool(
   options: PipelineOptions,
   config: Dict[str, Any],
@@ -373,7 +359,7 @@ def start_local_pool(
     return False
   if options.view_as(DirectOptions).direct_running_mode == 'multi_processing':
     return False
-  return reads_pages(known, feeds, scraped) and start_pool_early(config['extract'])
+  return reads_pages(known, feeds, scraped) and start_pool_early(config)
 
 
 def check_locations(known: argparse.Namespace) -> None:

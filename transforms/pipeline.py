@@ -14,9 +14,10 @@ from typing import Any, Dict, NamedTuple, Optional
 
 import apache_beam as beam
 
+from transforms import schema
 from transforms.articles import ProcessArticles
 from transforms.filters import DistinctRejectedIds
-from transforms.topics.classify import ClassifyTopics, PreloadTopicModel
+from transforms.topics.classify import ClassifyTopics, PreloadTopicModel, ScoreTopicsAhead
 
 
 class Outputs(NamedTuple):
@@ -58,13 +59,18 @@ class ArticleRecords(beam.PTransform):
   def expand(self, sources):
     pages, read_dead = sources
     # Loads the classifier's model while the pages are extracted.
-    pages | 'PreloadTopicModel' >> PreloadTopicModel(self._config['classify'])
+    config = self._config
+    pages | 'PreloadTopicModel' >> PreloadTopicModel(config['classify'], config['extract'])
     processed = pages | 'Process' >> self._process
-    articles = processed.articles
+    # Scored in the pool's language child while the worker sketches them.
+    articles = processed.articles | 'TopicsAhead' >> ScoreTopicsAhead(
+      config['classify'], config['taxonomy'], config['extract']
+    )
     if self._stamp is not None:
       articles = articles | 'Stamp' >> self._stamp
     deduped = articles | 'Dedup' >> self._dedup
-    kept, duplicates = deduped[0], deduped[1]
+    kept = deduped[0]
+    duplicates = deduped[1] | 'DuplicatesAsWritten' >> beam.Map(schema.without_worked_ahead)
     classified = kept | 'Classify' >> ClassifyTopics(
       self._config['classify'], self._config['taxonomy']
     )

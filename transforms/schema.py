@@ -118,6 +118,22 @@ FALLBACK = 'fallback'
 # nor kept in a dead letter.
 LANGUAGE_AHEAD = 'language_ahead'
 
+# The topics worked out ahead of dedup (``ScoreTopicsAhead``,
+# ``transforms/topics/classify.py``), with what they were worked out from:
+# classification takes them or drops them, and dedup's duplicates drop them.
+# Never written, nor kept in a dead letter.
+TOPICS_AHEAD = 'topics_ahead'
+
+# What stages work out ahead of the stage that takes it.
+WORKED_AHEAD = (LANGUAGE_AHEAD, TOPICS_AHEAD)
+
+
+def without_worked_ahead(record: Dict[str, Any]) -> Dict[str, Any]:
+  """The record without what was worked out ahead for a later stage."""
+  if not any(name in record for name in WORKED_AHEAD):
+    return record
+  return {k: v for k, v in record.items() if k not in WORKED_AHEAD}
+
 
 # Reasons a piece of text is cut from a body (the `reason` in `removed`).
 BOILERPLATE = 'boilerplate'
@@ -196,7 +212,7 @@ def stage_failure(stage: str, error: Exception, record: Dict[str, Any]) -> Dict[
   return dead_letter(
     stage,
     '%s: %s' % (type(error).__name__, error),
-    ordered({k: v for k, v in record.items() if k != LANGUAGE_AHEAD}),
+    ordered(without_worked_ahead(record)),
     url=record.get('url'),
     feed_url=record.get('feed_url'),
   )

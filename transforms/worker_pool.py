@@ -1,5 +1,6 @@
 """The worker's pool of children, shared by the per-record stages that run
-their heavy work in it: extraction, then language detection.
+their heavy work in it: extraction, language detection, and the topic
+scores worked out ahead of dedup.
 
 A worker process has one pool (``TimeBudget.shared``): `extract.processes`
 children (0: one per core), each call within `extract.timeout_seconds` of
@@ -7,10 +8,10 @@ the child's CPU time. A stage hands a bundle's records to the pool ahead of
 the one it emits, so one Beam thread keeps the children busy while the
 worker goes on: extraction keeps every child busy (a 1-worker run extracts
 on every core); after the site boilerplate's barrier (which waits for the
-whole input), language detection works in one child while the worker runs
-what follows it and loads the topic model, instead of doing it all on one
-core. A stage's outcomes come out in record order, each in its record's
-window.
+whole input), language detection and then topic scoring work in one child
+while the worker runs what follows them (the filter, dedup's sketches),
+instead of doing it all on one core. A stage's outcomes come out in record
+order, each in its record's window.
 """
 
 import collections
@@ -23,23 +24,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms import schema
 from transforms.dead_letters import RecordStageFn
-from transforms.text.budget import TimeBudget, call, start_fork_server
+from transforms.pool_modules import EXTRACTION_MODULES
+from transforms.text.budget import TimeBudget, call
 from transforms.text.page import WARM_UP_PAGE, extract_page
-
-# What the pool's fork server imports, once for every child: the page
-# module and the libraries it imports on first use (the worker itself, which
-# only builds records, never needs them), then ``pool_preload``, which fills
-# those libraries' caches and loads lingua's fast-mode models.
-EXTRACTION_MODULES = (
-  'transforms.text.page',
-  'transforms.text.vote',
-  'trafilatura',
-  'trafilatura.external',
-  'htmldate',
-  'resiliparse.extract.html2text',
-  'resiliparse.parse.html',
-  'transforms.pool_preload',
-)
 
 # Records a pooled stage hands out ahead of the one it emits next, at least
 # (records are small beside what they cost: a page's HTML is 0.1 to 1 MB).
@@ -69,19 +56,6 @@ def worker_pool(extract_config: Dict[str, Any]) -> Optional[TimeBudget]:
   )
 
 
-def start_pool_early(extract_config: Dict[str, Any]) -> bool:
-  """Starts this process's fork server ahead of the first page, where the
-  workers are this process (the DirectRunner in memory or in threads): it
-  imports and loads what the children need (EXTRACTION_MODULES, about 4 s
-  of CPU) on a core that is idle while the pipeline is built and the runner
-  starts, instead of when the first page arrives, which would wait for it.
-  Nothing changes but when that happens; False with the budget off, or where
-  children are spawned."""
-  if not extract_config['timeout_seconds']:
-    return False
-  return start_fork_server((call.__module__, *EXTRACTION_MODULES))
-
-
 class PooledRecordStageFn(RecordStageFn):
   """A per-record stage whose work runs in the worker's pool of children.
 
@@ -101,7 +75,10 @@ class PooledRecordStageFn(RecordStageFn):
   keeps busy at once (None: all of them); with 1, always the same child
   (``TimeBudget.pinned``, the pool's first slot, which every stage of one
   child shares), so that what the work loads as it goes is loaded once.
-  Either way the outcomes are the same.
+  Either way the outcomes are the same. A stage whose work costs less done
+  for many records at once sets ``GROUP`` and implements
+  ``work_group(records, run)``: the records go to the child that many at a
+  time (the bundle's last group smaller), and come out in order as ever.
   """
 
   def __init__(
@@ -112,8 +89,17 @@ class PooledRecordStageFn(RecordStageFn):
     self._starts_pool = starts_pool
     self._children = children
 
+  # Records whose work goes to a child in one call: a subclass whose work
+  # costs less done for many at once (a model's call) sets it, and
+  # implements ``work_group``.
+  GROUP = 1
+
   def work(self, record: Dict[str, Any], run: Callable[..., Any]) -> Any:
     raise NotImplementedError
+
+  def work_group(self, records: List[Dict[str, Any]], run: Callable[..., Any]) -> List[Any]:
+    """`work`'s results for several records at once (with GROUP > 1)."""
+    return [self.work(record, run) for record in records]
 
   def emitted(self, record: Dict[str, Any], result: Any) -> List[Any]:
     raise NotImplementedError
@@ -152,6 +138,7 @@ class PooledRecordStageFn(RecordStageFn):
 
   def start_bundle(self):
     self._pending = collections.deque()
+    self._group: List[Any] = []  # records not yet handed out, with GROUP > 1
     self._pooled = None  # decided at the bundle's first record
 
   def _uses_pool(self) -> bool:
@@ -172,12 +159,19 @@ class PooledRecordStageFn(RecordStageFn):
     if not self._uses_pool():
       yield from self.emitting(super().process(record))
       return
-    waiting = self._waiters.submit(self._result_or_error, record)
-    self._pending.append((record, waiting, timestamp, window, pane))
+    if self.GROUP > 1:
+      self._group.append((record, timestamp, window, pane))
+      if len(self._group) >= self.GROUP:
+        self._hand_out_group()
+    else:
+      waiting = self._waiters.submit(self._result_or_error, record)
+      self._pending.append((record, waiting, timestamp, window, pane))
     while self._pending and (len(self._pending) > self._ahead or self._pending[0][1].done()):
       yield from self._emit_first()
 
   def finish_bundle(self):
+    if self._group:
+      self._hand_out_group()
     while self._pending:
       yield from self._emit_first()
 
@@ -186,6 +180,25 @@ class PooledRecordStageFn(RecordStageFn):
     try:
       return self.work(record, self._run), None
     except Exception as e:  # the record's dead letter says why
+      return None, e
+
+  def _hand_out_group(self):
+    """The records gathered, to the pool in one call; each waits for its
+    own result in it."""
+    group, self._group = self._group, []
+    records = [record for record, _, _, _ in group]
+    waiting = self._waiters.submit(self._results_or_error, records)
+    for i, (record, timestamp, window, pane) in enumerate(group):
+      self._pending.append((record, _OneOf(waiting, i), timestamp, window, pane))
+
+  def _results_or_error(self, records):
+    """(work_group's results, None), or (None, the exception it raised)."""
+    try:
+      results = self.work_group(records, self._run)
+      if len(results) != len(records):
+        raise RuntimeError('%d results for %d records' % (len(results), len(records)))
+      return results, None
+    except Exception as e:  # each record's outcome says why
       return None, e
 
   def _emit_first(self):
@@ -206,3 +219,19 @@ class PooledRecordStageFn(RecordStageFn):
         )
       else:
         yield WindowedValue(outcome, timestamp, (window,), pane)
+
+
+class _OneOf:
+  """One record's (result, error) in a group's future, as a record's own
+  future gives it."""
+
+  def __init__(self, waiting: futures.Future, index: int):
+    self._waiting = waiting
+    self._index = index
+
+  def done(self) -> bool:
+    return self._waiting.done()
+
+  def result(self):
+    results, error = self._waiting.result()
+    return (None, error) if error is not None else (results[self._index], None)

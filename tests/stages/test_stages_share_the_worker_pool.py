@@ -34,14 +34,18 @@ def pool_config(**settings):
   return dict(load_config()['extract'], processes=2, **settings)
 
 
-def bundle(stage, records):
-  """The stage's outcomes of one bundle of `records`, as values."""
+def outcomes(stage, records):
+  """The stage's outcomes of one bundle of `records`, as emitted."""
   stage.start_bundle()
   out = []
   for record in records:
     out += list(stage.process(record, 0, GlobalWindow(), PANE))
-  out += list(stage.finish_bundle())
-  return [getattr(o, 'value', o) for o in out]
+  return out + list(stage.finish_bundle())
+
+
+def bundle(stage, records):
+  """The stage's outcomes of one bundle of `records`, as values."""
+  return [getattr(o, 'value', o) for o in outcomes(stage, records)]
 
 
 def test_a_joining_stage_works_in_the_worker_until_the_pool_is_started():
@@ -119,3 +123,44 @@ def test_stages_of_one_child_share_the_same_child_and_wait_for_it():
     pool.release()
   assert held == [first]  # the other caller had the stages' child ...
   assert later == [(1, first), (2, first)]  # ... and they waited for it
+
+
+def pids_of_a_group(size):
+  """Run in a child for a group of `size` records: its id and the size,
+  once per record."""
+  return [(os.getpid(), size)] * size
+
+
+class _GroupsWhereTheyRun(PooledRecordStageFn):
+  """Records handed to a child four at a time: each outcome is the record's
+  number, the child's id and the size of the group it went in; a group
+  holding record 5 fails."""
+
+  STAGE = 'groups_where_they_run'
+  GROUP = 4
+
+  def work_group(self, records, run):
+    if any(record['n'] == 5 for record in records):
+      raise ValueError('a group with 5')
+    return run(pids_of_a_group, len(records))
+
+  def emitted(self, record, result):
+    return [(record['n'],) + tuple(result)]
+
+
+def test_a_grouped_stage_hands_records_out_in_groups_and_keeps_record_order():
+  stage = _GroupsWhereTheyRun(pool_config(), starts_pool=True, children=1)
+  stage.setup()
+  try:
+    out = outcomes(stage, [{'n': n} for n in range(10)])
+  finally:
+    stage.teardown()
+  good = [o.value for o in out if not hasattr(o, 'tag')]
+  dead = [o.value.value for o in out if getattr(o, 'tag', None) == 'dead_letter']
+  # Records 0-3 and 8-9 (the bundle's last, smaller group) come out, in order.
+  assert [n for n, _, _ in good] == [0, 1, 2, 3, 8, 9]
+  assert [size for _, _, size in good] == [4, 4, 4, 4, 2, 2]
+  assert len({pid for _, pid, _ in good}) == 1 and os.getpid() not in {p for _, p, _ in good}
+  # The failed group's four records are each a dead letter saying why.
+  assert [d['raw']['n'] for d in dead] == [4, 5, 6, 7]
+  assert all('ValueError: a group with 5' in d['error'] for d in dead)

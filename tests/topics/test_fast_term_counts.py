@@ -13,7 +13,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from tests.helpers import UNSEEN
-from transforms.topics.classify import load_topic_model, packaged_model_path
+from transforms.topics.articles import load_topic_model, packaged_model_path
 from transforms.topics.model import TopicModel, char_wb_ngrams, fast_features, same_matrix
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'fixtures')

@@ -14,7 +14,8 @@ import pytest
 from pipelines import ingest
 from tests.helpers import BUSINESS, SPORT, WEATHER, read_records
 from transforms.topics import e5
-from transforms.topics.classify import TopicModelHandler, packaged_model_path
+from transforms.topics.articles import packaged_model_path
+from transforms.topics.classify import TopicModelHandler
 
 CONFLICT = 'medtop:16000000'
 DISASTER = 'medtop:03000000'

@@ -38,6 +38,11 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+# What the model reads of an article, and the topics its scores give: in a
+# module of their own, which a worker attaching topics imports without
+# scikit-learn.
+from transforms.topics.articles import article_text, top_topics  # noqa: F401
+
 MODEL_FORMAT = 'newsbeam-topic-model/1'
 
 # Held-out articles are scored as published and in the short forms feeds carry.
@@ -75,12 +80,6 @@ def first_sentence(body: Optional[str]) -> str:
     if not _ABBREVIATION.search(sentence):
       break
   return sentence
-
-
-def article_text(title: Optional[str], body: Optional[str], max_chars: int) -> str:
-  """What the model reads of an article: the headline, then the body, cut
-  at `max_chars` (the start of a story says what it is about)."""
-  return ('%s\n%s' % ((title or '').strip(), (body or '').strip())).strip()[:max_chars]
 
 
 def headline_lead(title: Optional[str], body: Optional[str]) -> str:
@@ -547,17 +546,3 @@ class TopicModel:
     else:
       probabilities = self._model.predict_proba(list(texts))
     return [dict(zip(self.codes, row.tolist())) for row in probabilities]
-
-
-def top_topics(
-  scores: Dict[str, float], taxonomy: Dict[str, str], min_score: float, max_topics: int
-) -> List[Dict[str, Any]]:
-  """`{code, label, score}` for the best topics, best first (ties by code);
-  topics scoring under `min_score` are left out: no topic rather than a
-  wrong one."""
-  best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-  return [
-    {'code': code, 'label': taxonomy.get(code, code), 'score': round(float(score), 4)}
-    for code, score in best[:max_topics]
-    if score >= min_score
-  ]
