@@ -23,6 +23,20 @@ from transforms.topics.articles import topic_model_path
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def script_result(script, *args):
+  """What a script run in a fresh process printed last, as JSON (this
+  test's own process may have a fork server already)."""
+  done = subprocess.run(
+    [sys.executable, str(script), *args],
+    capture_output=True,
+    text=True,
+    cwd=ROOT,
+    env=dict(os.environ, PYTHONPATH=ROOT),
+  )
+  assert done.returncode == 0, done.stderr
+  return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def what_the_child_has():
   """Run in a child of the pool: what it found loaded when it started."""
   from dateparser.languages.dictionary import Dictionary
@@ -60,15 +74,7 @@ def test_children_start_with_what_the_fork_server_loaded_ahead(tmp_path):
       """
     )
   )
-  done = subprocess.run(
-    [sys.executable, str(script)],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    env=dict(os.environ, PYTHONPATH=ROOT),
-  )
-  assert done.returncode == 0, done.stderr
-  found = json.loads(done.stdout.strip().splitlines()[-1])
+  found = script_result(script)
   assert found['started']
   assert found['parent'] == found['server']  # forked from the server started ahead
   assert found['preloaded']
@@ -172,13 +178,5 @@ def test_python_m_pipelines_ingest_starts_the_server_before_beams_import(tmp_pat
     )
   )
   html = write(tmp_path / 'pages.jsonl', [{'url': 'https://a.example/1', 'html': '<p>x</p>'}])
-  done = subprocess.run(
-    [sys.executable, str(script), '--scraped', html, '--output', str(tmp_path / 'out')],
-    capture_output=True,
-    text=True,
-    cwd=ROOT,
-    env=dict(os.environ, PYTHONPATH=ROOT),
-  )
-  assert done.returncode == 0, done.stderr
-  found = json.loads(done.stdout.strip().splitlines()[-1])
+  found = script_result(script, '--scraped', html, '--output', str(tmp_path / 'out'))
   assert found == {'started': True, 'server': True, 'beam_imported': False}
