@@ -43,7 +43,10 @@ def start_pool_early(config: Dict[str, Any]) -> bool:
   pipeline is built and the runner starts, instead of when the first page
   arrives, which would wait for it. Nothing changes but when that happens;
   False with the budget off, or where children are spawned. `config`: the
-  run's whole configuration (its `extract` and `classify` sections)."""
+  run's whole configuration (its `extract` and `classify` sections); the
+  model's path reaches the server in this process's environment
+  (TOPIC_MODEL_VARIABLE), the one thing a fork server inherits at its
+  start."""
   if not config['extract']['timeout_seconds']:
     return False
   os.environ[TOPIC_MODEL_VARIABLE] = topic_model_path(config['classify'])
