@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from transforms.text.budget import BudgetExceeded, TimeBudget
+from transforms.text.budget import BudgetExceeded, TimeBudget, call
 
 
 # Module-level, so that the child process can import them.
@@ -32,6 +32,11 @@ def spin(seconds):
   while time.process_time() - start < seconds:
     pass
   return 'spun'
+
+
+def pid_of_spinning(seconds):
+  spin(seconds)
+  return os.getpid()
 
 
 def pid_after(seconds):
@@ -64,6 +69,16 @@ def test_a_call_over_its_cpu_budget_is_stopped_and_the_next_one_runs(budget):
   with pytest.raises(BudgetExceeded, match='over the 0.5 second budget of CPU time'):
     spinner(3600)  # would hold the worker for an hour
   assert spinner(0) == 'spun'  # a fresh process
+
+
+def test_a_set_up_call_has_a_budget_of_its_own(budget):
+  # Loading a model in a child takes longer than one record's budget, and
+  # cutting it short would kill the child.
+  spinner = budget(0.2, call)  # each call names its function, as the worker pool's
+  child = spinner.pinned(0)(pid_of_spinning, 0)
+  assert spinner.pinned(0, seconds=30)(pid_of_spinning, 0.6) == child  # the same child, alive
+  with pytest.raises(BudgetExceeded, match='over the 0.2 second budget'):
+    spinner.pinned(0)(pid_of_spinning, 0.6)
 
 
 def test_waiting_is_not_charged_to_the_budget(budget):

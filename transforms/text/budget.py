@@ -201,6 +201,9 @@ class TimeBudget:
 
   # The wall-clock backstop for a hang, as a multiple of the budget.
   BACKSTOP = 10
+  # A set-up call's budget (``pinned(slot, seconds=...)``): as long as a
+  # new child may take to start and warm up.
+  SETUP_SECONDS = _Child.START_SECONDS
 
   _shared: Dict[Tuple, List[Any]] = {}
   _shared_lock = threading.Lock()
@@ -358,17 +361,20 @@ class TimeBudget:
   def __call__(self, *args: Any) -> Any:
     return self._call(self._take(), args)
 
-  def pinned(self, slot: int) -> Callable[..., Any]:
+  def pinned(self, slot: int, seconds: Optional[float] = None) -> Callable[..., Any]:
     """A caller of the pool whose calls all go to one child (the one pinned
     to `slot`, while it lives), which other callers share when it is idle:
     work that loads state as it goes (lingua's models of the languages it
-    meets) loads it once, not in every child."""
-    return lambda *args: self._call(self._take(slot), args)
+    meets) loads it once, not in every child. `seconds`: each call's budget
+    instead of the pool's (a set-up call, such as loading a model, which a
+    budget meant for one record must not cut short)."""
+    return lambda *args: self._call(self._take(slot), args, seconds)
 
-  def _call(self, child: _Child, args: Tuple) -> Any:
+  def _call(self, child: _Child, args: Tuple, seconds: Optional[float] = None) -> Any:
+    seconds = seconds or self._seconds
     alive = False
     try:
-      ok, value = child.call(args, self._seconds, self.BACKSTOP * self._seconds)
+      ok, value = child.call(args, seconds, self.BACKSTOP * seconds)
       alive = True
     finally:
       self._give_back(child, alive)

@@ -43,6 +43,7 @@ from apache_beam.ml.inference.base import (
 )
 
 from transforms import schema
+from transforms.text.budget import TimeBudget
 from transforms.topics.articles import (
   article_text,
   load_to_score,
@@ -295,10 +296,12 @@ class _PreloadFn(beam.DoFn):
   def _load_in_pool(self):
     """Asks the pool's language child (slot 0, see ``PooledRecordStageFn``)
     to load the model, from a thread (a child busy extracting takes it
-    after its page); a load that fails there fails again, and says why,
-    when the child is asked to score."""
+    after its page), within a child's start-up time, not a record's budget
+    (a load cut short would kill the child the language stages use); a
+    load that fails there fails again, and says why, when the child is
+    asked to score."""
     self._pool = worker_pool(self._pool_config)
-    run = self._pool.pinned(0)
+    run = self._pool.pinned(0, seconds=TimeBudget.SETUP_SECONDS)
     path = self._handler.model_path()
 
     def load():
