@@ -134,6 +134,28 @@ def test_pinned_calls_all_go_to_one_child_that_others_share(budget):
   assert len(other_pids) == 12 and len(set(other_pids) | set(pinned_pids)) <= 2
 
 
+def test_callers_of_a_slot_whose_child_is_starting_wait_for_that_child():
+  # Each child takes half a second to start (its warm-up): the slot's other
+  # callers meanwhile neither start children of their own nor get another
+  # one pinned to the slot, though the pool has room.
+  pool = TimeBudget(30, pid_after, warm_up=(0.5,), processes=3)
+  pinned = pool.pinned(0)
+  pinned_pids, other_pids = [], []
+  callers = [threading.Thread(target=lambda: pinned_pids.append(pinned(0.01))) for _ in range(3)]
+  callers.insert(1, threading.Thread(target=lambda: other_pids.append(pool(0.01))))
+  try:
+    for caller in callers:
+      caller.start()
+      time.sleep(0.05)
+    for caller in callers:
+      caller.join()
+    later = [pinned(0.01) for _ in range(3)]
+  finally:
+    pool.close()
+  assert len(pinned_pids) == 3 and len(set(pinned_pids + later)) == 1
+  assert len(other_pids) == 1
+
+
 def test_a_pinned_child_that_dies_is_replaced_and_pinned_anew(budget):
   pool = budget(30, answer_or_die, processes=2)
   pinned = pool.pinned(0)

@@ -231,6 +231,7 @@ class TimeBudget:
     self._children: Set[_Child] = set()
     self._starting = 0
     self._pinned: Dict[int, _Child] = {}
+    self._pinning: Set[int] = set()  # slots whose child is being started
     self._waiting: Counter = Counter()  # pinned callers waiting, per slot
     self._key: Optional[Tuple] = None  # in the shared table
 
@@ -288,6 +289,10 @@ class TimeBudget:
         if child is not None:
           return child
         self._starting += 1
+        if slot is not None:
+          # The slot's child-to-be: its other callers wait for it, and no
+          # other child is pinned to the slot meanwhile.
+          self._pinning.add(slot)
       finally:
         if slot is not None:
           self._waiting[slot] -= 1
@@ -297,6 +302,8 @@ class TimeBudget:
     finally:
       with self._lock:
         self._starting -= 1
+        if slot is not None:
+          self._pinning.discard(slot)
         if child is not None:
           self._children.add(child)
           if slot is not None:
@@ -308,10 +315,12 @@ class TimeBudget:
     """(Lock held.) Whether a caller finding no idle child starts one: the
     pool has room, and the caller has no living child pinned to wait for."""
     room = len(self._children) + self._starting < self._processes
-    return room and (slot is None or slot not in self._pinned)
+    return room and (slot is None or (slot not in self._pinned and slot not in self._pinning))
 
   def _idle_child(self, slot: Optional[int]) -> Optional[_Child]:
     """(Lock held.) The idle child a caller of `slot` takes, or None."""
+    if slot is not None and slot in self._pinning:
+      return None  # its child is starting
     pinned = self._pinned.get(slot) if slot is not None else None
     if pinned is not None and pinned not in self._children:  # it died
       del self._pinned[slot]
@@ -336,7 +345,11 @@ class TimeBudget:
         if alive:
           # A pinned caller waiting with no child yet gets this one, before
           # other callers can take it.
-          unpinned = [s for s, n in self._waiting.items() if n and s not in self._pinned]
+          unpinned = [
+            s
+            for s, n in self._waiting.items()
+            if n and s not in self._pinned and s not in self._pinning
+          ]
           if unpinned and child not in self._pinned.values():
             self._pinned[unpinned[0]] = child
           self._idle.append(child)
