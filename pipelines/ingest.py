@@ -63,7 +63,7 @@ from apache_beam.options.pipeline_options import (
 
 from configs.loading import ConfigError, load_config, resolve_inputs
 from pipelines.cli import check_beam_args, leave_to_exit
-from pipelines.pool_ahead import reads_pages
+from pipelines.pool_ahead import LOCAL_RUNNERS, reads_pages
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import (
   DeduplicateAgainstIndex,
@@ -340,7 +340,7 @@ def local_progress(options: PipelineOptions, config: Dict[str, Any]):
   """A progress line every extract.progress_seconds while a local run
   (DirectRunner) goes on; nothing on other runners, which report their own."""
   runner = options.view_as(StandardOptions).runner
-  local = runner in (None, 'DirectRunner', 'direct') and not options.view_as(TestOptions).dry_run
+  local = runner in LOCAL_RUNNERS and not options.view_as(TestOptions).dry_run
   return ProgressReport(config['extract']['progress_seconds'] if local else 0)
 
 
@@ -355,7 +355,7 @@ def start_local_pool(
   workers are this process: a local run, in memory or in threads, with
   pages to extract."""
   runner = options.view_as(StandardOptions).runner
-  if runner not in (None, 'DirectRunner', 'direct') or builds_only(options):
+  if runner not in LOCAL_RUNNERS or builds_only(options):
     return False
   if options.view_as(DirectOptions).direct_running_mode == 'multi_processing':
     return False

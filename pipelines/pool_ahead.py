@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from configs.loading import load_config, resolve_inputs
 from transforms.pool_modules import start_pool_early
 
+# The runner names of a local run (None: the default, the DirectRunner).
 LOCAL_RUNNERS = (None, 'DirectRunner', 'direct')
 # Flags of a run that only builds its job, or asks for help: no pool.
 NO_POOL_FLAGS = ('--dry_run', '--template_location', '-h', '--help')
