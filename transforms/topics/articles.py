@@ -79,7 +79,7 @@ def load_topic_model(path: str):
     from transforms.topics.e5 import E5TopicModel
 
     return E5TopicModel.load(data)
-  from transforms.topics.model import TopicModel
+  from transforms.topics.ngrams import TopicModel
 
   return TopicModel.load(data)
 

@@ -56,7 +56,7 @@ from transforms.topics.articles import (
 from transforms.worker_pool import RECORDS_AHEAD, PooledRecordStageFn, worker_pool
 
 if TYPE_CHECKING:
-  from transforms.topics.model import TopicModel
+  from transforms.topics.ngrams import TopicModel
 
 STAGE = 'classify'
 # The articles that came with their topics worked out ahead, classified

@@ -14,7 +14,10 @@ both views work on a headline alone. Each training article is also learned
 as its headline, its headline and first sentence, and its first sentence,
 because feed items are often no more than that.
 
-A model file is a joblib pickle: load only model files you trust.
+A model file holds what scoring needs of the fitted pipeline (its
+vocabularies, weights and temperature), scored without scikit-learn by
+``transforms/topics/ngrams.py``. It is a joblib pickle: load only model
+files you trust.
 """
 
 import hashlib
@@ -22,17 +25,15 @@ import json
 import pickle
 import random
 import re
-from collections import Counter
 from typing import Any, BinaryIO, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import joblib
 import numpy as np
-import scipy.sparse
 import sklearn
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold, train_test_split
@@ -43,7 +44,17 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 # scikit-learn.
 from transforms.topics.articles import article_text, top_topics  # noqa: F401
 
-MODEL_FORMAT = 'newsbeam-topic-model/1'
+# The model file, its scorer and loader: in a module without scikit-learn,
+# which scores in the pool's children and the workers.
+from transforms.topics.ngrams import (  # noqa: F401
+  MODEL_FORMAT,
+  WORD_PATTERN,
+  ModelDataError,
+  TopicModel,
+  gives_pipeline_scores,
+  pipeline_scorer,
+  spaced_words,
+)
 
 # Held-out articles are scored as published and in the short forms feeds carry.
 EVALUATION_VARIANTS = ('full text', 'headline', 'headline + first sentence')
@@ -57,17 +68,6 @@ _ABBREVIATION = re.compile(
   r'No|vs|[A-Z])\.$'
 )
 _SPACES = re.compile(r'\s+')
-# Han characters and Japanese kana: written without spaces between words,
-# so each is made a token of its own, and word bigrams are character pairs.
-_HAN_KANA = r'[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]'
-_UNSPACED = re.compile('(%s)' % _HAN_KANA)
-# scikit-learn's default word pattern (two or more word characters), or one
-# Han or kana character.
-_WORD = r'(?u)\b\w\w+\b|' + _HAN_KANA
-
-
-class ModelDataError(ValueError):
-  """Training data or a model file that cannot be used, with the reason."""
 
 
 def first_sentence(body: Optional[str]) -> str:
@@ -191,12 +191,6 @@ class CalibratedLogisticRegression(ClassifierMixin, BaseEstimator):
     return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def spaced_words(text: str) -> str:
-  """What the word n-grams are taken from: lower case, accents stripped, and
-  a space around every Han or kana character."""
-  return _UNSPACED.sub(r' \1 ', strip_accents_unicode(text.lower()))
-
-
 def build_model(training: Dict[str, Any]) -> Pipeline:
   """An untrained topic model with the `classify.training` settings."""
 
@@ -208,7 +202,9 @@ def build_model(training: Dict[str, Any]) -> Pipeline:
       max_features=max_features,
       sublinear_tf=True,
       strip_accents='unicode',
-      **({'preprocessor': spaced_words, 'token_pattern': _WORD} if analyzer == 'word' else {}),
+      **(
+        {'preprocessor': spaced_words, 'token_pattern': WORD_PATTERN} if analyzer == 'word' else {}
+      ),
       dtype=np.float32,
     )
 
@@ -355,194 +351,18 @@ def train(
 
 
 def save_model(artifact: Dict[str, Any], f: BinaryIO) -> None:
-  """Writes a model file. The fitted pipeline goes in as one pickled blob:
-  joblib's own unpickler, written in Python, took 1.6 s of every worker's
-  start-up over the vocabularies' 190,000 terms, the C unpickler 0.1 s.
-  Compressed with zlib, not xz: 5% larger (10.4 MB against 9.9), read in
-  0.09 s of CPU against 0.83 s, in every worker that loads it."""
-  model = pickle.dumps(artifact['model'], protocol=pickle.HIGHEST_PROTOCOL)
-  joblib.dump(dict(artifact, model=model), f, compress=('zlib', 9))
-
-
-def char_wb_ngrams(text: str, ngram_range: Tuple[int, int]) -> List[str]:
-  """scikit-learn's character n-grams within word boundaries
-  (``analyzer='char_wb'``), the same n-grams in the same number: each word
-  padded with a space either side, its n-grams for each n, and a word no
-  longer than n counted once, whole."""
-  grams: List[str] = []
-  for word in _WHITE_SPACES.sub(' ', text).split():
-    grams += word_ngrams(word, ngram_range)
-  return grams
-
-
-def word_ngrams(word: str, ngram_range: Tuple[int, int]) -> List[str]:
-  """One word's n-grams, as ``char_wb_ngrams`` takes them."""
-  min_n, max_n = ngram_range
-  word = ' ' + word + ' '
-  length = len(word)
-  grams: List[str] = []
-  for n in range(min_n, max_n + 1):
-    if length <= n:
-      grams.append(word)
-      break
-    grams += [word[i : i + n] for i in range(length - n + 1)]
-  return grams
-
-
-# What scikit-learn's char_wb analyzer collapses first.
-_WHITE_SPACES = re.compile(r'\s\s+')
-
-
-class _WordTerms:
-  """A char_wb vectorizer's term indices of each word it meets (its
-  n-grams in the vocabulary, repeated as often as they occur), kept for the
-  next text: words repeat, within a text and across texts, so most are
-  looked up once. At most LIMIT words are kept, then the table starts over."""
-
-  LIMIT = 200000
-
-  def __init__(self, vectorizer: TfidfVectorizer):
-    self._vocabulary = vectorizer.vocabulary_
-    self._ngram_range = vectorizer.ngram_range
-    self._terms: Dict[str, List[int]] = {}
-
-  def __call__(self, word: str) -> List[int]:
-    terms = self._terms.get(word)
-    if terms is None:
-      if len(self._terms) >= self.LIMIT:
-        self._terms.clear()
-      vocabulary = self._vocabulary
-      terms = [
-        vocabulary[gram] for gram in word_ngrams(word, self._ngram_range) if gram in vocabulary
-      ]
-      self._terms[word] = terms
-    return terms
-
-
-def term_counts(vectorizer: TfidfVectorizer, texts: Sequence[str], word_terms=None):
-  """``vectorizer``'s term-count matrix of `texts`, as its own
-  ``CountVectorizer.transform`` gives it (a sorted CSR matrix of its
-  dtype), counted in C (``Counter``): a word analyzer's terms, each distinct
-  one looked up once, not once per occurrence; a char_wb analyzer's terms
-  from each distinct word's (`word_terms`, a ``_WordTerms`` of it, kept
-  across calls), instead of slicing and looking up every n-gram of every
-  word."""
-  vocabulary = vectorizer.vocabulary_
-  indices: List[int] = []
-  values: List[int] = []
-  indptr = [0]
-  if vectorizer.analyzer == 'char_wb':
-    preprocess = vectorizer.build_preprocessor()
-    decode = vectorizer.decode
-    word_terms = word_terms or _WordTerms(vectorizer)
-    for text in texts:
-      found: List[int] = []
-      words = Counter(_WHITE_SPACES.sub(' ', preprocess(decode(text))).split())
-      for word, times in words.items():
-        found += word_terms(word) * times
-      counts = Counter(found)
-      indices += counts.keys()
-      values += counts.values()
-      indptr.append(len(indices))
+  """Writes a model file: the scorer's parameters (``NgramScorer``, which
+  scores without scikit-learn) where they give the fitted pipeline's own
+  scores, else the pipeline. Either goes in as one pickled blob: joblib's own
+  unpickler, written in Python, took 1.6 s of every worker's start-up over
+  the vocabularies' 190,000 terms, the C unpickler 0.1 s. Compressed with
+  zlib, not xz: 5% larger, read in 0.09 s of CPU against 0.83 s, in every
+  worker that loads it."""
+  pipeline = artifact['model']
+  saved = {k: v for k, v in artifact.items() if k not in ('model', 'scorer')}
+  scorer = pipeline_scorer(pipeline)
+  if scorer is not None and gives_pipeline_scores(scorer, pipeline):
+    saved['scorer'] = pickle.dumps(scorer.parameters(), protocol=pickle.HIGHEST_PROTOCOL)
   else:
-    analyze = vectorizer.build_analyzer()
-    for text in texts:
-      for term, count in Counter(analyze(text)).items():
-        index = vocabulary.get(term)
-        if index is not None:
-          indices.append(index)
-          values.append(count)
-      indptr.append(len(indices))
-  matrix = scipy.sparse.csr_matrix(
-    (
-      np.asarray(values, dtype=np.intc),
-      np.asarray(indices, dtype=np.int32),
-      np.asarray(indptr, dtype=np.int32),
-    ),
-    shape=(len(texts), len(vocabulary)),
-    dtype=vectorizer.dtype,
-  )
-  matrix.sort_indices()
-  return matrix
-
-
-def fast_features(model: Pipeline, texts: Sequence[str], word_terms=None):
-  """The model's feature matrix of `texts` (its FeatureUnion of TF-IDF
-  vectorizers' ``transform``), with the term counts from ``term_counts``
-  and the rest (sublinear TF, IDF, norm, stacking) scikit-learn's own.
-  `word_terms`: per vectorizer name, its ``_WordTerms`` kept across calls."""
-  union = model.named_steps['features']
-  word_terms = word_terms if word_terms is not None else {}
-  matrices = []
-  for name, vectorizer, _ in union._iter():
-    if vectorizer.analyzer == 'char_wb' and name not in word_terms:
-      word_terms[name] = _WordTerms(vectorizer)
-    counts = term_counts(vectorizer, texts, word_terms.get(name))
-    matrices.append(vectorizer._tfidf.transform(counts, copy=False))
-  return union._hstack(matrices)
-
-
-def same_matrix(a, b) -> bool:
-  """Whether two sparse (CSR) matrices are the same, bit for bit: shape,
-  dtype, structure and values."""
-  return (
-    a.shape == b.shape
-    and a.dtype == b.dtype
-    and np.array_equal(a.indptr, b.indptr)
-    and np.array_equal(a.indices, b.indices)
-    and np.array_equal(a.data, b.data)
-  )
-
-
-# Texts the fast feature path is checked on when a model loads: accents,
-# CJK, short words, markup-like characters, spaces of all kinds, nothing.
-_CHECK_TEXTS = (
-  'Der Bürgermeister eröffnete am Montag die neue Straßenbahnlinie.',
-  'El presidente anunció nuevas elecciones. ¿Quién ganará? Él no sabe.',
-  '政府は火曜日に新しい予算を発表した。中国队赢得了比赛。',
-  'A  b\tcd e\u00a0fg\n\nhij  k — “quoted” café naïve Ἀθῆναι  ',
-  'Москва: цены на нефть выросли на 3%, сообщил министр.',
-  '',
-)
-
-
-class TopicModel:
-  """A trained model file, loaded: scores texts, names their top topics."""
-
-  def __init__(self, artifact: Any):
-    if not isinstance(artifact, dict) or artifact.get('format') != MODEL_FORMAT:
-      raise ModelDataError('not a newsbeam topic model (want format %s)' % MODEL_FORMAT)
-    model = artifact['model']
-    # Files written before save_model pickled the pipeline apart hold it
-    # as an object.
-    self._model = pickle.loads(model) if isinstance(model, bytes) else model
-    self.codes = artifact['codes']
-    self.card = {k: v for k, v in artifact.items() if k != 'model'}
-    self._word_terms: Dict[str, Any] = {}
-    self._fast = self._fast_features_match()
-
-  def _fast_features_match(self) -> bool:
-    """Whether ``fast_features`` gives this model's own features on
-    _CHECK_TEXTS exactly: it leans on scikit-learn internals (the union's
-    stacking, the vectorizers' TF-IDF step), so a model of another shape,
-    or a scikit-learn that changed them, is scored the plain way."""
-    try:
-      fast = fast_features(self._model, _CHECK_TEXTS, {})
-      own = self._model.named_steps['features'].transform(list(_CHECK_TEXTS))
-    except Exception:  # not a model of build_model's shape
-      return False
-    return same_matrix(fast, own)
-
-  @classmethod
-  def load(cls, f: BinaryIO) -> 'TopicModel':
-    return cls(joblib.load(f))
-
-  def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
-    """Per text, each topic code's probability."""
-    if self._fast:
-      probabilities = self._model.named_steps['classifier'].predict_proba(
-        fast_features(self._model, texts, self._word_terms)
-      )
-    else:
-      probabilities = self._model.predict_proba(list(texts))
-    return [dict(zip(self.codes, row.tolist())) for row in probabilities]
+    saved['model'] = pickle.dumps(pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+  joblib.dump(saved, f, compress=('zlib', 9))
