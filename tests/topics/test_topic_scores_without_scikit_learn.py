@@ -15,14 +15,14 @@ import sys
 import joblib
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from configs.loading import load_config
 from tests.helpers import FIXTURES, LABELLED, UNSEEN
 from transforms.topics import model as topic_model
 from transforms.topics.articles import load_topic_model, packaged_model_path
-from transforms.topics.ngrams import TopicModel, char_wb_ngrams, pipeline_scorer
+from transforms.topics.ngrams import TopicModel, char_wb_ngrams, pipeline_scorer, strip_accents
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -151,3 +151,14 @@ def test_the_packaged_model_scores_without_importing_scikit_learn():
   packaged = load_topic_model(packaged_model_path('ngrams'))
   assert packaged.scorer is not None
   assert best == str([max(s, key=s.get) for s in packaged.scores(list(UNSEEN.values()))])
+
+
+def test_accents_are_stripped_as_scikit_learn_strips_them():
+  # Every character of the basic and supplementary planes but surrogates,
+  # in runs, and each alone.
+  every = [chr(c) for c in range(0x30000) if not 0xD800 <= c < 0xE000]
+  for start in range(0, len(every), 4096):
+    run = ''.join(every[start : start + 4096])
+    assert strip_accents(run) == strip_accents_unicode(run)
+  for c in every[::97]:
+    assert strip_accents(c) == strip_accents_unicode(c)

@@ -20,11 +20,13 @@ fitted pipeline only: ``TopicModel`` takes the parameters from it at load
 the pipeline's own scores, and scores with the pipeline where they do not.
 """
 
+import functools
+import operator
 import pickle
 import re
 import unicodedata
 from collections import Counter
-from typing import Any, BinaryIO, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, BinaryIO, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse
@@ -47,22 +49,43 @@ class ModelDataError(ValueError):
   """Training data or a model file that cannot be used, with the reason."""
 
 
+class _CombiningMarks(dict):
+  """str.translate's table that drops combining marks (characters of a
+  nonzero canonical combining class) and keeps every other character:
+  filled as characters come, so each is classified once per process."""
+
+  def __missing__(self, code: int):
+    kept = None if unicodedata.combining(chr(code)) else code
+    self[code] = kept
+    return kept
+
+
+_COMBINING_MARKS = _CombiningMarks()
+
+
 def strip_accents(text: str) -> str:
   """Accents taken off (scikit-learn's ``strip_accents_unicode``, the
   vectorizers' ``strip_accents='unicode'``): NFKD, without the combining
   marks; ASCII text as it is."""
-  try:
-    text.encode('ASCII', errors='strict')
+  if text.isascii():
     return text
-  except UnicodeEncodeError:
-    normalized = unicodedata.normalize('NFKD', text)
-    return ''.join([c for c in normalized if not unicodedata.combining(c)])
+  return unicodedata.normalize('NFKD', text).translate(_COMBINING_MARKS)
+
+
+def folded(text: str) -> str:
+  """What both vectorizers read of a text: lower case, accents stripped."""
+  return strip_accents(text.lower())
+
+
+def unspaced_apart(text: str) -> str:
+  """A space around every Han or kana character of a folded text."""
+  return _UNSPACED.sub(r' \1 ', text)
 
 
 def spaced_words(text: str) -> str:
   """What the word n-grams are taken from: lower case, accents stripped, and
   a space around every Han or kana character."""
-  return _UNSPACED.sub(r' \1 ', strip_accents(text.lower()))
+  return unspaced_apart(folded(text))
 
 
 def char_wb_ngrams(text: str, ngram_range: Tuple[int, int]) -> List[str]:
@@ -76,18 +99,28 @@ def char_wb_ngrams(text: str, ngram_range: Tuple[int, int]) -> List[str]:
   return grams
 
 
-def word_ngrams(word: str, ngram_range: Tuple[int, int]) -> List[str]:
+def word_ngrams(word: str, ngram_range: Tuple[int, int]) -> Sequence[str]:
   """One word's n-grams, as ``char_wb_ngrams`` takes them."""
-  min_n, max_n = ngram_range
   word = ' ' + word + ' '
-  length = len(word)
-  grams: List[str] = []
+  return _ngrams_of_length(len(word), ngram_range)(word)
+
+
+@functools.lru_cache(maxsize=256)
+def _ngrams_of_length(length: int, ngram_range: Tuple[int, int]) -> Callable[[str], Sequence[str]]:
+  """The n-grams of a padded word of `length`, taken in one call: for each
+  n its slices in order, or the whole word once when it is no longer than n
+  (and no longer n-grams)."""
+  min_n, max_n = ngram_range
+  slices: List[slice] = []
   for n in range(min_n, max_n + 1):
     if length <= n:
-      grams.append(word)
+      slices.append(slice(0, length))
       break
-    grams += [word[i : i + n] for i in range(length - n + 1)]
-  return grams
+    slices += [slice(i, i + n) for i in range(length - n + 1)]
+  if len(slices) == 1:
+    whole = slices[0]
+    return lambda word: (word[whole],)
+  return operator.itemgetter(*slices)
 
 
 def token_ngrams(tokens: List[str], ngram_range: Tuple[int, int]) -> List[str]:
@@ -134,10 +167,8 @@ class _WordTerms:
     if terms is None:
       if len(self._terms) >= self.LIMIT:
         self._terms.clear()
-      vocabulary = self._vocabulary
-      terms = [
-        vocabulary[gram] for gram in word_ngrams(word, self._ngram_range) if gram in vocabulary
-      ]
+      found = map(self._vocabulary.get, word_ngrams(word, self._ngram_range))
+      terms = [index for index in found if index is not None]
       self._terms[word] = terms
     return terms
 
@@ -162,6 +193,7 @@ class _Features:
       raise ModelDataError('no scorer for a %r analyzer' % vectorizer.analyzer)
 
   def counts(self, texts: Sequence[str]):
+    """The term counts of texts already ``folded``."""
     indices: List[int] = []
     values: List[int] = []
     indptr = [0]
@@ -169,7 +201,7 @@ class _Features:
       word_terms = self._word_terms
       for text in texts:
         found: List[int] = []
-        words = Counter(_WHITE_SPACES.sub(' ', strip_accents(text.lower())).split())
+        words = Counter(_WHITE_SPACES.sub(' ', text).split())
         for word, times in words.items():
           found += word_terms(word) * times
         counts = Counter(found)
@@ -179,7 +211,7 @@ class _Features:
     else:
       vocabulary, ngram_range = self._vocabulary, self._vectorizer.ngram_range
       for text in texts:
-        grams = token_ngrams(self._tokens(spaced_words(text)), ngram_range)
+        grams = token_ngrams(self._tokens(unspaced_apart(text)), ngram_range)
         for term, count in Counter(grams).items():
           index = vocabulary.get(term)
           if index is not None:
@@ -199,6 +231,7 @@ class _Features:
     return matrix
 
   def __call__(self, texts: Sequence[str]):
+    """The TF-IDF features of texts already ``folded``."""
     matrix = self.counts(texts)
     data = matrix.data
     np.log(data, data)
@@ -253,6 +286,7 @@ class NgramScorer:
 
   def features(self, texts: Sequence[str]):
     """The texts' feature matrix (the pipeline's FeatureUnion's)."""
+    texts = [folded(text) for text in texts]
     return scipy.sparse.hstack([features(texts) for features in self._features]).tocsr()
 
   def probabilities(self, texts: Sequence[str]) -> np.ndarray:
