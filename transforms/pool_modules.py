@@ -30,7 +30,7 @@ EXTRACTION_MODULES = (
 
 # Imported last by a fork server started ahead: loads the topic model named
 # by TOPIC_MODEL_VARIABLE (set by ``start_pool_early``), which the pool's
-# language child scores articles with (``ScoreTopicsAhead``).
+# scoring child scores articles with (``ScoreTopicsAhead``).
 TOPIC_MODEL_MODULE = 'transforms.topics.pool_model'
 TOPIC_MODEL_VARIABLE = 'NEWSBEAM_POOL_TOPIC_MODEL'
 

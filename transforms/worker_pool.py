@@ -1,6 +1,6 @@
 """The worker's pool of children, shared by the per-record stages that run
 their heavy work in it: extraction, language detection, and the topic
-scores worked out ahead of dedup.
+scores and dedup's sketches worked out ahead of dedup.
 
 A worker process has one pool (``TimeBudget.shared``): `extract.processes`
 children (0: one per core), each call within `extract.timeout_seconds` of
@@ -8,10 +8,10 @@ the child's CPU time. A stage hands a bundle's records to the pool ahead of
 the one it emits, so one Beam thread keeps the children busy while the
 worker goes on: extraction keeps every child busy (a 1-worker run extracts
 on every core); after the site boilerplate's barrier (which waits for the
-whole input), language detection and then topic scoring work in one child
-while the worker runs what follows them (the filter, dedup's sketches),
-instead of doing it all on one core. A stage's outcomes come out in record
-order, each in its record's window.
+whole input), language detection works in one child, topic scoring in
+another, and dedup's sketches in whichever is idle, while the worker runs
+what follows them (the filter, dedup), instead of doing it all on one core.
+A stage's outcomes come out in record order, each in its record's window.
 """
 
 import collections
@@ -39,6 +39,12 @@ WARM_UP = (WARM_UP_PAGE, None)
 def pool_size(extract_config: Dict[str, Any]) -> int:
   """The children of a worker's pool: `extract.processes`, 0 one per core."""
   return extract_config['processes'] or os.cpu_count() or 1
+
+
+def pool_slot(slot: int, size: int) -> int:
+  """The slot a stage pinned to `slot` takes in a pool of `size`
+  children: the last one where there are fewer."""
+  return min(slot, size - 1)
 
 
 def worker_pool(extract_config: Dict[str, Any]) -> Optional[TimeBudget]:
@@ -89,6 +95,11 @@ class PooledRecordStageFn(RecordStageFn):
     self._starts_pool = starts_pool
     self._children = children
 
+  # The slot of the pool a stage of one child is pinned to (the language
+  # stages share slot 0; another slot is another child, where the pool has
+  # more than one).
+  SLOT = 0
+
   # Records whose work goes to a child in one call: a subclass whose work
   # costs less done for many at once (a model's call) sets it, and
   # implements ``work_group``.
@@ -123,7 +134,7 @@ class PooledRecordStageFn(RecordStageFn):
       size = pool_size(self._pool_config)
       busy = min(self._children or size, size)
       self._waiters = futures.ThreadPoolExecutor(busy, thread_name_prefix='newsbeam-pool')
-      self._run = self._pool.pinned(0) if busy == 1 else self._pool
+      self._run = self._pool.pinned(pool_slot(self.SLOT, size)) if busy == 1 else self._pool
       # Records handed out ahead of the one emitted next: enough to keep
       # the children busy while one slow record (a large page; after the
       # site boilerplate's barrier, a text the language child labels again)

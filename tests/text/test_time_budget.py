@@ -134,6 +134,25 @@ def test_pinned_calls_all_go_to_one_child_that_others_share(budget):
   assert len(other_pids) == 12 and len(set(other_pids) | set(pinned_pids)) <= 2
 
 
+def test_two_slots_are_pinned_to_two_children_where_the_pool_has_them(budget):
+  pool = budget(30, pid_after, processes=2)
+  # Both children exist and are idle, one of them pinned to slot 0, as after
+  # extraction: slot 1, pinned anew, takes the other one.
+  first = pool.pinned(0)(0.01)
+  threads = [threading.Thread(target=pool, args=(0.2,)) for _ in range(2)]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join()
+  assert pool.pinned(0)(0.01) == first  # the child idle last
+  second = pool.pinned(1)(0.01)
+  assert first != second
+  assert {pool.pinned(0)(0.01), pool.pinned(1)(0.01)} == {first, second}
+  # In a pool of one child, the slots share it.
+  single = budget(30, pid_after, processes=1)
+  assert single.pinned(0)(0.01) == single.pinned(1)(0.01)
+
+
 def test_callers_of_a_slot_whose_child_is_starting_wait_for_that_child():
   # Each child takes half a second to start (its warm-up): the slot's other
   # callers meanwhile neither start children of their own nor get another

@@ -1,9 +1,12 @@
-"""Topics worked out ahead of dedup, in the pool's language child: the child
-scores groups of articles with the model it loaded (each text once),
+"""Topics worked out ahead of dedup, in a child of the pool (not the
+language stages' one, where the pool has two): the child scores groups of
+articles with the model it loaded (each text once),
 classification takes those topics for the articles whose text is still the
 one scored and scores the others itself, nothing written carries what was
 worked out ahead, and a run gives the same records as one where the worker
 scores every article."""
+
+import os
 
 import apache_beam as beam
 import pytest
@@ -32,7 +35,7 @@ from transforms.topics.articles import (
   top_topics,
   topic_model_path,
 )
-from transforms.topics.classify import ClassifyTopics, _ScoreAheadFn
+from transforms.topics.classify import SCORING_SLOT, ClassifyTopics, _ScoreAheadFn
 from transforms.worker_pool import worker_pool
 
 PANE = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
@@ -55,7 +58,7 @@ def loaded_models():
   return sorted(articles._LOADED)
 
 
-def test_the_language_child_scores_the_articles_with_the_model_it_loaded(config):
+def test_a_child_of_its_own_scores_the_articles_with_the_model_it_loaded(config):
   extract = dict(config['extract'], processes=2)
   stage = _ScoreAheadFn(config['classify'], config['taxonomy'], extract)
   stage.setup()
@@ -71,12 +74,14 @@ def test_the_language_child_scores_the_articles_with_the_model_it_loaded(config)
     for record in records:
       out += list(stage.process(record, 0, GlobalWindow(), PANE))
     out += list(stage.finish_bundle())
-    in_child = pool.pinned(0)(loaded_models)
+    in_child = pool.pinned(SCORING_SLOT)(loaded_models)
+    children = {pool.pinned(slot)(os.getpid) for slot in (0, SCORING_SLOT)}
   finally:
     stage.teardown()
     pool.release()
   path = topic_model_path(config['classify'])
-  assert in_child == [path]  # the stage's child, which the language stages share
+  assert in_child == [path]  # the stage's own child, not the language stages'
+  assert len(children) == 2
   model = load_topic_model(path)
   classify = config['classify']
   for record, outcome in zip(records, [o.value for o in out], strict=True):

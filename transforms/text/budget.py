@@ -314,8 +314,13 @@ class TimeBudget:
   def _may_start(self, slot: Optional[int]) -> bool:
     """(Lock held.) Whether a caller finding no idle child starts one: the
     pool has room, and the caller has no living child pinned to wait for."""
-    room = len(self._children) + self._starting < self._processes
-    return room and (slot is None or (slot not in self._pinned and slot not in self._pinning))
+    return self._has_room() and (
+      slot is None or (slot not in self._pinned and slot not in self._pinning)
+    )
+
+  def _has_room(self) -> bool:
+    """(Lock held.) Whether the pool may start another child."""
+    return len(self._children) + self._starting < self._processes
 
   def _idle_child(self, slot: Optional[int]) -> Optional[_Child]:
     """(Lock held.) The idle child a caller of `slot` takes, or None."""
@@ -331,13 +336,24 @@ class TimeBudget:
       self._idle.remove(pinned)
       return pinned
     awaited = {child for s, child in self._pinned.items() if self._waiting[s] and s != slot}
-    for child in reversed(self._idle):
-      if child not in awaited:
-        self._idle.remove(child)
-        if slot is not None:
-          self._pinned[slot] = child
-        return child
-    return None
+    idle = [child for child in reversed(self._idle) if child not in awaited]
+    if slot is not None:
+      # A slot pinned anew takes a child no other slot is pinned to (an idle
+      # one, or a new one where the pool has room): two slots are two
+      # children, where the pool has two.
+      taken = set(self._pinned.values())
+      free = [child for child in idle if child not in taken]
+      if free:
+        idle = free
+      elif self._has_room():
+        return None
+    if not idle:
+      return None
+    child = idle[0]
+    self._idle.remove(child)
+    if slot is not None:
+      self._pinned[slot] = child
+    return child
 
   def _give_back(self, child: _Child, alive: bool) -> None:
     with self._lock:

@@ -12,8 +12,8 @@ probability. Topics under `classify.min_score` are left out: no topic rather
 than a wrong one.
 
 Where extraction started the worker's pool of children, the articles are
-scored before dedup, in the pool's language child (``ScoreTopicsAhead``),
-while the worker sketches them for dedup; classification then attaches
+scored before dedup, in a child of the pool (``ScoreTopicsAhead``), while
+the worker goes on to dedup; classification then attaches
 what was worked out to the articles dedup keeps, and scores through
 RunInference only those that came without it (the worker loads the model
 only then). The same model, the same text, the same topics either way.
@@ -53,7 +53,13 @@ from transforms.topics.articles import (
   topic_model_path,
   topic_scores,
 )
-from transforms.worker_pool import RECORDS_AHEAD, PooledRecordStageFn, worker_pool
+from transforms.worker_pool import (
+  RECORDS_AHEAD,
+  PooledRecordStageFn,
+  pool_size,
+  pool_slot,
+  worker_pool,
+)
 
 if TYPE_CHECKING:
   from transforms.topics.ngrams import TopicModel
@@ -62,6 +68,10 @@ STAGE = 'classify'
 # The articles that came with their topics worked out ahead, classified
 # without the model.
 SCORED_AHEAD = 'scored_ahead'
+# The pool's slot that scores articles ahead of dedup: not the language
+# stages' (slot 0), which relabel the articles the site boilerplate changed
+# at the same time, where the pool has another child.
+SCORING_SLOT = 1
 
 
 class TopicModelUnusable(Exception):
@@ -294,14 +304,15 @@ class _PreloadFn(beam.DoFn):
         loader.shutdown(wait=False)  # its thread ends with the load
 
   def _load_in_pool(self):
-    """Asks the pool's language child (slot 0, see ``PooledRecordStageFn``)
-    to load the model, from a thread (a child busy extracting takes it
-    after its page), within a child's start-up time, not a record's budget
-    (a load cut short would kill the child the language stages use); a
-    load that fails there fails again, and says why, when the child is
-    asked to score."""
+    """Asks the pool's scoring child (SCORING_SLOT, see
+    ``PooledRecordStageFn``) to load the model, from a thread (a child busy
+    extracting takes it after its page), within a child's start-up time,
+    not a record's budget (a load cut short would kill a child the stages
+    pinned to it use); a load that fails there fails again, and says why,
+    when the child is asked to score."""
     self._pool = worker_pool(self._pool_config)
-    run = self._pool.pinned(0, seconds=TimeBudget.SETUP_SECONDS)
+    slot = pool_slot(SCORING_SLOT, pool_size(self._pool_config))
+    run = self._pool.pinned(slot, seconds=TimeBudget.SETUP_SECONDS)
     path = self._handler.model_path()
 
     def load():
@@ -322,7 +333,7 @@ class PreloadTopicModel(beam.PTransform):
   """Loads the topic model ahead, while the stages before classification
   run: applied to the pages as read, it starts on the first page, and a
   child of the pool (or, for plain-text records, a thread of the worker)
-  loads scikit-learn and the model (2 to 3 s of CPU) while the pages are
+  loads the model (about 0.7 s of CPU) while the pages are
   extracted and labelled, instead of after the barriers (site boilerplate,
   dedup), where the worker alone is the run's critical path. Emits
   nothing; classification then takes the model."""
@@ -355,9 +366,10 @@ class ScoreTopicsAhead(beam.PTransform):
 
   After the site boilerplate's barrier the worker alone labels, filters and
   sketches the articles for dedup, then classifies those dedup keeps, while
-  the pool's children idle. Scored here, in the pool's language child
-  (slot 0, where ``PreloadTopicModel`` loaded the model while pages were
-  extracted) as the worker sketches, classification takes the topics of
+  the pool's children idle. Scored here, in a child of the pool
+  (SCORING_SLOT, where ``PreloadTopicModel`` loaded the model while pages
+  were extracted; not the language stages' child, which relabels articles
+  meanwhile, where the pool has two), classification takes the topics of
   the articles dedup keeps and drops the others'. Only where extraction
   started the pool; an article this could not score goes on without them,
   and classification scores it.
@@ -379,10 +391,11 @@ class ScoreTopicsAhead(beam.PTransform):
 
 class _ScoreAheadFn(PooledRecordStageFn):
   STAGE = STAGE
+  SLOT = SCORING_SLOT
 
   def __init__(self, config, taxonomy, extract_config):
-    # One child, the language stage's: it loaded the model ahead, and one
-    # model loaded in every child would cost each its CPU and memory.
+    # One child, the one PreloadTopicModel had load the model: one model
+    # loaded in every child would cost each its CPU and memory.
     super().__init__(extract_config, starts_pool=False, children=1)
     self._config = config
     self._taxonomy = taxonomy

@@ -1,7 +1,7 @@
 """The topic model, loaded by the worker pool's fork server started ahead
 of a local run (``transforms/pool_modules.py``): every child forked from it
 starts with the model loaded (``articles.loaded_model``), and the pool's
-language child scores articles with it (``ScoreTopicsAhead``) without
+scoring child scores articles with it (``ScoreTopicsAhead``) without
 loading it again.
 
 The model is the one the launcher names in NEWSBEAM_POOL_TOPIC_MODEL. A
