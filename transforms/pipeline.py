@@ -16,6 +16,7 @@ import apache_beam as beam
 
 from transforms import schema
 from transforms.articles import ProcessArticles
+from transforms.dedup.ahead import SketchAhead
 from transforms.filters import DistinctRejectedIds
 from transforms.topics.classify import ClassifyTopics, PreloadTopicModel, ScoreTopicsAhead
 
@@ -62,9 +63,12 @@ class ArticleRecords(beam.PTransform):
     config = self._config
     pages | 'PreloadTopicModel' >> PreloadTopicModel(config['classify'], config['extract'])
     processed = pages | 'Process' >> self._process
-    # Scored in the pool's language child while the worker sketches them.
-    articles = processed.articles | 'TopicsAhead' >> ScoreTopicsAhead(
-      config['classify'], config['taxonomy'], config['extract']
+    # Scored in one child of the pool, and sketched for dedup in whichever
+    # is idle, while the worker goes on to dedup.
+    articles = (
+      processed.articles
+      | 'TopicsAhead' >> ScoreTopicsAhead(config['classify'], config['taxonomy'], config['extract'])
+      | 'SketchesAhead' >> SketchAhead(config['dedup'], config['extract'])
     )
     if self._stamp is not None:
       articles = articles | 'Stamp' >> self._stamp

@@ -124,8 +124,14 @@ LANGUAGE_AHEAD = 'language_ahead'
 # Never written, nor kept in a dead letter.
 TOPICS_AHEAD = 'topics_ahead'
 
+# Dedup's keys of the body (its fingerprint and MinHash sketch) worked out
+# ahead of dedup (``SketchAhead``, ``transforms/dedup/ahead.py``), with the
+# body they were worked out from: dedup takes them or works them out again.
+# Never written, nor kept in a dead letter.
+SKETCH_AHEAD = 'sketch_ahead'
+
 # What stages work out ahead of the stage that takes it.
-WORKED_AHEAD = (LANGUAGE_AHEAD, TOPICS_AHEAD)
+WORKED_AHEAD = (LANGUAGE_AHEAD, TOPICS_AHEAD, SKETCH_AHEAD)
 
 
 def without_worked_ahead(record: Dict[str, Any]) -> Dict[str, Any]:

@@ -5,10 +5,11 @@ inside."""
 
 import base64
 import hashlib
-from typing import Any, Dict, Iterable, NamedTuple, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from transforms import schema
 from transforms.dedup.minhash import SIGNATURE_DTYPE, MinHasher
 from transforms.io.timestamps import publication_rank
 from transforms.text.page import comparable
@@ -77,20 +78,78 @@ def one_partition(record: Dict[str, Any]) -> None:
   return None
 
 
+class BodyKeys(NamedTuple):
+  """What dedup keys on in a body: its fingerprint (exact copies), its
+  MinHash signature and its number of distinct shingles (near copies)."""
+
+  fingerprint: str
+  signature: bytes
+  shingle_count: int
+
+
+def body_keys_of(body: str, hasher: MinHasher) -> BodyKeys:
+  signature, count = hasher.sketch(body)
+  return BodyKeys(body_fingerprint(body), signature.tobytes(), count)
+
+
+# This process's MinHashers, by (num_perm, shingle_words).
+_HASHERS: Dict[Tuple[int, int], MinHasher] = {}
+
+
+def bodies_keys(num_perm: int, shingle_words: int, bodies: List[str]) -> List[BodyKeys]:
+  """Each body's keys with the MinHasher of those settings: what a child of
+  the worker's pool runs (``SketchAhead``)."""
+  hasher = _HASHERS.get((num_perm, shingle_words))
+  if hasher is None:
+    hasher = _HASHERS[(num_perm, shingle_words)] = MinHasher(num_perm, shingle_words)
+  return [body_keys_of(body, hasher) for body in bodies]
+
+
+def body_digest(body: str) -> str:
+  """A digest of a body, to tell whether keys worked out ahead are still
+  its own."""
+  return hashlib.sha256(body.encode('utf-8', 'surrogatepass')).hexdigest()
+
+
+def sketched_ahead(body: str, keys: BodyKeys) -> Dict[str, Any]:
+  """The record's `schema.SKETCH_AHEAD` field: `keys`, worked out from
+  `body`."""
+  return {'from': body_digest(body), 'keys': tuple(keys)}
+
+
+def keys_ahead(article: Dict[str, Any]) -> Optional[BodyKeys]:
+  """The body keys worked out ahead (``schema.SKETCH_AHEAD``), when they
+  are still the article's body's."""
+  ahead = article.get(schema.SKETCH_AHEAD)
+  if ahead is None or ahead['from'] != body_digest(article['body']):
+    return None
+  return BodyKeys(*ahead['keys'])
+
+
+def body_keys(article: Dict[str, Any], hasher: MinHasher) -> BodyKeys:
+  """The article's body keys: worked out ahead, or here."""
+  return keys_ahead(article) or body_keys_of(article['body'], hasher)
+
+
+def article_fingerprint(article: Dict[str, Any]) -> str:
+  """The article's body fingerprint: worked out ahead, or here."""
+  keys = keys_ahead(article)
+  return keys.fingerprint if keys else body_fingerprint(article['body'])
+
+
 def stub_of(
   article: Dict[str, Any], hasher: MinHasher, rank=keep_rank, partition=one_partition
 ) -> 'Stub':
   """The record's Stub, ordered by `rank`."""
-  body = article['body']
-  signature, count = hasher.sketch(body)
+  keys = body_keys(article, hasher)
   return Stub(
     article['id'],
     sketch_order(rank(article)),
-    body_fingerprint(body),
+    keys.fingerprint,
     url_key(article),
     article.get('cluster_size') or 1,
-    signature.tobytes(),
-    count,
+    keys.signature,
+    keys.shingle_count,
     partition(article),
   )
 

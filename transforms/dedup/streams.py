@@ -52,8 +52,9 @@ from transforms.dedup.rules import (
   CANONICAL_URL,
   EXACT_BODY,
   Sketch,
+  article_fingerprint,
   as_duplicate,
-  body_fingerprint,
+  body_keys,
   url_key,
 )
 
@@ -127,9 +128,9 @@ class _SignFn(SketchingDoFn):
   """article -> (band key, (sketch, seen at)) for each band."""
 
   def process(self, article, timestamp=beam.DoFn.TimestampParam):
-    signature, count = self._hasher.sketch(article['body'])
-    sketch = Sketch((), article['id'], signature.tobytes(), count)
-    for key in band_keys(signature, self._config['bands']):
+    keys = body_keys(article, self._hasher)
+    sketch = Sketch((), article['id'], keys.signature, keys.shingle_count)
+    for key in band_keys(sketch.values(), self._config['bands']):
       yield key, (sketch, timestamp)
 
 
@@ -252,7 +253,7 @@ class StreamDeduplicate(beam.PTransform):
     # One memory for the whole stream, whatever windows the input is in.
     articles = articles | 'OneMemory' >> beam.WindowInto(window.GlobalWindows())
     by_body = articles | 'ExactBody' >> StreamExactDuplicates(
-      EXACT_BODY, lambda a: body_fingerprint(a['body']), horizon
+      EXACT_BODY, article_fingerprint, horizon
     )
     by_url = by_body.articles | 'ExactUrl' >> StreamExactDuplicates(CANONICAL_URL, url_key, horizon)
     near = by_url.articles | 'Near' >> StreamNearDuplicates(self._config, horizon)
