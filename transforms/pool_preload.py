@@ -9,6 +9,9 @@ memory (copy on write), instead of paying for it in its own first calls:
   locale's patterns on first use, about 3 s of CPU per process for all of
   them; a string no locale reads compiles them all.
 - trafilatura's and htmldate's first call on a page (their lazy set-up).
+- fastText's language model (lid.176.ftz, about 25 ms of CPU), which a
+  child's first language call would otherwise load within a record's
+  budget.
 - lingua's trigram models (its fast mode, 75 languages, about 0.5 s and
   80 MB), loaded by detecting a line in each script. Not through lingua's
   own preloading: that starts a thread pool (rayon), and a child forked
@@ -46,10 +49,13 @@ def preload() -> None:
   from htmldate.extractors import get_external_parser
   from lingua import LanguageDetectorBuilder
 
+  from transforms.language.backends import FAST_DETECTORS
   from transforms.text.page import WARM_UP_PAGE, extract_page
 
   get_external_parser().get_date_data(NO_DATE)
   extract_page(WARM_UP_PAGE, None)
+  for detector in FAST_DETECTORS.values():
+    detector()
   detector = LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
   for line in SCRIPT_SAMPLES:
     detector.compute_language_confidence_values(line)

