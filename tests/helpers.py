@@ -426,3 +426,79 @@ def write_warc(path, records, gzip_records: bool = True) -> None:
           length=len(body) if http is None else None,
         )
       writer.write_record(record)
+
+
+# Two stories as paragraphs, for dedup: a rail operator's cuts, and a dig.
+RAIL_CUTS = [
+  'The regional rail operator will cut the number of evening trains on the '
+  'coast line from next month, its director told councillors on Tuesday.',
+  'She said that fewer than forty passengers a night used the last three '
+  'services, and that the savings would pay for new carriages.',
+  'Councillors from the three towns on the line said the cuts would leave '
+  'shift workers at the port with no way home after ten o\'clock.',
+  'The operator has promised to review the timetable after six months and '
+  'to publish the passenger counts for every station on the line.',
+  'A petition against the cuts has gathered more than four thousand '
+  'signatures since it was started by a nurse at the harbour clinic.',
+  'The transport committee will debate the plan at its next meeting, which '
+  'is open to the public and will be streamed on the council website.',
+]
+CHAPEL_DIG = [
+  'Archaeologists working on the site of the new library have found the '
+  'foundations of a medieval chapel under the old car park.',
+  'The team said the stones showed at least two phases of building, the '
+  'earliest probably from the twelfth century.',
+  'Work on the library will pause for six weeks while the remains are '
+  'recorded, and the city expects the opening to slip to the autumn.',
+  'Local historians had long suspected that a chapel stood near the river '
+  'crossing, but no trace of it had ever been found before.',
+  'Volunteers will be able to join the dig on weekends, and finds will be '
+  'shown at the museum once they have been cleaned and catalogued.',
+  'The developer said the delay would not add to the cost of the building, '
+  'which is paid for by the city and a national heritage grant.',
+]
+
+
+def outputs_with_and_without_pool(tmp_path, pages, *flags) -> dict:
+  """`pages` (scraped records) run through ``ingest`` twice, with the
+  worker's pool of children (the default) and without it (a budget of 0:
+  all in the worker): {'pool': outputs, 'worker': outputs}, each sorted."""
+  from pipelines import ingest  # Beam and the stages: only for the tests that run
+
+  scraped = tmp_path / 'pages.jsonl'
+  write_jsonl(scraped, pages)
+  no_pool = tmp_path / 'no-pool.yaml'
+  no_pool.write_text('extract:\n  timeout_seconds: 0\n')
+  outputs = {}
+  for name, more in (('pool', []), ('worker', ['--config', str(no_pool)])):
+    out = tmp_path / name
+    ingest.run(['--scraped', str(scraped), '--output', str(out), *flags, *more])
+    outputs[name] = read_outputs(out, sort=True, summary=False)
+  return outputs
+
+
+def pooled_stage_outputs(stage, records, extract_config, then=None):
+  """A pooled record stage (``PooledRecordStageFn``) run on `records` in one
+  bundle, as a worker runs it once extraction has started its pool (a child
+  started first): (the outputs' values, in order, and `then(pool)`'s
+  result, taken before the pool is released)."""
+  from apache_beam.transforms.window import GlobalWindow
+  from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
+
+  from transforms.worker_pool import worker_pool
+
+  pane = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
+  stage.setup()
+  pool = worker_pool(extract_config)
+  try:
+    pool(len, 'start a child')  # as extraction does on its first page
+    stage.start_bundle()
+    out = []
+    for record in records:
+      out += list(stage.process(record, 0, GlobalWindow(), pane))
+    out += list(stage.finish_bundle())
+    after = then(pool) if then else None
+  finally:
+    stage.teardown()
+    pool.release()
+  return [o.value for o in out], after

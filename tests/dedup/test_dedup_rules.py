@@ -9,6 +9,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
+from tests.helpers import CHAPEL_DIG, RAIL_CUTS
 from transforms import schema
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.minhash import (
@@ -21,34 +22,6 @@ from transforms.dedup.minhash import (
 from transforms.dedup.rules import Sketch, body_fingerprint, keep_rank, url_key
 from transforms.text.urls import canonicalize_url
 
-STORY = [
-  'The regional rail operator will cut the number of evening trains on the '
-  'coast line from next month, its director told councillors on Tuesday.',
-  'She said that fewer than forty passengers a night used the last three '
-  'services, and that the savings would pay for new carriages.',
-  'Councillors from the three towns on the line said the cuts would leave '
-  'shift workers at the port with no way home after ten o\'clock.',
-  'The operator has promised to review the timetable after six months and '
-  'to publish the passenger counts for every station on the line.',
-  'A petition against the cuts has gathered more than four thousand '
-  'signatures since it was started by a nurse at the harbour clinic.',
-  'The transport committee will debate the plan at its next meeting, which '
-  'is open to the public and will be streamed on the council website.',
-]
-OTHER = [
-  'Archaeologists working on the site of the new library have found the '
-  'foundations of a medieval chapel under the old car park.',
-  'The team said the stones showed at least two phases of building, the '
-  'earliest probably from the twelfth century.',
-  'Work on the library will pause for six weeks while the remains are '
-  'recorded, and the city expects the opening to slip to the autumn.',
-  'Local historians had long suspected that a chapel stood near the river '
-  'crossing, but no trace of it had ever been found before.',
-  'Volunteers will be able to join the dig on weekends, and finds will be '
-  'shown at the museum once they have been cleaned and catalogued.',
-  'The developer said the delay would not add to the cost of the building, '
-  'which is paid for by the city and a national heritage grant.',
-]
 MENU = [
   'Home | News | Sport | Business | Opinion | Culture | Weather | Travel',
   'Sign in | Subscribe | Newsletters | Podcasts',
@@ -128,7 +101,7 @@ def test_url_key_keeps_what_names_another_page():
 
 
 def test_exact_body_ignores_case_punctuation_and_spacing():
-  body = schema.join_paragraphs(STORY)
+  body = schema.join_paragraphs(RAIL_CUTS)
   assert body_fingerprint(body) == body_fingerprint(
     '  ' + body.upper().replace(',', '').replace(' ', '   ')
   )
@@ -137,14 +110,14 @@ def test_exact_body_ignores_case_punctuation_and_spacing():
 
 def test_copy_with_edits_and_another_sites_menus_is_near(near):
   hasher, is_duplicate = near
-  edited = [p.replace('Tuesday', 'Monday').replace('nurse', 'midwife') for p in STORY]
-  verdict = is_duplicate(_sketch(hasher, STORY), _sketch(hasher, MENU + edited + FOOTER))
+  edited = [p.replace('Tuesday', 'Monday').replace('nurse', 'midwife') for p in RAIL_CUTS]
+  verdict = is_duplicate(_sketch(hasher, RAIL_CUTS), _sketch(hasher, MENU + edited + FOOTER))
   assert verdict and verdict[0] == 'near'
 
 
 def test_story_cut_short_is_contained(near):
   hasher, is_duplicate = near
-  verdict = is_duplicate(_sketch(hasher, STORY), _sketch(hasher, STORY[:4]))
+  verdict = is_duplicate(_sketch(hasher, RAIL_CUTS), _sketch(hasher, RAIL_CUTS[:4]))
   assert verdict and verdict[0] == 'contained'
 
 
@@ -152,9 +125,9 @@ def test_stories_sharing_a_sites_menus_are_not_merged(near):
   hasher, is_duplicate = near
   # Short stories under the site's long menus and link lists: on their own,
   # these would be most of each page's text.
-  one = MENU + STORY[:1] + SIDEBAR + FOOTER
-  two = MENU + OTHER[:1] + SIDEBAR + FOOTER
-  assert running_text(schema.join_paragraphs(one)) == STORY[:1]
+  one = MENU + RAIL_CUTS[:1] + SIDEBAR + FOOTER
+  two = MENU + CHAPEL_DIG[:1] + SIDEBAR + FOOTER
+  assert running_text(schema.join_paragraphs(one)) == RAIL_CUTS[:1]
   sketches = _sketch(hasher, one), _sketch(hasher, two)
   assert similarity(sketches[0].values(), sketches[1].values()) < 0.2
   assert is_duplicate(*sketches) is None
@@ -177,11 +150,11 @@ def _article(url, paragraphs, published=None):
 
 
 def test_keep_rule_is_earliest_then_longest_then_smallest_id(config):
-  early = _article('https://a.example/rail', STORY[:5], '2024-03-01T08:00:00Z')
-  longer = _article('https://b.example/rail', STORY, '2024-03-01T09:00:00Z')
-  undated = _article('https://c.example/rail', STORY + ['Extra line.'])
+  early = _article('https://a.example/rail', RAIL_CUTS[:5], '2024-03-01T08:00:00Z')
+  longer = _article('https://b.example/rail', RAIL_CUTS, '2024-03-01T09:00:00Z')
+  undated = _article('https://c.example/rail', RAIL_CUTS + ['Extra line.'])
   assert sorted([undated, longer, early], key=keep_rank)[0] is early
-  twins = [_article('https://%s.example/rail' % h, STORY, '2024-03-01T09:00:00Z') for h in 'de']
+  twins = [_article('https://%s.example/rail' % h, RAIL_CUTS, '2024-03-01T09:00:00Z') for h in 'de']
   assert sorted(twins, key=keep_rank)[0]['id'] == min(t['id'] for t in twins)
   inputs = [early, longer, undated] + twins
   for seed in (1, 2):
@@ -202,8 +175,8 @@ def test_keep_rule_is_earliest_then_longest_then_smallest_id(config):
 
 
 def test_distinct_stories_of_one_site_stay_apart_in_beam(config):
-  one = _article('https://valley.example/rail', MENU + STORY[:1] + SIDEBAR + FOOTER)
-  two = _article('https://valley.example/chapel', MENU + OTHER[:1] + SIDEBAR + FOOTER)
+  one = _article('https://valley.example/rail', MENU + RAIL_CUTS[:1] + SIDEBAR + FOOTER)
+  two = _article('https://valley.example/chapel', MENU + CHAPEL_DIG[:1] + SIDEBAR + FOOTER)
   with TestPipeline() as p:
     kept, duplicates, _ = p | beam.Create([one, two]) | Deduplicate(config['dedup'])
     assert_that(kept | beam.Map(lambda a: a['id']), equal_to([one['id'], two['id']]), label='kept')

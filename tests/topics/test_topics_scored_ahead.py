@@ -15,16 +15,15 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
-from pipelines import ingest
 from tests.helpers import (
   BUSINESS,
   SPORT,
   UNSEEN,
   WEATHER,
   multi_story_page,
-  read_outputs,
+  outputs_with_and_without_pool,
+  pooled_stage_outputs,
   story_html,
-  write_jsonl,
 )
 from transforms import schema
 from transforms.topics import articles
@@ -36,7 +35,6 @@ from transforms.topics.articles import (
   topic_model_path,
 )
 from transforms.topics.classify import SCORING_SLOT, ClassifyTopics, _ScoreAheadFn
-from transforms.worker_pool import worker_pool
 
 PANE = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
 
@@ -61,30 +59,25 @@ def loaded_models():
 def test_a_child_of_its_own_scores_the_articles_with_the_model_it_loaded(config):
   extract = dict(config['extract'], processes=2)
   stage = _ScoreAheadFn(config['classify'], config['taxonomy'], extract)
-  stage.setup()
-  pool = worker_pool(extract)
   records = [
     {'url': 'https://news.example/%d' % n, 'title': None, 'body': text}
     for n, text in enumerate(list(UNSEEN.values()) * 5)
   ]
-  try:
-    pool(len, 'start a child')  # as extraction does on its first page
-    stage.start_bundle()
-    out = []
-    for record in records:
-      out += list(stage.process(record, 0, GlobalWindow(), PANE))
-    out += list(stage.finish_bundle())
-    in_child = pool.pinned(SCORING_SLOT)(loaded_models)
-    children = {pool.pinned(slot)(os.getpid) for slot in (0, SCORING_SLOT)}
-  finally:
-    stage.teardown()
-    pool.release()
+  out, (in_child, children) = pooled_stage_outputs(
+    stage,
+    records,
+    extract,
+    lambda pool: (
+      pool.pinned(SCORING_SLOT)(loaded_models),
+      {pool.pinned(slot)(os.getpid) for slot in (0, SCORING_SLOT)},
+    ),
+  )
   path = topic_model_path(config['classify'])
   assert in_child == [path]  # the stage's own child, not the language stages'
   assert len(children) == 2
   model = load_topic_model(path)
   classify = config['classify']
-  for record, outcome in zip(records, [o.value for o in out], strict=True):
+  for record, outcome in zip(records, out, strict=True):
     text = article_text(record['title'], record['body'], classify['max_chars'])
     expected = top_topics(
       model.scores([text])[0], config['taxonomy'], classify['min_score'], classify['max_topics']
@@ -155,15 +148,7 @@ def test_a_run_gives_the_same_records_whether_the_child_or_the_worker_scores(tmp
   ]
   # A copy under another URL: a duplicate, which is written without topics.
   pages.append(dict(pages[0], url='https://mirror.example/0'))
-  scraped = tmp_path / 'pages.jsonl'
-  write_jsonl(scraped, pages)
-  no_pool = tmp_path / 'no-pool.yaml'
-  no_pool.write_text('extract:\n  timeout_seconds: 0\n')
-  outputs = {}
-  for name, flags in (('pool', []), ('worker', ['--config', str(no_pool)])):
-    out = tmp_path / name
-    ingest.run(['--scraped', str(scraped), '--output', str(out), '--min-words', '5'] + flags)
-    outputs[name] = read_outputs(out, sort=True, summary=False)
+  outputs = outputs_with_and_without_pool(tmp_path, pages, '--min-words', '5')
   assert outputs['pool'] == outputs['worker']
   assert len(outputs['pool']['articles']) == 3 and len(outputs['pool']['duplicates']) == 1
   for records in outputs['pool'].values():
