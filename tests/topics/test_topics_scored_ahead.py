@@ -26,11 +26,11 @@ from tests.helpers import (
   story_html,
 )
 from transforms import schema
+from transforms.text.digest import text_digest
 from transforms.topics import articles
 from transforms.topics.articles import (
   article_text,
   load_topic_model,
-  text_digest,
   top_topics,
   topic_model_path,
 )

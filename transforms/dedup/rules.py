@@ -12,6 +12,7 @@ import numpy as np
 from transforms import schema
 from transforms.dedup.minhash import SIGNATURE_DTYPE, MinHasher
 from transforms.io.timestamps import publication_rank
+from transforms.text.digest import text_digest
 from transforms.text.page import comparable
 
 # duplicate_rule values.
@@ -105,23 +106,17 @@ def bodies_keys(num_perm: int, shingle_words: int, bodies: List[str]) -> List[Bo
   return [body_keys_of(body, hasher) for body in bodies]
 
 
-def body_digest(body: str) -> str:
-  """A digest of a body, to tell whether keys worked out ahead are still
-  its own."""
-  return hashlib.sha256(body.encode('utf-8', 'surrogatepass')).hexdigest()
-
-
 def sketched_ahead(body: str, keys: BodyKeys) -> Dict[str, Any]:
   """The record's `schema.SKETCH_AHEAD` field: `keys`, worked out from
   `body`."""
-  return {'from': body_digest(body), 'keys': tuple(keys)}
+  return {'from': text_digest(body), 'keys': tuple(keys)}
 
 
 def keys_ahead(article: Dict[str, Any]) -> Optional[BodyKeys]:
   """The body keys worked out ahead (``schema.SKETCH_AHEAD``), when they
   are still the article's body's."""
   ahead = article.get(schema.SKETCH_AHEAD)
-  if ahead is None or ahead['from'] != body_digest(article['body']):
+  if ahead is None or ahead['from'] != text_digest(article['body']):
     return None
   return BodyKeys(*ahead['keys'])
 

@@ -7,7 +7,6 @@ that only attaches topics worked out in a child of its pool
 them once, when it scores its first article.
 """
 
-import hashlib
 import io
 import threading
 from importlib import resources
@@ -25,12 +24,6 @@ def article_text(title: Optional[str], body: Optional[str], max_chars: int) -> s
   """What the model reads of an article: the headline, then the body, cut
   at `max_chars` (the start of a story says what it is about)."""
   return ('%s\n%s' % ((title or '').strip(), (body or '').strip())).strip()[:max_chars]
-
-
-def text_digest(text: str) -> str:
-  """A digest of what the model read, to tell later whether it still
-  reads the same (``transforms/topics/classify.py``)."""
-  return hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()
 
 
 def top_topics(

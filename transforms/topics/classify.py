@@ -44,11 +44,11 @@ from apache_beam.ml.inference.base import (
 
 from transforms import schema
 from transforms.text.budget import TimeBudget
+from transforms.text.digest import text_digest
 from transforms.topics.articles import (
   article_text,
   load_to_score,
   load_topic_model,
-  text_digest,
   top_topics,
   topic_model_path,
   topic_scores,
