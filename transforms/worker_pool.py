@@ -41,12 +41,6 @@ def pool_size(extract_config: Dict[str, Any]) -> int:
   return extract_config['processes'] or os.cpu_count() or 1
 
 
-def pool_slot(slot: int, size: int) -> int:
-  """The slot a stage pinned to `slot` takes in a pool of `size`
-  children: the last one where there are fewer."""
-  return min(slot, size - 1)
-
-
 def worker_pool(extract_config: Dict[str, Any]) -> Optional[TimeBudget]:
   """This process's pool of children (``release()`` it when done), or None
   with the budget off (`extract.timeout_seconds` 0: work in the worker)."""
@@ -134,7 +128,7 @@ class PooledRecordStageFn(RecordStageFn):
       size = pool_size(self._pool_config)
       busy = min(self._children or size, size)
       self._waiters = futures.ThreadPoolExecutor(busy, thread_name_prefix='newsbeam-pool')
-      self._run = self._pool.pinned(pool_slot(self.SLOT, size)) if busy == 1 else self._pool
+      self._run = self._pool.pinned(self.SLOT) if busy == 1 else self._pool
       # Records handed out ahead of the one emitted next: enough to keep
       # the children busy while one slow record (a large page; after the
       # site boilerplate's barrier, a text the language child labels again)

@@ -396,7 +396,9 @@ class TimeBudget:
     work that loads state as it goes (lingua's models of the languages it
     meets) loads it once, not in every child. `seconds`: each call's budget
     instead of the pool's (a set-up call, such as loading a model, which a
-    budget meant for one record must not cut short)."""
+    budget meant for one record must not cut short). A slot past the pool's
+    size is its last one."""
+    slot = min(slot, self._processes - 1)
     return lambda *args: self._call(self._take(slot), args, seconds)
 
   def _call(self, child: _Child, args: Tuple, seconds: Optional[float] = None) -> Any:

@@ -53,13 +53,7 @@ from transforms.topics.articles import (
   topic_model_path,
   topic_scores,
 )
-from transforms.worker_pool import (
-  RECORDS_AHEAD,
-  PooledRecordStageFn,
-  pool_size,
-  pool_slot,
-  worker_pool,
-)
+from transforms.worker_pool import RECORDS_AHEAD, PooledRecordStageFn, worker_pool
 
 if TYPE_CHECKING:
   from transforms.topics.ngrams import TopicModel
@@ -311,8 +305,7 @@ class _PreloadFn(beam.DoFn):
     pinned to it use); a load that fails there fails again, and says why,
     when the child is asked to score."""
     self._pool = worker_pool(self._pool_config)
-    slot = pool_slot(SCORING_SLOT, pool_size(self._pool_config))
-    run = self._pool.pinned(slot, seconds=TimeBudget.SETUP_SECONDS)
+    run = self._pool.pinned(SCORING_SLOT, seconds=TimeBudget.SETUP_SECONDS)
     path = self._handler.model_path()
 
     def load():
