@@ -141,26 +141,51 @@ def script_letters(text: str) -> Counter:
 _UNSPACED_SCRIPTS = frozenset(('Han', 'Kana', 'Thai', 'Lao', 'Khmer', 'Myanmar', 'Tibetan'))
 
 
+# Each script as one character, for the translation table below.
+_SCRIPT_CODES = {
+  script: chr(0x100 + i) for i, script in enumerate(sorted({*_SCRIPT_NAMES.values(), 'Other'}))
+}
+_CODE_SCRIPTS = {code: script for script, code in _SCRIPT_CODES.items()}
+
+
+class _ScriptCodes(dict):
+  """A character's ordinal -> its script's code, '' for a combining mark
+  (it belongs to the letter before it) and a space for anything else that
+  is not a letter: ``str.translate``'s table, filled as characters come."""
+
+  def __missing__(self, ordinal: int) -> str:
+    char = chr(ordinal)
+    script = char_script(char)
+    if unicodedata.category(char).startswith('M'):
+      code = ''
+    else:
+      code = ' ' if script is None else _SCRIPT_CODES[script]
+    self[ordinal] = code
+    return code
+
+
+_CODES = _ScriptCodes()
+_CODE_RUNS = re.compile(r'([^ ])\1*')
+
+
 def script_words(text: str) -> Counter:
   """Words per script, as a reader sees them: a run of letters (and their
   vowel signs and accents) of a spaced script is one word, each character of
   an unspaced script (Chinese, Japanese, Thai, ...) one. Counting letters
-  would let a Latin brand name outweigh the Japanese sentence around it."""
+  would let a Latin brand name outweigh the Japanese sentence around it.
+  Scripts come in the order they first appear."""
   counts = Counter()
-  for token in text.split():
-    if token.isascii():
-      runs = len(_ASCII_LETTER_RUNS.findall(token))
-      if runs:
-        counts['Latin'] += runs
-      continue
-    previous = None
-    for char in token:
-      if unicodedata.category(char).startswith('M'):
-        continue  # a combining mark belongs to the letter before it
-      script = char_script(char)
-      if script and (script != previous or script in _UNSPACED_SCRIPTS):
-        counts[script] += 1
-      previous = script
+  if text.isascii():  # most news text: only runs of ASCII letters to count
+    runs = len(_ASCII_LETTER_RUNS.findall(text))
+    if runs:
+      counts['Latin'] = runs
+    return counts
+  # Each letter as its script's code, marks dropped, the rest spaces: a run
+  # of one code is a word of that script.
+  codes = text.translate(_CODES)
+  for code, runs in Counter(_CODE_RUNS.findall(codes)).items():
+    script = _CODE_SCRIPTS[code]
+    counts[script] = codes.count(code) if script in _UNSPACED_SCRIPTS else runs
   return counts
 
 
@@ -185,11 +210,17 @@ QUOTATION_MARKS = frozenset('"\'«»‹›„‚“”‘’「『')
 
 def letter_words(text: str) -> List[str]:
   """The words of a text that hold a letter (not numbers, bars or dashes)."""
-  return [w for w in text.split() if any(c.isalpha() for c in w)]
+  return [w for w in text.split() if w.isalpha() or any(c.isalpha() for c in w)]
 
 
 def capitalized_share(words: List[str]) -> float:
   """The share of words starting with a capital letter."""
   if not words:
     return 0.0
-  return sum(1 for w in words if next((c for c in w if c.isalpha()), '').isupper()) / len(words)
+  upper = 0
+  for word in words:
+    first = word[:1]
+    if not first.isalpha():  # most words open with their first letter
+      first = next((c for c in word if c.isalpha()), '')
+    upper += first.isupper()
+  return upper / len(words)

@@ -113,16 +113,21 @@ def _doubled_headlines(blocks: List[str], max_words: int, is_boilerplate) -> Lis
   consecutive paragraphs), and nowhere else on the page: a line printed over
   and over ("Click to enlarge") or a doubled boilerplate line ("AD News",
   "AD News") is not a headline."""
-  seen = Counter(comparable(b) for b in blocks)
+  keys = {}  # block index -> the block, comparable: worked out as needed
+
+  def key(i: int) -> str:
+    if i not in keys:
+      keys[i] = comparable(blocks[i])
+    return keys[i]
+
+  seen = None  # how often each comparable block is on the page, once needed
   found = []
   i = 0
   while i < len(blocks) - 1:
-    if (
-      looks_like_headline(blocks[i], max_words)
-      and comparable(blocks[i]) == comparable(blocks[i + 1])
-      and seen[comparable(blocks[i])] == 2
-      and not is_boilerplate(blocks[i])
-    ):
+    doubled = looks_like_headline(blocks[i], max_words) and key(i) == key(i + 1)
+    if doubled and seen is None:
+      seen = Counter(key(j) for j in range(len(blocks)))
+    if doubled and seen[key(i)] == 2 and not is_boilerplate(blocks[i]):
       found.append(i)
       i += 2
     else:

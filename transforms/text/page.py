@@ -175,10 +175,16 @@ def html_fragment_to_text(fragment: str) -> str:
 _WORD = re.compile(r'[^\W_]+')
 
 
+# ASCII letters and digits as they are, every other ASCII character a space.
+_ASCII_WORD_CHARACTERS = str.maketrans({i: chr(i) if chr(i).isalnum() else ' ' for i in range(128)})
+
+
 def comparable(text: Optional[str]) -> str:
   """Text reduced for comparison: case-folded letters and digits only."""
   if not text:
     return ''
+  if text.isascii():  # NFKC leaves it as it is; the same words, found faster
+    return ' '.join(text.lower().translate(_ASCII_WORD_CHARACTERS).split())
   text = unicodedata.normalize('NFKC', text).casefold()
   return ' '.join(_WORD.findall(text))
 
