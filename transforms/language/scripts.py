@@ -8,6 +8,8 @@ import unicodedata
 from collections import Counter
 from typing import List, Optional
 
+from transforms.text.translation import CharacterTable
+
 # Scripts by the first word of a character's Unicode name, and the language
 # assumed for a fragment in that script when langdetect cannot say.
 _SCRIPT_NAMES = {
@@ -148,23 +150,18 @@ _SCRIPT_CODES = {
 _CODE_SCRIPTS = {code: script for script, code in _SCRIPT_CODES.items()}
 
 
-class _ScriptCodes(dict):
-  """A character's ordinal -> its script's code, '' for a combining mark
-  (it belongs to the letter before it) and a space for anything else that
-  is not a letter: ``str.translate``'s table, filled as characters come."""
-
-  def __missing__(self, ordinal: int) -> str:
-    char = chr(ordinal)
-    script = char_script(char)
-    if unicodedata.category(char).startswith('M'):
-      code = ''
-    else:
-      code = ' ' if script is None else _SCRIPT_CODES[script]
-    self[ordinal] = code
-    return code
+def _script_code(ordinal: int) -> str:
+  """A character's script's code, '' for a combining mark (it belongs to
+  the letter before it) and a space for anything else that is not a
+  letter."""
+  char = chr(ordinal)
+  if unicodedata.category(char).startswith('M'):
+    return ''
+  script = char_script(char)
+  return ' ' if script is None else _SCRIPT_CODES[script]
 
 
-_CODES = _ScriptCodes()
+_CODES = CharacterTable(_script_code)
 _CODE_RUNS = re.compile(r'([^ ])\1*')
 
 

@@ -31,6 +31,8 @@ from typing import Any, BinaryIO, Callable, Dict, List, NamedTuple, Optional, Se
 import numpy as np
 import scipy.sparse
 
+from transforms.text.translation import CharacterTable
+
 # The model file's format (``save_model`` writes it).
 MODEL_FORMAT = 'newsbeam-topic-model/1'
 
@@ -49,18 +51,15 @@ class ModelDataError(ValueError):
   """Training data or a model file that cannot be used, with the reason."""
 
 
-class _CombiningMarks(dict):
-  """str.translate's table that drops combining marks (characters of a
-  nonzero canonical combining class) and keeps every other character:
-  filled as characters come, so each is classified once per process."""
-
-  def __missing__(self, code: int):
-    kept = None if unicodedata.combining(chr(code)) else code
-    self[code] = kept
-    return kept
+def _without_marks(code: int):
+  """None for a combining mark (a character of a nonzero canonical
+  combining class), to drop it; the character itself otherwise."""
+  return None if unicodedata.combining(chr(code)) else code
 
 
-_COMBINING_MARKS = _CombiningMarks()
+# str.translate's table that drops combining marks: each character
+# classified once per process.
+_COMBINING_MARKS = CharacterTable(_without_marks)
 
 
 def strip_accents(text: str) -> str:
