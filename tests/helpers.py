@@ -477,26 +477,33 @@ def outputs_with_and_without_pool(tmp_path, pages, *flags) -> dict:
   return outputs
 
 
+def bundle_outputs(stage, records):
+  """What a DoFn emits for one bundle of `records`, each in the global
+  window's only pane, as the runner calls it: its outputs in order, those
+  of ``finish_bundle`` last."""
+  from apache_beam.transforms.window import GlobalWindow
+  from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
+
+  pane = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
+  stage.start_bundle()
+  out = []
+  for record in records:
+    out += list(stage.process(record, 0, GlobalWindow(), pane))
+  return out + list(stage.finish_bundle())
+
+
 def pooled_stage_outputs(stage, records, extract_config, then=None):
   """A pooled record stage (``PooledRecordStageFn``) run on `records` in one
   bundle, as a worker runs it once extraction has started its pool (a child
   started first): (the outputs' values, in order, and `then(pool)`'s
   result, taken before the pool is released)."""
-  from apache_beam.transforms.window import GlobalWindow
-  from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
-
   from transforms.worker_pool import worker_pool
 
-  pane = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
   stage.setup()
   pool = worker_pool(extract_config)
   try:
     pool(len, 'start a child')  # as extraction does on its first page
-    stage.start_bundle()
-    out = []
-    for record in records:
-      out += list(stage.process(record, 0, GlobalWindow(), pane))
-    out += list(stage.finish_bundle())
+    out = bundle_outputs(stage, records)
     after = then(pool) if then else None
   finally:
     stage.teardown()

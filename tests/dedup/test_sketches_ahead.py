@@ -4,12 +4,10 @@ them while the body is still the one sketched and works them out again
 otherwise, nothing written carries them, and a run finds the same exact and
 near copies whether the children or the worker sketch."""
 
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
-
 from tests.helpers import (
   CHAPEL_DIG,
   RAIL_CUTS,
+  bundle_outputs,
   multi_story_page,
   outputs_with_and_without_pool,
   pooled_stage_outputs,
@@ -27,8 +25,6 @@ from transforms.dedup.rules import (
   sketched_ahead,
   stub_of,
 )
-
-PANE = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
 
 
 def article(url, paragraphs):
@@ -73,9 +69,8 @@ def test_the_children_sketch_each_body_as_dedup_would(config):
 def test_without_the_pool_articles_go_on_unsketched(config):
   stage = _SketchAheadFn(config['dedup'], config['extract'])
   stage.setup()
-  stage.start_bundle()
   record = article('https://news.example/1', RAIL_CUTS)
-  out = list(stage.process(record, 0, GlobalWindow(), PANE)) + list(stage.finish_bundle())
+  out = bundle_outputs(stage, [record])
   stage.teardown()
   assert out == [record]
 

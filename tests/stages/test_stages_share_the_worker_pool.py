@@ -8,13 +8,9 @@ import os
 import threading
 import time
 
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
-
 from configs.loading import load_config
+from tests.helpers import bundle_outputs
 from transforms.worker_pool import PooledRecordStageFn, worker_pool
-
-PANE = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
 
 
 class _WhereItRuns(PooledRecordStageFn):
@@ -34,18 +30,9 @@ def pool_config(**settings):
   return dict(load_config()['extract'], processes=2, **settings)
 
 
-def outcomes(stage, records):
-  """The stage's outcomes of one bundle of `records`, as emitted."""
-  stage.start_bundle()
-  out = []
-  for record in records:
-    out += list(stage.process(record, 0, GlobalWindow(), PANE))
-  return out + list(stage.finish_bundle())
-
-
 def bundle(stage, records):
   """The stage's outcomes of one bundle of `records`, as values."""
-  return [getattr(o, 'value', o) for o in outcomes(stage, records)]
+  return [getattr(o, 'value', o) for o in bundle_outputs(stage, records)]
 
 
 def test_a_joining_stage_works_in_the_worker_until_the_pool_is_started():
@@ -152,7 +139,7 @@ def test_a_grouped_stage_hands_records_out_in_groups_and_keeps_record_order():
   stage = _GroupsWhereTheyRun(pool_config(), starts_pool=True, children=1)
   stage.setup()
   try:
-    out = outcomes(stage, [{'n': n} for n in range(10)])
+    out = bundle_outputs(stage, [{'n': n} for n in range(10)])
   finally:
     stage.teardown()
   good = [o.value for o in out if not hasattr(o, 'tag')]

@@ -12,14 +12,13 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import PaneInfo, PaneInfoTiming
 
 from tests.helpers import (
   BUSINESS,
   SPORT,
   UNSEEN,
   WEATHER,
+  bundle_outputs,
   multi_story_page,
   outputs_with_and_without_pool,
   pooled_stage_outputs,
@@ -35,8 +34,6 @@ from transforms.topics.articles import (
   topic_model_path,
 )
 from transforms.topics.classify import SCORING_SLOT, ClassifyTopics, _ScoreAheadFn
-
-PANE = PaneInfo(True, True, PaneInfoTiming.ON_TIME, 0, 0)
 
 
 def test_a_process_scores_each_text_once_as_the_model_does(config, monkeypatch):
@@ -88,9 +85,8 @@ def test_a_child_of_its_own_scores_the_articles_with_the_model_it_loaded(config)
 def test_without_the_pool_articles_go_on_unscored(config):
   stage = _ScoreAheadFn(config['classify'], config['taxonomy'], config['extract'])
   stage.setup()
-  stage.start_bundle()
   record = {'url': 'https://news.example/1', 'title': 'A title', 'body': UNSEEN[SPORT]}
-  out = list(stage.process(record, 0, GlobalWindow(), PANE)) + list(stage.finish_bundle())
+  out = bundle_outputs(stage, [record])
   stage.teardown()
   assert out == [record]
 
