@@ -23,13 +23,13 @@ once, at the end, so their texts cross one shuffle.
 
 import pickle
 import zlib
-from typing import Any, Dict, NamedTuple
+from typing import Any, Dict, List, NamedTuple, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from transforms import schema
-from transforms.dedup.minhash import MinHasher, NearDuplicateTest, band_keys
+from transforms.dedup.minhash import MinHasher, NearDuplicateTest
 from transforms.dedup.rules import (
   CANONICAL_URL,
   EXACT_BODY,
@@ -125,30 +125,60 @@ class ExactDuplicates(beam.PTransform):
     )
 
 
-def band_members(keyed_sketch, bands: int):
-  """(id, Sketch) -> (band key, (order, id)) per band: buckets carry ids,
-  not signatures, so the shuffle stays small."""
-  _, sketch = keyed_sketch
-  return [(key, (sketch.order, sketch.id)) for key in band_keys(sketch.values(), bands)]
+# A band's buckets are spread over this many keys of the band shuffle (by
+# their bucket key): each key's group holds about 1/BAND_SHARDS of the
+# records, so a band is grouped on as many workers as that at scale.
+BAND_SHARDS = 64
+# Sketches whose band rows go out together: a batch sends one element per
+# band and shard it reaches (at most BANDS x BAND_SHARDS), not one per band
+# and record, so the shuffle carries a few elements a record, not `bands`.
+BAND_BATCH = 1024
+
+
+def band_rows(batch: List[Tuple[str, Any]], bands: int):
+  """A batch of (id, Sketch) -> ((band, shard), [(bucket, (order, id)),
+  ...]) per band and shard the batch reaches. A record's bucket in a band
+  is that band's rows of its signature, as bytes (records share a bucket
+  when those rows are equal); buckets carry ids, not signatures, so the
+  shuffle stays small. A bucket's members all reach the same (band, shard),
+  whichever batch they came in."""
+  rows: Dict[Tuple[int, int], List[Tuple[bytes, Tuple]]] = {}
+  for _, sketch in batch:
+    member = (sketch.order, sketch.id)
+    signature = sketch.signature
+    width = len(signature) // bands
+    for band in range(bands):
+      bucket = signature[band * width : (band + 1) * width]
+      rows.setdefault((band, bucket[0] % BAND_SHARDS), []).append((bucket, member))
+  return list(rows.items())
 
 
 class _BucketPairsFn(beam.DoFn):
-  """A band bucket -> its candidate pairs ((candidate id, kept id), kept
-  order): each record with every better-ranked record of the bucket."""
+  """A band's shard -> the candidate pairs ((candidate id, kept id), kept
+  order) of each bucket in it: each record with every better-ranked record
+  of its bucket."""
 
   def __init__(self, max_bucket: int):
     self._max_bucket = max_bucket
     self._pairs = Metrics.counter(STAGE, 'candidate_pairs')
 
   def process(self, keyed):
-    _, members = keyed
-    members = sorted(set(members))[: self._max_bucket]
-    for i, (order, candidate_id) in enumerate(members):
-      if published_earlier(order):  # never a duplicate
+    _, batches = keyed
+    buckets: Dict[bytes, List[Tuple]] = {}
+    for rows in batches:
+      for key, member in rows:
+        buckets.setdefault(key, []).append(member)
+    for key in sorted(buckets):
+      members = buckets[key]
+      if len(members) < 2:
         continue
-      for kept_order, kept_id in members[:i]:
-        self._pairs.inc()
-        yield (candidate_id, kept_id), kept_order
+      members = sorted(set(members))[: self._max_bucket]
+      for i, (order, candidate_id) in enumerate(members):
+        if published_earlier(order):  # never a duplicate
+          continue
+        for kept_order, kept_id in members[:i]:
+          self._pairs.inc()
+          yield (candidate_id, kept_id), kept_order
 
 
 def _with_candidate_sketch(joined):
@@ -201,7 +231,8 @@ class NearDuplicateLinks(beam.PTransform):
       sketches = (sketches, published) | 'WithPublished' >> beam.Flatten()
     pairs = (
       sketches
-      | 'BandMembers' >> beam.FlatMap(band_members, self._config['bands'])
+      | 'BatchSketches' >> beam.BatchElements(min_batch_size=BAND_BATCH, max_batch_size=BAND_BATCH)
+      | 'BandRows' >> beam.FlatMap(band_rows, self._config['bands'])
       | 'GroupBands' >> beam.GroupByKey()
       | 'BucketPairs' >> beam.ParDo(_BucketPairsFn(self._config['max_bucket']))
       | 'DistinctPairs' >> beam.CombinePerKey(min)
