@@ -59,6 +59,7 @@ from apache_beam.options.pipeline_options import (
   PipelineOptions,
   StandardOptions,
   TestOptions,
+  TypeOptions,
 )
 
 from configs.loading import ConfigError, load_config, resolve_inputs
@@ -393,8 +394,21 @@ def launch(parser: argparse.ArgumentParser, argv) -> Launch:
   check_locations(known)
   redact_logs()
   config, min_words, file_format = resolve_settings(known)
-  options = PipelineOptions(beam_args)
+  options = without_construction_type_check(PipelineOptions(beam_args))
   return Launch(known, options, with_local_pool_size(config, options), min_words, file_format)
+
+
+def without_construction_type_check(options: PipelineOptions) -> PipelineOptions:
+  """Beam checks and infers type hints as it builds a graph
+  (`pipeline_type_check`), through an inspection of every transform's
+  functions: 0.3 to 0.6 s of a run's start-up, on the launcher's one core,
+  before anything runs. newsbeam's graph is its own, the same on every run,
+  and its tests build every entry point's graph with the check on
+  (tests/pipelines/test_dataflow_deploy.py), so a run skips it. Without the
+  inference, Beam codes elements as values of any type, which newsbeam's
+  records (dicts) are anyway: the records come out the same."""
+  options.view_as(TypeOptions).pipeline_type_check = False
+  return options
 
 
 def with_local_pool_size(config: Dict[str, Any], options: PipelineOptions) -> Dict[str, Any]:
