@@ -130,7 +130,9 @@ def token_ngrams(tokens: List[str], ngram_range: Tuple[int, int]) -> List[str]:
     return tokens
   grams = list(tokens) if min_n == 1 else []
   for n in range(max(min_n, 2), min(max_n + 1, len(tokens) + 1)):
-    grams += [' '.join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    # Each run of n tokens in order (the i-th token of each run from the
+    # i-th slice), joined in C.
+    grams += map(' '.join, zip(*(tokens[i:] for i in range(n))))
   return grams
 
 
@@ -201,8 +203,8 @@ class _Features:
       for text in texts:
         found: List[int] = []
         words = Counter(_WHITE_SPACES.sub(' ', text).split())
-        for word, times in words.items():
-          found += word_terms(word) * times
+        for terms, times in zip(map(word_terms, words), words.values()):
+          found += terms * times if times > 1 else terms
         counts = Counter(found)
         indices += counts.keys()
         values += counts.values()
@@ -211,11 +213,12 @@ class _Features:
       vocabulary, ngram_range = self._vocabulary, self._vectorizer.ngram_range
       for text in texts:
         grams = token_ngrams(self._tokens(unspaced_apart(text)), ngram_range)
-        for term, count in Counter(grams).items():
-          index = vocabulary.get(term)
-          if index is not None:
-            indices.append(index)
-            values.append(count)
+        # Each n-gram's feature index counted (those out of the vocabulary
+        # under None), in C.
+        counts = Counter(map(vocabulary.get, grams))
+        counts.pop(None, None)
+        indices += counts.keys()
+        values += counts.values()
         indptr.append(len(indices))
     matrix = scipy.sparse.csr_matrix(
       (
