@@ -126,12 +126,15 @@ class ExactDuplicates(beam.PTransform):
 
 
 # A band's buckets are spread over this many keys of the band shuffle (by
-# their bucket key): each key's group holds about 1/BAND_SHARDS of the
-# records, so a band is grouped on as many workers as that at scale.
+# their rows' first byte, uniform as MinHash values are): each key's group
+# holds about 1/BAND_SHARDS of the records, so a band is grouped on as many
+# workers as that at scale.
 BAND_SHARDS = 64
 # Sketches whose band rows go out together: a batch sends one element per
-# band and shard it reaches (at most BANDS x BAND_SHARDS), not one per band
+# band and shard it reaches (at most bands x BAND_SHARDS), not one per band
 # and record, so the shuffle carries a few elements a record, not `bands`.
+# (A stream's buckets stay keyed by ``minhash.band_keys``: they are the state
+# keys of a running job.)
 BAND_BATCH = 1024
 
 
