@@ -57,7 +57,10 @@ class DistinctRejectedIds(beam.PTransform):
   ``schema.copy_id(id, n, 'rejected')``, n = 1, 2, ... in the order of the
   records' JSON, so the ids are the same on every run and runner.
 
-  `taken`: the ids of the run's articles and duplicates.
+  `taken`: PCollections of the run's records that hold ids (its articles
+  and duplicates; only their ids are read). Both sides are keyed by id as (id, record) and (id, None), flattened and
+  grouped: a join's tagging would cost each of them two more steps through
+  the runner.
   """
 
   def __init__(self, taken):
@@ -65,18 +68,27 @@ class DistinctRejectedIds(beam.PTransform):
     self._taken = taken
 
   def expand(self, rejected):
+    taken = [
+      records | 'Taken%d' % i >> beam.Map(lambda r: (r['id'], None))
+      for i, records in enumerate(self._taken)
+    ]
     return (
-      {
-        'rejected': rejected | 'ById' >> beam.Map(lambda r: (r['id'], r)),
-        'taken': self._taken | 'Taken' >> beam.Map(lambda record_id: (record_id, None)),
-      }
-      | 'Join' >> beam.CoGroupByKey()
+      [rejected | 'ById' >> beam.Map(lambda r: (r['id'], r))] + taken
+      | 'All' >> beam.Flatten()
+      | 'Join' >> beam.GroupByKey()
       | 'Distinct' >> beam.FlatMap(_with_distinct_ids)
     )
 
 
 def _with_distinct_ids(joined):
-  record_id, grouped = joined
-  first = 1 if list(grouped['taken']) else 0
-  for n, record in enumerate(sorted(grouped['rejected'], key=schema.to_json_line), first):
+  """(id, [rejected record | None for an id taken]) -> the rejected records
+  with distinct ids."""
+  record_id, values = joined
+  rejected, first = [], 0
+  for value in values:  # a grouped iterable, read once
+    if value is None:
+      first = 1
+    else:
+      rejected.append(value)
+  for n, record in enumerate(sorted(rejected, key=schema.to_json_line), first):
     yield dict(record, id=schema.copy_id(record_id, n, schema.REJECTED)) if n else record

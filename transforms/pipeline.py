@@ -80,10 +80,7 @@ class ArticleRecords(beam.PTransform):
     )
     rejected = processed.rejected
     if rejected.is_bounded:  # a stream's graph cannot wait for all ids
-      taken = (
-        (kept, duplicates) | 'Taken' >> beam.Flatten() | 'TakenIds' >> beam.Map(lambda r: r['id'])
-      )
-      rejected = rejected | 'DistinctRejectedIds' >> DistinctRejectedIds(taken)
+      rejected = rejected | 'DistinctRejectedIds' >> DistinctRejectedIds((kept, duplicates))
     return Outputs(
       articles=classified.articles,
       duplicates=duplicates,

@@ -49,6 +49,8 @@ STAGE = 'dedup'
 LINKS = 'links'
 KEPT_STUBS = 'kept_stubs'
 KEPT, DUPLICATE, ABSORBED = 'kept', 'duplicate', 'absorbed'
+# A record, packed, as it meets its decisions (keyed by its id as they are).
+ARTICLE = 'article'
 
 
 class SketchingDoFn(beam.DoFn):
@@ -78,7 +80,8 @@ class _ExactGroupFn(beam.DoFn):
   """The stubs sharing a key -> the best one (main), standing for the whole
   group in its cluster_size, and a link (duplicate id, (kept id, 1.0, rule))
   per other one (`links`). A group holding a record published by an earlier
-  run keeps none of its own."""
+  run keeps none of its own. A group comes as (key, {stubs, published}),
+  or, where no run published anything, as (key, stubs)."""
 
   def __init__(self, rule: str):
     self._rule = rule
@@ -86,10 +89,14 @@ class _ExactGroupFn(beam.DoFn):
 
   def process(self, keyed):
     _, grouped = keyed
-    stubs = sorted(grouped['stubs'], key=lambda s: s.order)
+    if isinstance(grouped, dict):
+      grouped, published = grouped['stubs'], grouped['published']
+    else:
+      published = ()
+    stubs = sorted(grouped, key=lambda s: s.order)
     if not stubs:
       return
-    published = sorted(grouped['published'], key=lambda e: e['rank'])
+    published = sorted(published, key=lambda e: e['rank'])
     if published:
       kept, others, kept_id = None, stubs, published[0]['id']
     else:
@@ -105,7 +112,10 @@ class _ExactGroupFn(beam.DoFn):
 
 class ExactDuplicates(beam.PTransform):
   """Stubs -> one stub per key (main) and `links` for the others.
-  `published`: (key, index entry) pairs of records earlier runs published."""
+  `published`: (key, index entry) pairs of records earlier runs published;
+  without them, the stubs are grouped alone (a plain GroupByKey: a join's
+  tagging and untagging cost each record four more steps through the
+  runner)."""
 
   def __init__(self, rule: str, key_fn, published=None):
     super().__init__()
@@ -115,13 +125,12 @@ class ExactDuplicates(beam.PTransform):
 
   def expand(self, stubs):
     keyed = stubs | 'Key' >> beam.Map(lambda s, f=self._key_fn: (f(s), s))
-    published = self._published
-    if published is None:
-      published = stubs.pipeline | 'NoPublished' >> beam.Create([])
-    return (
-      {'stubs': keyed, 'published': published}
-      | 'Group' >> beam.CoGroupByKey()
-      | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(LINKS, main='stubs')
+    if self._published is None:
+      grouped = keyed | 'Group' >> beam.GroupByKey()
+    else:
+      grouped = {'stubs': keyed, 'published': self._published} | 'Group' >> beam.CoGroupByKey()
+    return grouped | 'Keep' >> beam.ParDo(_ExactGroupFn(self._rule)).with_outputs(
+      LINKS, main='stubs'
     )
 
 
@@ -184,19 +193,46 @@ class _BucketPairsFn(beam.DoFn):
           yield (candidate_id, kept_id), kept_order
 
 
-def _with_candidate_sketch(joined):
-  """(candidate id, {sketch, pairs}) -> (kept id, (candidate, kept order))."""
+# What a record is in the candidate pairs it belongs to, as the pairs'
+# sketches meet for the test: the candidate of a pair, or the record kept.
+CANDIDATE, KEPT_SKETCH = 'candidate', 'kept'
+
+
+def _pair_roles(pair):
+  """((candidate id, kept id), kept order) -> each record's role in the
+  pair, keyed by its id: (kept id, kept order) for the candidate, None for
+  the record kept."""
+  (candidate_id, kept_id), kept_order = pair
+  yield candidate_id, (kept_id, kept_order)
+  yield kept_id, None
+
+
+def _sketches_to_test(joined):
+  """(id, {sketch, roles}) -> the record's sketch where the pairs need it,
+  keyed by the kept record's id: (kept id, (CANDIDATE, sketch, kept
+  order)) for each pair it is the candidate of (never a record an earlier
+  run published), and (its id, (KEPT_SKETCH, sketch)) once if it is kept in
+  any. A record in no pair (most of them) sends nothing on."""
   _, grouped = joined
+  roles = list(grouped['roles'])
+  if not roles:
+    return
   for sketch in grouped['sketch']:
-    if sketch.published_earlier:
-      continue
-    for kept_id, kept_order in grouped['pairs']:
-      yield kept_id, (sketch, kept_order)
+    kept = False
+    for role in roles:
+      if role is None:
+        kept = True
+      elif not sketch.published_earlier:
+        kept_id, kept_order = role
+        yield kept_id, (CANDIDATE, sketch, kept_order)
+    if kept:
+      yield sketch.id, (KEPT_SKETCH, sketch)
 
 
 class _VerifyFn(beam.DoFn):
-  """(kept id, {sketch, candidates}) -> (candidate id, (kept order, kept id,
-  similarity, rule)) for each candidate that passes the test."""
+  """(kept id, [(KEPT_SKETCH, sketch) | (CANDIDATE, sketch, kept order)])
+  -> (candidate id, (kept order, kept id, similarity, rule)) for each
+  candidate that passes the test."""
 
   def __init__(self, config: Dict[str, Any]):
     self._config = config
@@ -204,10 +240,16 @@ class _VerifyFn(beam.DoFn):
   def setup(self):
     self._is_duplicate = NearDuplicateTest(self._config['threshold'], self._config['containment'])
 
-  def process(self, joined):
-    kept_id, grouped = joined
-    for kept in grouped['sketch']:
-      for candidate, kept_order in grouped['candidates']:
+  def process(self, grouped):
+    kept_id, sketches = grouped
+    kept_sketches, candidates = [], []
+    for value in sketches:
+      if value[0] == KEPT_SKETCH:
+        kept_sketches.append(value[1])
+      else:
+        candidates.append(value[1:])
+    for kept in kept_sketches:
+      for candidate, kept_order in candidates:
         verdict = self._is_duplicate(candidate, kept)
         if verdict:
           yield candidate.id, (kept_order, kept_id, verdict[1], verdict[0])
@@ -218,8 +260,10 @@ class NearDuplicateLinks(beam.PTransform):
   rule)), the best-ranked match of each duplicate. `published`: Sketches of
   records earlier runs published.
 
-  Band keys group ids; each distinct candidate pair is then joined with the
-  two sketches and verified, so a signature travels twice, not once per band.
+  Band keys group ids; the distinct candidate pairs then meet the sketches
+  in one join by id, and only the sketches of records in a pair go on, to
+  meet their pair's other sketch by the kept record's id and be verified:
+  the signatures of all records are shuffled once, not once per band.
   """
 
   def __init__(self, config: Dict[str, Any], published=None):
@@ -232,23 +276,20 @@ class NearDuplicateLinks(beam.PTransform):
     if self._published is not None:
       published = self._published | 'KeyPublished' >> beam.Map(lambda s: (s.id, s))
       sketches = (sketches, published) | 'WithPublished' >> beam.Flatten()
-    pairs = (
+    roles = (
       sketches
       | 'BatchSketches' >> beam.BatchElements(min_batch_size=BAND_BATCH, max_batch_size=BAND_BATCH)
       | 'BandRows' >> beam.FlatMap(band_rows, self._config['bands'])
       | 'GroupBands' >> beam.GroupByKey()
       | 'BucketPairs' >> beam.ParDo(_BucketPairsFn(self._config['max_bucket']))
       | 'DistinctPairs' >> beam.CombinePerKey(min)
-      | 'ByCandidate' >> beam.Map(lambda pair: (pair[0][0], (pair[0][1], pair[1])))
-    )
-    candidates = (
-      {'sketch': sketches, 'pairs': pairs}
-      | 'JoinCandidates' >> beam.CoGroupByKey()
-      | 'ByKept' >> beam.FlatMap(_with_candidate_sketch)
+      | 'PairRoles' >> beam.FlatMap(_pair_roles)
     )
     return (
-      {'sketch': sketches, 'candidates': candidates}
-      | 'JoinKept' >> beam.CoGroupByKey()
+      {'sketch': sketches, 'roles': roles}
+      | 'JoinPairs' >> beam.CoGroupByKey()
+      | 'ToTest' >> beam.FlatMap(_sketches_to_test)
+      | 'ByKept' >> beam.GroupByKey()
       | 'Verify' >> beam.ParDo(_VerifyFn(self._config))
       | 'BestMatch' >> beam.CombinePerKey(min)
     )
@@ -296,7 +337,7 @@ def unpacked(data: bytes) -> Dict[str, Any]:
 
 
 class _ApplyFn(beam.DoFn):
-  """(id, {articles, decisions}) -> the kept record, its cluster_size the
+  """(id, [(ARTICLE, packed record) | decision]) -> the kept record, its cluster_size the
   inputs it stands for, or (tagged) duplicates with duplicate_of, similarity
   and duplicate_rule. Records sharing an id (the same text under the same
   URL, read twice) are one exact-body group: the best-ranked of them gets
@@ -309,12 +350,14 @@ class _ApplyFn(beam.DoFn):
 
   def process(self, joined):
     record_id, grouped = joined
-    articles = [unpacked(a) for a in grouped['articles']]
+    articles, absorbed, verdicts = [], [], []
+    for kind, value in grouped:
+      if kind == ARTICLE:
+        articles.append(unpacked(value))
+      else:
+        (absorbed if kind == ABSORBED else verdicts).append((kind, value))
     if not articles:  # a record an earlier run published absorbed one
       return
-    absorbed, verdicts = [], []
-    for kind, value in grouped['decisions']:
-      (absorbed if kind == ABSORBED else verdicts).append((kind, value))
     if len(articles) > 1:
       # The group's own decision first, then its exact duplicates.
       verdicts.sort(
@@ -403,12 +446,14 @@ class Deduplicate(beam.PTransform):
         KEPT_STUBS, main='decisions'
       )
     )
+    # The records meet their decisions by id: both keyed as (id, (kind,
+    # value)), flattened and grouped (a join's tagging would cost each
+    # element two more steps through the runner).
+    packed_articles = articles | 'ById' >> beam.Map(lambda a: (a['id'], (ARTICLE, packed(a))))
     outcome = (
-      {
-        'articles': articles | 'ById' >> beam.Map(lambda a: (a['id'], packed(a))),
-        'decisions': decisions.decisions,
-      }
-      | 'JoinDecisions' >> beam.CoGroupByKey()
+      (packed_articles, decisions.decisions)
+      | 'ToJoin' >> beam.Flatten().with_output_types(Tuple[str, Tuple[str, Any]])
+      | 'JoinDecisions' >> beam.GroupByKey()
       | 'Apply'
       >> beam.ParDo(_ApplyFn(self._rank, self._partition)).with_outputs(DUPLICATES, main='articles')
     )

@@ -47,7 +47,9 @@ def shingles(body: str, size: int) -> Set[str]:
       if words:
         grams.add(' '.join(words))
       continue
-    grams.update(' '.join(words[i : i + size]) for i in range(len(words) - size + 1))
+    # Each run of `size` words (the i-th word of each from the i-th slice),
+    # joined in C.
+    grams.update(map(' '.join, zip(*(words[i:] for i in range(size)))))
   return grams
 
 
@@ -77,9 +79,8 @@ class MinHasher:
     grams = shingles(body, self._shingle_words)
     if not grams:
       return np.full(self.num_perm, _MAX_HASH, dtype=SIGNATURE_DTYPE), 0
-    hashes = np.fromiter(
-      (zlib.crc32(g.encode('utf-8')) for g in grams), dtype=np.uint64, count=len(grams)
-    )
+    # CRC-32 of each shingle's UTF-8, in C (str.encode's default codec).
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, grams)), dtype=np.uint64, count=len(grams))
     permuted = mod_mersenne(np.outer(self._a, hashes) + self._b[:, None])
     # 32-bit values: half the bytes to shuffle, the same estimate.
     return ((permuted & _MAX_HASH).min(axis=1).astype(SIGNATURE_DTYPE), len(grams))
