@@ -264,13 +264,18 @@ def run_pipeline(inputs, workdir, name, extra, code=ROOT, input_flag='--scraped'
 def run_peer(python, inputs, workdir, dedup, timeout):
   """The peer pipeline (datatrove, benchmarks/peer/) on `inputs`, 2 tasks,
   in its own virtualenv; its counts as the summary. None if it ran past
-  `timeout` seconds (a hung task: it is killed, the benchmark goes on)."""
+  `timeout` seconds (a hung task: it is killed, the benchmark goes on), or
+  if it failed (its environment short of a package, say: the error is
+  printed and the table goes on without it)."""
   folder = tempfile.mkdtemp(prefix='peer-', dir=workdir)
   cmd = [python, PEER_SCRIPT, '--pages', inputs, '--workdir', folder, '--tasks', '2']
   try:
     elapsed, cpu, peak, out = timed(cmd + (['--dedup'] if dedup else []), folder, None, timeout)
   except subprocess.TimeoutExpired:
     print('the peer pipeline ran past %d s and was stopped: left out' % timeout)
+    return None
+  except RunFailed as e:
+    print('the peer pipeline failed, left out: %s' % e)
     return None
   finally:
     shutil.rmtree(folder, ignore_errors=True)
