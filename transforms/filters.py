@@ -58,9 +58,9 @@ class DistinctRejectedIds(beam.PTransform):
   records' JSON, so the ids are the same on every run and runner.
 
   `taken`: PCollections of the run's records that hold ids (its articles
-  and duplicates; only their ids are read). Both sides are keyed by id as (id, record) and (id, None), flattened and
-  grouped: a join's tagging would cost each of them two more steps through
-  the runner.
+  and duplicates; only their ids are read). Both sides are keyed by id, as
+  (id, record) and (id, None), flattened and grouped: a join's tagging and
+  untagging would cost each element two more steps through the runner.
   """
 
   def __init__(self, taken):

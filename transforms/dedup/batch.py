@@ -114,8 +114,8 @@ class ExactDuplicates(beam.PTransform):
   """Stubs -> one stub per key (main) and `links` for the others.
   `published`: (key, index entry) pairs of records earlier runs published;
   without them, the stubs are grouped alone (a plain GroupByKey: a join's
-  tagging and untagging cost each record four more steps through the
-  runner)."""
+  tagging, flattening and untagging cost each stub three more steps
+  through the runner)."""
 
   def __init__(self, rule: str, key_fn, published=None):
     super().__init__()
@@ -337,12 +337,13 @@ def unpacked(data: bytes) -> Dict[str, Any]:
 
 
 class _ApplyFn(beam.DoFn):
-  """(id, [(ARTICLE, packed record) | decision]) -> the kept record, its cluster_size the
-  inputs it stands for, or (tagged) duplicates with duplicate_of, similarity
-  and duplicate_rule. Records sharing an id (the same text under the same
-  URL, read twice) are one exact-body group: the best-ranked of them gets
-  the group's decision and keeps the id, the others are its exact
-  duplicates, with ids of their own (``schema.copy_id``)."""
+  """(id, [(ARTICLE, packed record) | decision]) -> the kept record, its
+  cluster_size the inputs it stands for, or (tagged) duplicates with
+  duplicate_of, similarity and duplicate_rule. Records sharing an id (the
+  same text under the same URL, read twice) are one exact-body group: the
+  best-ranked of them gets the group's decision and keeps the id, the
+  others are its exact duplicates, with ids of their own
+  (``schema.copy_id``)."""
 
   def __init__(self, rank=keep_rank, partition=one_partition):
     self._rank = rank
@@ -447,8 +448,8 @@ class Deduplicate(beam.PTransform):
       )
     )
     # The records meet their decisions by id: both keyed as (id, (kind,
-    # value)), flattened and grouped (a join's tagging would cost each
-    # element two more steps through the runner).
+    # value)), flattened and grouped (a join's tagging and untagging would
+    # cost each element two more steps through the runner).
     packed_articles = articles | 'ById' >> beam.Map(lambda a: (a['id'], (ARTICLE, packed(a))))
     outcome = (
       (packed_articles, decisions.decisions)
