@@ -11,6 +11,7 @@ import numpy as np
 
 from transforms import schema
 from transforms.text.page import comparable
+from transforms.text.runs import joined_runs
 
 if TYPE_CHECKING:
   from transforms.dedup.rules import Sketch
@@ -47,9 +48,7 @@ def shingles(body: str, size: int) -> Set[str]:
       if words:
         grams.add(' '.join(words))
       continue
-    # Each run of `size` words (the i-th word of each from the i-th slice),
-    # joined in C.
-    grams.update(map(' '.join, zip(*(words[i:] for i in range(size)))))
+    grams.update(joined_runs(words, size))
   return grams
 
 

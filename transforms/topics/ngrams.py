@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, Callable, Dict, List, NamedTuple, Optional, Se
 import numpy as np
 import scipy.sparse
 
+from transforms.text.runs import joined_runs
 from transforms.text.translation import CharacterTable
 
 # The model file's format (``save_model`` writes it).
@@ -130,9 +131,7 @@ def token_ngrams(tokens: List[str], ngram_range: Tuple[int, int]) -> List[str]:
     return tokens
   grams = list(tokens) if min_n == 1 else []
   for n in range(max(min_n, 2), min(max_n + 1, len(tokens) + 1)):
-    # Each run of n tokens in order (the i-th token of each run from the
-    # i-th slice), joined in C.
-    grams += map(' '.join, zip(*(tokens[i:] for i in range(n))))
+    grams += joined_runs(tokens, n)
   return grams
 
 
