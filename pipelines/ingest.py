@@ -59,6 +59,7 @@ from apache_beam.options.pipeline_options import (
   DirectOptions,
   GoogleCloudOptions,
   PipelineOptions,
+  SetupOptions,
   StandardOptions,
   TestOptions,
   TypeOptions,
@@ -67,6 +68,7 @@ from apache_beam.options.pipeline_options import (
 from configs.loading import ConfigError, load_config, resolve_inputs
 from pipelines.cli import check_beam_args, leave_to_exit
 from pipelines.pool_ahead import LOCAL_RUNNERS, reads_pages
+from transforms import dofn_specs
 from transforms.dedup.batch import Deduplicate
 from transforms.dedup.index import (
   DeduplicateAgainstIndex,
@@ -396,7 +398,7 @@ def launch(parser: argparse.ArgumentParser, argv) -> Launch:
   check_locations(known)
   redact_logs()
   config, min_words, file_format = resolve_settings(known)
-  options = without_construction_type_check(PipelineOptions(beam_args))
+  options = with_dofn_specs_memo(without_construction_type_check(PipelineOptions(beam_args)))
   return Launch(known, options, with_local_pool_size(config, options), min_words, file_format)
 
 
@@ -410,6 +412,19 @@ def without_construction_type_check(options: PipelineOptions) -> PipelineOptions
   inference, Beam codes elements as values of any type, which newsbeam's
   records (dicts) are anyway: the records come out the same."""
   options.view_as(TypeOptions).pipeline_type_check = False
+  return options
+
+
+def with_dofn_specs_memo(options: PipelineOptions) -> PipelineOptions:
+  """Beam's look-up of each DoFn's state and timer specs, answered once
+  per kind of DoFn (``transforms.dofn_specs``, about a quarter of a run's
+  start-up): here, where importing it installed it, and in workers of
+  their own (multi_processing, Dataflow), which import it as a Beam
+  plugin."""
+  setup = options.view_as(SetupOptions)
+  plugins = list(setup.beam_plugins or [])
+  if dofn_specs.__name__ not in plugins:
+    setup.beam_plugins = plugins + [dofn_specs.__name__]
   return options
 
 
