@@ -21,6 +21,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from configs.loading import load_config
 from tests.helpers import FIXTURES, LABELLED, UNSEEN
 from transforms.topics import model as topic_model
+from transforms.topics import ngrams
 from transforms.topics.articles import load_topic_model, packaged_model_path
 from transforms.topics.ngrams import TopicModel, char_wb_ngrams, pipeline_scorer, strip_accents
 
@@ -87,6 +88,19 @@ def test_features_and_scores_are_the_pipelines_own_bit_for_bit(artifact):
     np.vstack([scorer.probabilities([text]) for text in given]), pipeline.predict_proba(given)
   )
   assert np.array_equal(scorer.probabilities(given[::-1])[::-1], pipeline.predict_proba(given))
+
+
+def test_batches_without_words_and_a_word_table_started_over_score_the_same(artifact, monkeypatch):
+  pipeline, given = artifact['model'], texts()
+  scorer = pipeline_scorer(pipeline)
+  empty = ['', ' ', '\n\n']
+  assert same_matrix(scorer.features(empty), pipeline.named_steps['features'].transform(empty))
+  assert np.array_equal(scorer.probabilities(empty), pipeline.predict_proba(empty))
+  # The table of each word's character n-grams starts over every few words,
+  # within a batch: the features are the same.
+  monkeypatch.setattr(ngrams._WordTerms, 'LIMIT', 7)
+  fresh = pipeline_scorer(pipeline)
+  assert same_matrix(fresh.features(given), pipeline.named_steps['features'].transform(given))
 
 
 def test_a_model_file_holds_the_scorer_and_an_older_one_the_pipeline(artifact, tmp_path):

@@ -151,34 +151,47 @@ class Vectorizer(NamedTuple):
 
 class _WordTerms:
   """A char_wb vectorizer's term indices of each word it meets (its
-  n-grams in the vocabulary, repeated as often as they occur), kept for the
-  next text: words repeat, within a text and across texts, so most are
-  looked up once. At most LIMIT words are kept, then the table starts over."""
+  n-grams in the vocabulary, repeated as often as they occur, an int32
+  array), kept for the next texts: words repeat, within a text and across
+  texts, so most are looked up once. At most LIMIT words are kept, then the
+  table starts over."""
 
   LIMIT = 200000
 
   def __init__(self, vocabulary: Dict[str, int], ngram_range: Tuple[int, int]):
     self._vocabulary = vocabulary
     self._ngram_range = ngram_range
-    self._terms: Dict[str, List[int]] = {}
+    self._terms: Dict[str, np.ndarray] = {}
 
-  def __call__(self, word: str) -> List[int]:
+  def __call__(self, word: str) -> np.ndarray:
     terms = self._terms.get(word)
     if terms is None:
       if len(self._terms) >= self.LIMIT:
         self._terms.clear()
       found = map(self._vocabulary.get, word_ngrams(word, self._ngram_range))
-      terms = [index for index in found if index is not None]
+      terms = np.array([index for index in found if index is not None], dtype=np.int32)
       self._terms[word] = terms
     return terms
+
+  def matrix(self, words: Sequence[str], columns: int):
+    """The words' term counts, a row per word (CSR; a term a word holds
+    twice is stored twice, which products and sums count as two)."""
+    terms = list(map(self, words))
+    indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, terms), dtype=np.int64, count=len(terms)), out=indptr[1:])
+    indices = np.concatenate(terms) if terms else np.zeros(0, dtype=np.int32)
+    data = np.ones(len(indices), dtype=np.int32)
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(terms), columns))
 
 
 class _Features:
   """One vectorizer's TF-IDF features of texts, as its ``transform`` gives
-  them: term counts (a sorted CSR matrix of its dtype, counted in C with
-  ``Counter``; a char_wb analyzer's terms from each distinct word's, kept
-  across calls, instead of slicing and looking up every n-gram of every
-  word), then sublinear TF, IDF and the l2 norm."""
+  them: term counts (a sorted CSR matrix of its dtype), then sublinear TF,
+  IDF and the l2 norm. A char_wb analyzer's counts are each text's word
+  counts times its words' term counts (a sparse product, in C), from each
+  distinct word's terms kept across calls, instead of slicing, looking up
+  and counting every n-gram of every word; a word analyzer's are counted
+  with ``Counter``."""
 
   def __init__(self, vectorizer: Vectorizer):
     self._vectorizer = vectorizer
@@ -194,32 +207,49 @@ class _Features:
 
   def counts(self, texts: Sequence[str]):
     """The term counts of texts already ``folded``."""
+    if self._vectorizer.analyzer == 'char_wb':
+      matrix = self._char_counts(texts)
+    else:
+      matrix = self._word_counts(texts)
+    matrix.sort_indices()
+    return matrix
+
+  def _char_counts(self, texts: Sequence[str]):
+    words: Dict[str, int] = {}  # each distinct word of the texts -> its row
     indices: List[int] = []
     values: List[int] = []
     indptr = [0]
-    if self._vectorizer.analyzer == 'char_wb':
-      word_terms = self._word_terms
-      for text in texts:
-        found: List[int] = []
-        words = Counter(_WHITE_SPACES.sub(' ', text).split())
-        for terms, times in zip(map(word_terms, words), words.values()):
-          found += terms * times if times > 1 else terms
-        counts = Counter(found)
-        indices += counts.keys()
-        values += counts.values()
-        indptr.append(len(indices))
-    else:
-      vocabulary, ngram_range = self._vocabulary, self._vectorizer.ngram_range
-      for text in texts:
-        grams = token_ngrams(self._tokens(unspaced_apart(text)), ngram_range)
-        # Each n-gram's feature index counted (those out of the vocabulary
-        # under None), in C.
-        counts = Counter(map(vocabulary.get, grams))
-        counts.pop(None, None)
-        indices += counts.keys()
-        values += counts.values()
-        indptr.append(len(indices))
-    matrix = scipy.sparse.csr_matrix(
+    for text in texts:
+      counts = Counter(_WHITE_SPACES.sub(' ', text).split())
+      indices += [words.setdefault(word, len(words)) for word in counts]
+      values += counts.values()
+      indptr.append(len(indices))
+    text_words = scipy.sparse.csr_matrix(
+      (
+        np.asarray(values, dtype=np.int32),
+        np.asarray(indices, dtype=np.int32),
+        np.asarray(indptr, dtype=np.int32),
+      ),
+      shape=(len(texts), len(words)),
+    )
+    product = text_words @ self._word_terms.matrix(list(words), len(self._vocabulary))
+    return product.astype(self._dtype)
+
+  def _word_counts(self, texts: Sequence[str]):
+    vocabulary, ngram_range = self._vocabulary, self._vectorizer.ngram_range
+    indices: List[int] = []
+    values: List[int] = []
+    indptr = [0]
+    for text in texts:
+      grams = token_ngrams(self._tokens(unspaced_apart(text)), ngram_range)
+      # Each n-gram's feature index counted (those out of the vocabulary
+      # under None), in C.
+      counts = Counter(map(vocabulary.get, grams))
+      counts.pop(None, None)
+      indices += counts.keys()
+      values += counts.values()
+      indptr.append(len(indices))
+    return scipy.sparse.csr_matrix(
       (
         np.asarray(values, dtype=np.intc),
         np.asarray(indices, dtype=np.int32),
@@ -228,8 +258,6 @@ class _Features:
       shape=(len(texts), len(self._vocabulary)),
       dtype=self._dtype,
     )
-    matrix.sort_indices()
-    return matrix
 
   def __call__(self, texts: Sequence[str]):
     """The TF-IDF features of texts already ``folded``."""
