@@ -62,6 +62,7 @@ from pipelines.ingest import (
   launch,
   local_progress,
   read_summary,
+  start_up_left_out_of_collections,
 )
 from transforms.articles import ProcessByDay
 from transforms.dedup.days import day_index_files, deduplicate_across_days
@@ -225,20 +226,22 @@ def run(argv=None) -> List[str]:
   index = index_path(known, config)
   if not builds_only(options):
     finish_earlier_runs(known.output, index)
-  with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
-    build_backfill(
-      pipeline,
-      config,
-      days,
-      known.input_root,
-      known.output,
-      min_words,
-      file_format,
-      index,
-      warc=known.warc,
-      sitemaps=known.sitemaps,
-      fetch=FetchOptions(config['fetch'], allow_private_hosts=known.allow_private_hosts),
-    )
+  with start_up_left_out_of_collections() as freeze:
+    with local_progress(options, config), beam.Pipeline(options=options) as pipeline:
+      build_backfill(
+        pipeline,
+        config,
+        days,
+        known.input_root,
+        known.output,
+        min_words,
+        file_format,
+        index,
+        warc=known.warc,
+        sitemaps=known.sitemaps,
+        fetch=FetchOptions(config['fetch'], allow_private_hosts=known.allow_private_hosts),
+      )
+      freeze()
   if not builds_only(options):
     summaries = [(day, read_summary(known.output, partition_name(day))) for day in days]
     print(format_days(summaries, known.output))

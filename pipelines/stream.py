@@ -269,20 +269,22 @@ def run_poll(
   new_feeds = [p for p, _ in new_files if not is_scraped_file(p)]
   first_seen_path = state_path(output, FIRST_SEEN_FILE)
   first_seen = load_json(first_seen_path, {})
-  with beam.Pipeline(options=options) as pipeline:
-    build_poll(
-      pipeline,
-      config,
-      feeds + new_feeds,
-      new_scraped,
-      output,
-      partition,
-      min_words,
-      fetch,
-      index,
-      first_seen,
-      iso_of(started),
-    )
+  with ingest.start_up_left_out_of_collections() as freeze:
+    with beam.Pipeline(options=options) as pipeline:
+      build_poll(
+        pipeline,
+        config,
+        feeds + new_feeds,
+        new_scraped,
+        output,
+        partition,
+        min_words,
+        fetch,
+        index,
+        first_seen,
+        iso_of(started),
+      )
+      freeze()
   written = time.time()
   records = read_poll(output, partition)
   seen = [r.get('url') for name in schema.OUTPUTS for r in records[name]]
