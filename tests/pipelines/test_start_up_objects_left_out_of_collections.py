@@ -1,6 +1,7 @@
 """A run's start-up objects (modules, the graph) are frozen out of Python's
 collections while it runs, and handed back to the collector when it ends,
-whether it succeeds or fails."""
+whether it succeeds or fails; a process that froze objects itself is left
+as it is."""
 
 import gc
 
@@ -38,3 +39,11 @@ def test_a_run_leaves_nothing_frozen(tmp_path):
   ingest.run(['--scraped', scraped, '--output', str(tmp_path / 'out')])
   assert gc.get_freeze_count() == 0
   assert len(read_outputs(str(tmp_path / 'out'))['articles']) == 3
+
+
+def test_objects_a_host_froze_stay_frozen():
+  gc.freeze()
+  frozen = gc.get_freeze_count()
+  with ingest.start_up_left_out_of_collections() as freeze:
+    freeze()
+  assert gc.get_freeze_count() == frozen
