@@ -66,6 +66,19 @@ class _Counter:
     return element
 
 
+def pardo_fns(pipeline):
+  """The DoFn of each ParDo of a built graph."""
+  found = []
+
+  class Visitor(beam.pipeline.PipelineVisitor):
+    def visit_transform(self, node):
+      if isinstance(node.transform, beam.ParDo):
+        found.append(node.transform.fn)
+
+  pipeline.visit(Visitor())
+  return found
+
+
 def graph_dofns():
   """Every DoFn of the batch graph (with a published-records index) and
   of a stream's stateful dedup, as built."""
@@ -81,15 +94,7 @@ def graph_dofns():
     | 'StreamArticles' >> beam.Create([{'id': 'a', 'url': 'https://a.example/1', 'body': 'x'}])
     | 'StreamDedup' >> StreamDeduplicate(config['dedup'])
   )
-  found = []
-
-  class Visitor(beam.pipeline.PipelineVisitor):
-    def visit_transform(self, node):
-      if isinstance(node.transform, beam.ParDo):
-        found.append(node.transform.fn)
-
-  pipeline.visit(Visitor())
-  return found
+  return pardo_fns(pipeline)
 
 
 def test_every_dofn_of_the_graphs_gets_beams_answer_and_copies_share_it():
@@ -146,18 +151,11 @@ def test_a_method_an_instance_hides_is_part_of_the_key():
 
 
 def test_wrappers_that_hand_on_attributes_are_asked_every_time():
-  wrapped = beam.ParDo(_Plain()).with_exception_handling()
-  fns = []
-
-  class Visitor(beam.pipeline.PipelineVisitor):
-    def visit_transform(self, node):
-      if isinstance(node.transform, beam.ParDo):
-        fns.append(node.transform.fn)
-
   pipeline = beam.Pipeline()
-  _ = pipeline | beam.Create([1]) | wrapped
-  pipeline.visit(Visitor())
-  wrappers = [fn for fn in fns if type(fn).__name__ == '_ExceptionHandlingWrapperDoFn']
+  _ = pipeline | beam.Create([1]) | beam.ParDo(_Plain()).with_exception_handling()
+  wrappers = [
+    fn for fn in pardo_fns(pipeline) if type(fn).__name__ == '_ExceptionHandlingWrapperDoFn'
+  ]
   assert wrappers and all(dofn_specs.specs_key(fn) is None for fn in wrappers)
   memo = dofn_specs.memoized(BEAMS)
   assert all(named(memo(fn)) == named(BEAMS(fn)) for fn in wrappers)
