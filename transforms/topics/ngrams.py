@@ -149,6 +149,19 @@ class Vectorizer(NamedTuple):
   dtype: str
 
 
+def _counts_matrix(values: List[int], indices: List[int], indptr: List[int], columns: int):
+  """A CSR matrix of int32 counts, a row per text: `values` at column
+  `indices`, row i's from indptr[i] to indptr[i + 1]."""
+  return scipy.sparse.csr_matrix(
+    (
+      np.asarray(values, dtype=np.int32),
+      np.asarray(indices, dtype=np.int32),
+      np.asarray(indptr, dtype=np.int32),
+    ),
+    shape=(len(indptr) - 1, columns),
+  )
+
+
 class _WordTerms:
   """A char_wb vectorizer's term indices of each word it meets (its
   n-grams in the vocabulary, repeated as often as they occur, an int32
@@ -224,14 +237,7 @@ class _Features:
       indices += [words.setdefault(word, len(words)) for word in counts]
       values += counts.values()
       indptr.append(len(indices))
-    text_words = scipy.sparse.csr_matrix(
-      (
-        np.asarray(values, dtype=np.int32),
-        np.asarray(indices, dtype=np.int32),
-        np.asarray(indptr, dtype=np.int32),
-      ),
-      shape=(len(texts), len(words)),
-    )
+    text_words = _counts_matrix(values, indices, indptr, len(words))
     product = text_words @ self._word_terms.matrix(list(words), len(self._vocabulary))
     return product.astype(self._dtype)
 
@@ -249,15 +255,7 @@ class _Features:
       indices += counts.keys()
       values += counts.values()
       indptr.append(len(indices))
-    return scipy.sparse.csr_matrix(
-      (
-        np.asarray(values, dtype=np.intc),
-        np.asarray(indices, dtype=np.int32),
-        np.asarray(indptr, dtype=np.int32),
-      ),
-      shape=(len(texts), len(self._vocabulary)),
-      dtype=self._dtype,
-    )
+    return _counts_matrix(values, indices, indptr, len(self._vocabulary)).astype(self._dtype)
 
   def __call__(self, texts: Sequence[str]):
     """The TF-IDF features of texts already ``folded``."""
