@@ -603,6 +603,25 @@ class Row(NamedTuple):
   peak: Optional[int] = None
 
 
+def kept_date_patterns(code):
+  """dateparser's compiled patterns for `code`'s runs as a user's runs after
+  their first find them (``transforms/text/date_patterns.py``): kept on disk
+  now if they were not. Code from before they were kept builds them in
+  every run."""
+  done = subprocess.run(
+    [sys.executable, '-c', 'from transforms.text import date_patterns as d; print(d.warm_up())'],
+    cwd=code,
+    env=dict(os.environ, PYTHONPATH=code),
+    capture_output=True,
+    text=True,
+    check=True,
+  )
+  return 'dateparser\'s patterns for this checkout\'s runs: %s (%s)' % (
+    done.stdout.strip(),
+    os.environ.get('NEWSBEAM_CACHE_DIR') or 'the user\'s cache folder',
+  )
+
+
 def engines(args):
   return [e for e in ENGINES if e[0] in args.modes.split(',')]
 
@@ -637,6 +656,7 @@ def pipeline_runs(args, workdir, codes):
       )
     )
     if not args.skip_pipeline:
+      print(kept_date_patterns(codes['after']))
       # Interleaved (before, after; one engine after the other) so that a
       # change in the machine's load falls on every run alike.
       for mode, label, extra in engines(args):

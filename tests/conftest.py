@@ -18,6 +18,13 @@ from transforms.clean import ArticleCleaner
 from transforms.language.detector import LanguageDetector
 
 
+@pytest.fixture(scope='session', autouse=True)
+def kept_files_in_a_temporary_folder(tmp_path_factory):
+  """What newsbeam keeps between runs (dateparser's compiled patterns) goes
+  to a folder of the test session's, not the user's cache."""
+  os.environ['NEWSBEAM_CACHE_DIR'] = str(tmp_path_factory.mktemp('newsbeam-cache'))
+
+
 @pytest.fixture(scope='session')
 def config():
   return load_config()

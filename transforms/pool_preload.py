@@ -6,8 +6,10 @@ memory (copy on write), instead of paying for it in its own first calls:
 
 - dateparser's patterns: htmldate reads a date it cannot parse itself
   through dateparser, which tries every locale in turn and compiles each
-  locale's patterns on first use, about 3 s of CPU per process for all of
-  them; a string no locale reads compiles them all.
+  locale's patterns on first use, about 1.5 s of CPU per process for all of
+  them; a string no locale reads builds them all. The compiled patterns are
+  kept on disk between runs (``transforms/text/date_patterns.py``): a run
+  after the first loads them in about a fifth of that.
 - trafilatura's and htmldate's first call on a page (their lazy set-up).
 - fastText's language model (lid.176.ftz, about 25 ms of CPU), which a
   child's first language call would otherwise load within a record's
@@ -40,19 +42,15 @@ SCRIPT_SAMPLES = (
   'สภาจะประชุมในวันอังคารเพื่อลงคะแนนเสียงเกี่ยวกับงบประมาณใหม่',
 )
 
-# A string that no locale of dateparser reads: every locale's patterns are
-# compiled while it is tried.
-NO_DATE = 'zzqx 12 qqq'
-
 
 def preload() -> None:
-  from htmldate.extractors import get_external_parser
   from lingua import LanguageDetectorBuilder
 
   from transforms.language.backends import FAST_DETECTORS
+  from transforms.text import date_patterns
   from transforms.text.page import WARM_UP_PAGE, extract_page
 
-  get_external_parser().get_date_data(NO_DATE)
+  date_patterns.warm_up()
   extract_page(WARM_UP_PAGE, None)
   for detector in FAST_DETECTORS.values():
     detector()
