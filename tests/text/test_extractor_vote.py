@@ -1,7 +1,9 @@
 """A paragraph is kept when enough extractors hold it."""
 
+import random
+
 from transforms.text.page import extract_page
-from transforms.text.vote import voted_paragraphs
+from transforms.text.vote import _Kept, voted_paragraphs
 
 STORY = 'The council voted on Monday to extend the tram line to the harbour by spring.'
 SECOND = 'Work on the new stops starts in March, the mayor said after the vote.'
@@ -69,3 +71,28 @@ def test_a_paragraph_only_other_extractors_find_goes_where_they_have_it():
   # After the last kept paragraph, when none of its neighbours was kept.
   texts = [STORY, MENU + '\n\n' + SECOND, SECOND + '\n\n' + STORY]
   assert voted_paragraphs(texts, 2, 0.7) == [STORY, SECOND]
+
+
+def test_the_best_match_is_the_kept_paragraph_sharing_most_triples_the_first_on_a_tie():
+  # The kept paragraphs find their best match from the triples each holds;
+  # checked against comparing a paragraph with every kept one, in order,
+  # as paragraphs are inserted anywhere.
+  rng = random.Random(3)
+  words = ['w%d' % i for i in range(12)]
+
+  def triples():
+    return {tuple(rng.choice(words) for _ in range(3)) for _ in range(rng.randrange(1, 9))}
+
+  for _ in range(300):
+    kept, order = _Kept(), []
+    for step in range(rng.randrange(1, 25)):
+      entries = [('p%d.%d' % (step, i), triples()) for i in range(rng.randrange(0, 3))]
+      at = rng.randrange(len(order) + 1)
+      kept.insert(at, entries)
+      order[at:at] = entries
+      mine, least = triples(), rng.choice([0.5, 1, 1.5, 2, 3])
+      shared = [len(mine & theirs) for _, theirs in order]
+      best = max(range(len(order)), key=lambda i: (shared[i], -i), default=None)
+      expected = best if best is not None and shared[best] and shared[best] >= least else None
+      assert kept.best_match(mine, least) == expected
+    assert kept.paragraphs() == [paragraph for paragraph, _ in order]

@@ -13,7 +13,8 @@ by cross-validation with folds by site: docs/design/extraction.md.
 """
 
 import copy
-from typing import List, Optional, Set, Tuple
+import itertools
+from typing import Dict, List, Optional, Set, Tuple
 
 from transforms import schema
 from transforms.text.page import comparable, html_fragment_to_text, normalize_text
@@ -60,14 +61,20 @@ def voted_paragraphs(
   paragraph its predecessor there matches, or before the one its successor
   matches.
 
-  Each paragraph is reduced to comparable words once; a text's triples are
+  Each paragraph is reduced to comparable words once (extractors mostly
+  return the same paragraphs: once for all of them); a text's triples are
   those of its paragraphs' words run together (its words in order)."""
   weights = weights or [1] * len(texts)
   split = [schema.paragraphs(text) for text in texts]
-  words = [[comparable(p).split() for p in text] for text in split]
-  own = [[_triples(w) for w in text] for text in words]
+  reduced: Dict[str, Tuple[List[str], Set[Tuple[str, ...]]]] = {}
+  for paragraph in itertools.chain.from_iterable(split):
+    if paragraph not in reduced:
+      paragraph_words = comparable(paragraph).split()
+      reduced[paragraph] = (paragraph_words, _triples(paragraph_words))
+  words = [[reduced[p][0] for p in text] for text in split]
+  own = [[reduced[p][1] for p in text] for text in split]
   triples = [_text_triples(w, t) for w, t in zip(words, own)]
-  kept: List[Tuple[str, Set[Tuple[str, ...]]]] = []
+  kept = _Kept()
   given: Set[Tuple[str, ...]] = set()
   for n in range(len(texts)):
     # Where this text's next new paragraph goes in `kept`; None until one of
@@ -79,10 +86,10 @@ def voted_paragraphs(
         continue
       need = min_share * len(mine)
       if n and len(mine & given) >= need:
-        match = _best_match(mine, kept, need / 2)
+        match = kept.best_match(mine, need / 2)
         if match is not None:
           if at is None:
-            kept[match:match] = waiting
+            kept.insert(match, waiting)
             match += len(waiting)
             waiting = []
           at = match + 1
@@ -93,25 +100,66 @@ def voted_paragraphs(
       if at is None:
         waiting.append((paragraph, mine))
       else:
-        kept.insert(at, (paragraph, mine))
+        kept.insert(at, [(paragraph, mine)])
         at += 1
-    kept += waiting
+    kept.insert(len(kept), waiting)
     given |= triples[n]
-  return [paragraph for paragraph, _ in kept]
+  return kept.paragraphs()
 
 
-def _best_match(
-  mine: Set[Tuple[str, ...]], kept: List[Tuple[str, Set[Tuple[str, ...]]]], least: float
-) -> Optional[int]:
-  """The index of the kept paragraph sharing most word triples with
-  `mine`, at least `least` of them (a paragraph another extractor splits in
-  two matches either half), or None."""
-  best, best_shared = None, 0
-  for index, (_, theirs) in enumerate(kept):
-    shared = len(mine & theirs)
-    if shared >= least and shared > best_shared:
-      best, best_shared = index, shared
-  return best
+class _Kept:
+  """The kept paragraphs in order, each with its word triples, and which
+  paragraphs hold each triple: a paragraph's best match is counted from
+  its own triples, not by comparing it with every kept paragraph."""
+
+  def __init__(self):
+    self._entries: List[Tuple[str, Set[Tuple[str, ...]]]] = []
+    self._holders: Dict[Tuple[str, ...], List[int]] = {}  # triple -> entry numbers
+    self._order: List[int] = []  # entry numbers, in the kept order
+    self._position: Optional[Dict[int, int]] = None  # entry number -> index
+
+  def __len__(self) -> int:
+    return len(self._order)
+
+  def insert(self, index: int, entries: List[Tuple[str, Set[Tuple[str, ...]]]]) -> None:
+    """`entries` inserted before the `index`-th kept paragraph, in order."""
+    if not entries:
+      return
+    numbers = []
+    for entry in entries:
+      number = len(self._entries)
+      self._entries.append(entry)
+      for triple in entry[1]:
+        self._holders.setdefault(triple, []).append(number)
+      numbers.append(number)
+    self._order[index:index] = numbers
+    self._position = None
+
+  def best_match(self, mine: Set[Tuple[str, ...]], least: float) -> Optional[int]:
+    """The index of the kept paragraph sharing most word triples with
+    `mine`, at least `least` of them (a paragraph another extractor splits
+    in two matches either half); of those sharing as many, the first; or
+    None."""
+    shared: Dict[int, int] = {}
+    for triple in mine:
+      for number in self._holders.get(triple, ()):
+        shared[number] = shared.get(number, 0) + 1
+    if not shared:
+      return None
+    if self._position is None:
+      self._position = {number: index for index, number in enumerate(self._order)}
+    position = self._position
+    best, best_shared = None, 0
+    for number, count in shared.items():
+      if count < least or count < best_shared:
+        continue
+      index = position[number]
+      if count > best_shared or index < best:
+        best, best_shared = index, count
+    return best
+
+  def paragraphs(self) -> List[str]:
+    return [self._entries[number][0] for number in self._order]
 
 
 def resiliparse_text(page_html: str) -> str:
