@@ -10,8 +10,8 @@ Here the built word lists and patterns are kept in a file between runs: the
 patterns as the `regex` module's compiled form (the code its C engine runs,
 what it pickles them as), so loading them skips the parsing. The file is
 marshal data (no code runs when it is read), named by the versions of
-Python, dateparser and regex that built it; a file that does not fit is
-ignored and written again. The patterns are the ones dateparser would build:
+Python, dateparser and regex that built it and the kind of machine; a file
+that does not fit is ignored and written again. The patterns are the ones dateparser would build:
 the same dates.
 
 Where: $NEWSBEAM_CACHE_DIR, else $XDG_CACHE_HOME/newsbeam, else
@@ -22,6 +22,7 @@ be written only means the next run builds the patterns again.
 import logging
 import marshal
 import os
+import platform
 import sys
 import tempfile
 from typing import Any, Dict, Optional
@@ -55,14 +56,24 @@ def cache_folder() -> Optional[str]:
 
 
 def cache_path(folder: str) -> str:
-  """The file for this Python, dateparser and regex."""
+  """The file for this Python, dateparser and regex, on this kind of
+  machine (the compiled form is the regex engine's own, a home folder may
+  be shared by machines of another kind)."""
   import dateparser
   import regex
+  from regex import _regex
 
   return os.path.join(
     folder,
-    'dateparser-%s-regex-%s-py%d.%d.marshal'
-    % (dateparser.__version__, regex.__version__, *sys.version_info[:2]),
+    'dateparser-%s-regex-%s-%s-%s-%s-%s.marshal'
+    % (
+      dateparser.__version__,
+      regex.__version__,
+      getattr(_regex, 'MAGIC', 0),
+      sys.implementation.cache_tag,
+      platform.machine() or 'machine',
+      sys.byteorder,
+    ),
   )
 
 
