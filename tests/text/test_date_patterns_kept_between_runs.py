@@ -139,3 +139,12 @@ def test_where_the_patterns_are_kept(monkeypatch, tmp_path):
   monkeypatch.delenv('XDG_CACHE_HOME')
   monkeypatch.setenv('HOME', str(tmp_path))
   assert date_patterns.cache_folder() == os.path.join(str(tmp_path), '.cache', 'newsbeam')
+
+
+def test_a_file_name_that_cannot_be_told_only_means_built(monkeypatch, tmp_path):
+  def no_version(folder):
+    raise AttributeError("module 'dateparser' has no attribute '__version__'")
+
+  monkeypatch.setattr(date_patterns, 'cache_path', no_version)
+  assert date_patterns.warm_up(str(tmp_path)) == 'built, not kept'
+  assert os.listdir(tmp_path) == []

@@ -84,7 +84,11 @@ def warm_up(folder: Optional[str] = None) -> str:
   from htmldate.extractors import get_external_parser
 
   folder = cache_folder() if folder is None else folder
-  path = cache_path(folder) if folder else None
+  try:
+    path = cache_path(folder) if folder else None
+  except Exception as error:  # a library without its version: built, as before
+    _LOG.debug('dateparser patterns not kept: %s', error)
+    path = None
   loaded = path is not None and _load(path)
   get_external_parser().get_date_data(NO_DATE)
   if loaded:
