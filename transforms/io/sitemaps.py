@@ -35,7 +35,6 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from lxml import etree
 
 from transforms import schema
 from transforms.fetch.client import FetchOptions
@@ -90,6 +89,10 @@ def parse_sitemap(data: bytes, base: str) -> Tuple[List[str], List[Dict[str, Any
   lists sitemaps, a urlset pages, each page as {'url', 'lastmod',
   'published_at', 'title', 'language'}. Raises SitemapError when the
   document is neither."""
+  # Imported here: a run that reads no sitemap does not load lxml in the
+  # launcher (about 80 ms of its start-up); extraction's children have it.
+  from lxml import etree
+
   try:
     root = etree.fromstring(unpacked(data), etree.XMLParser(**_PARSER_OPTIONS))
   except etree.XMLSyntaxError as e:
