@@ -49,6 +49,24 @@ def test_whole_numbers_stay_whole(tmp_path):
   assert type(config['fetch']['backoff']) is float
 
 
+def test_the_files_read_as_yamls_own_parser_reads_them(tmp_path):
+  # libyaml's parser where it is there: the same values, of the same types.
+  from configs.loading import _read_yaml
+
+  with open(default_config_path(), encoding='utf-8') as f:
+    text = f.read()
+  text += 'extra:\n  when: 2024-01-02\n  ratio: 1e3\n  flag: yes\n  none: ~\n  text: "a: b"\n'
+  _exactly(_read_yaml(text, 'default.yaml'), yaml.safe_load(text))
+
+
+def test_a_file_that_is_not_yaml_says_where(tmp_path):
+  with pytest.raises(ConfigError) as error:
+    _load(tmp_path, 'extract:\n  mode: [fast\nfilter:\n  min_words: 3\n')
+  message = str(error.value)
+  assert 'user.yaml is not valid YAML' in message
+  assert 'line 2, column 9' in message and 'mode: [fast' in message
+
+
 def test_a_user_file_changes_only_what_it_names(tmp_path):
   config = _load(tmp_path, 'dedup:\n  threshold: 0.5\n')
   assert config['dedup']['threshold'] == 0.5
