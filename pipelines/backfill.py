@@ -61,6 +61,7 @@ from pipelines.ingest import (
   index_path,
   launch,
   local_progress,
+  one_worker_here,
   read_summary,
   start_up_left_out_of_collections,
 )
@@ -141,6 +142,7 @@ def build_backfill(
       warc=warc,
       sitemaps=sitemaps,
       sitemap_days=(days[0], days[-1]),
+      spread=not one_worker_here(pipeline.options),
     )
     # Dated after extraction, by what it reads (ProcessByDay).
     pages.append(archived.pages)
@@ -156,7 +158,11 @@ def build_backfill(
   for day in days if input_root else ():
     tag = lambda record, day=day: with_partition(record, day)
     read = ReadInputs(
-      [], [scraped_glob(input_root, day)], config['read'], FetchOptions(config['fetch'])
+      [],
+      [scraped_glob(input_root, day)],
+      config['read'],
+      FetchOptions(config['fetch']),
+      spread=not one_worker_here(pipeline.options),
     )
     day_pages, day_dead, *_ = pipeline | '%s/Read' % day >> read
     pages.append(day_pages | '%s/TagPages' % day >> beam.Map(tag))

@@ -260,7 +260,15 @@ def build_pipeline(
   feeds' fetch state."""
   token = new_token()
   dedup, index_files = dedup_for(config, output, index, token)
-  read = ReadInputs(feeds, scraped, config['read'], fetch, warc=warc, sitemaps=sitemaps)
+  read = ReadInputs(
+    feeds,
+    scraped,
+    config['read'],
+    fetch,
+    warc=warc,
+    sitemaps=sitemaps,
+    spread=not one_worker_here(pipeline.options),
+  )
   inputs = pipeline | 'Read' >> read
   outputs = (inputs.pages, inputs.dead_letter) | 'Articles' >> ArticleRecords(
     config, min_words, dedup
@@ -340,6 +348,18 @@ def configure_logging() -> None:
   for handler in logging.getLogger().handlers:
     handler.addFilter(_QuietFalseWarnings())
     handler.addFilter(_QuietNothingReadable())
+
+
+def one_worker_here(options: PipelineOptions) -> bool:
+  """Whether the run's one worker is this process: the DirectRunner in
+  memory (its default mode) with one worker. Its reads need not be spread
+  over workers (``ReadInputs``'s `spread`)."""
+  direct = options.view_as(DirectOptions)
+  return (
+    options.view_as(StandardOptions).runner in LOCAL_RUNNERS
+    and (direct.direct_running_mode or 'in_memory') == 'in_memory'
+    and (direct.direct_num_workers or 1) == 1
+  )
 
 
 def local_progress(options: PipelineOptions, config: Dict[str, Any]):

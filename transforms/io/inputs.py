@@ -83,6 +83,14 @@ class ReadInputs(beam.PTransform):
   With ``fetch.fetch_articles``, feed entries' linked pages are fetched;
   the pages sitemaps list always are. `sitemap_days`: (first, last) day of
   a backfill: only the sitemap pages dated within it are fetched.
+
+  `spread`: whether the files, their lines or spans and the fetched pages
+  are spread over the workers (a Reshuffle after each read). Where the one
+  worker is the launcher's own process (the DirectRunner in memory), there
+  is no other worker to spread to, and each Reshuffle would hold the whole
+  input before the next step starts: there the reads flow straight into
+  extraction (whose pool of children works on every core). The same
+  records either way.
   """
 
   def __init__(
@@ -94,8 +102,10 @@ class ReadInputs(beam.PTransform):
     warc: List[str] = (),
     sitemaps: List[str] = (),
     sitemap_days: Optional[Tuple[str, str]] = None,
+    spread: bool = True,
   ):
     super().__init__()
+    self._spread = spread
     self._feeds = list(feeds)
     self._scraped = list(scraped)
     self._warc = list(warc)
@@ -108,6 +118,10 @@ class ReadInputs(beam.PTransform):
       fetch = FetchOptions(load_config()['fetch'])
     self._fetch = fetch
 
+  def _spread_out(self, name: str) -> beam.PTransform:
+    """A Reshuffle over the workers, or nothing where there is one."""
+    return name >> (beam.Reshuffle() if self._spread else beam.Map(lambda element: element))
+
   def expand(self, pbegin):
     pages, dead, skipped, states = [], [], [], []
     if self._feeds:
@@ -119,7 +133,7 @@ class ReadInputs(beam.PTransform):
       )
       feeds = (
         specs.specs
-        | 'SpreadFeeds' >> beam.Reshuffle()
+        | self._spread_out('SpreadFeeds')
         | 'ReadFeeds'
         >> beam.ParDo(ReadFeedDocuments(self._config, self._fetch)).with_outputs(
           schema.DEAD_LETTER, FETCH_STATE, main='pages'
@@ -133,7 +147,7 @@ class ReadInputs(beam.PTransform):
         fetched = entries | 'FetchArticles' >> FetchLinkedPages(self._fetch)
         entries = fetched.pages
         dead.append(fetched.dead_letter)
-      pages.append(entries | 'SpreadPages' >> beam.Reshuffle())
+      pages.append(entries | self._spread_out('SpreadPages'))
     if self._scraped:
       files = (
         pbegin
@@ -145,7 +159,7 @@ class ReadInputs(beam.PTransform):
       )
       lines = (
         files.files
-        | 'SpreadFiles' >> beam.Reshuffle()
+        | self._spread_out('SpreadFiles')
         | 'ReadScraped'
         >> beam.ParDo(ReadScrapedLines(self._config)).with_outputs(schema.DEAD_LETTER, main='lines')
       )
@@ -154,7 +168,7 @@ class ReadInputs(beam.PTransform):
       # bytes through the shuffle.
       scraped = (
         lines.lines
-        | 'SpreadLines' >> beam.Reshuffle()
+        | self._spread_out('SpreadLines')
         | 'ParseScraped'
         >> beam.ParDo(ParseScrapedLines(self._config)).with_outputs(
           schema.DEAD_LETTER, main='pages'
@@ -173,13 +187,13 @@ class ReadInputs(beam.PTransform):
       # over the workers: no worker reads a whole 1 GB archive alone.
       indexed = (
         files.files
-        | 'SpreadWarcFiles' >> beam.Reshuffle()
+        | self._spread_out('SpreadWarcFiles')
         | 'IndexWarc'
         >> beam.ParDo(IndexWarcFile(self._config)).with_outputs(schema.DEAD_LETTER, main='spans')
       )
       archived = (
         indexed.spans
-        | 'SpreadWarcSpans' >> beam.Reshuffle()
+        | self._spread_out('SpreadWarcSpans')
         | 'ReadWarc'
         >> beam.ParDo(ReadWarcSpan()).with_outputs(schema.DEAD_LETTER, SKIPPED, main='pages')
       )
