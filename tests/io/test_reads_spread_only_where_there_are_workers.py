@@ -3,8 +3,6 @@ there are workers to spread to: a run whose one worker is the launcher's
 own process reads straight into the next steps, and reads the same
 records."""
 
-import json
-
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
