@@ -131,6 +131,7 @@ def build_backfill(
   it in `index`, when given), classifies, and writes each day's outputs."""
   token = new_token()
   staged = staging_folder(index, token) if index else None
+  spread = not one_worker_here(pipeline.options)
   pages, read_dead = [], []
   skipped_by_day = None
   if warc or sitemaps:
@@ -142,7 +143,7 @@ def build_backfill(
       warc=warc,
       sitemaps=sitemaps,
       sitemap_days=(days[0], days[-1]),
-      spread=not one_worker_here(pipeline.options),
+      spread=spread,
     )
     # Dated after extraction, by what it reads (ProcessByDay).
     pages.append(archived.pages)
@@ -162,7 +163,7 @@ def build_backfill(
       [scraped_glob(input_root, day)],
       config['read'],
       FetchOptions(config['fetch']),
-      spread=not one_worker_here(pipeline.options),
+      spread=spread,
     )
     day_pages, day_dead, *_ = pipeline | '%s/Read' % day >> read
     pages.append(day_pages | '%s/TagPages' % day >> beam.Map(tag))
