@@ -124,8 +124,7 @@ def _save(path: str) -> bool:
   """Writes this process's built patterns to `path` (a whole file or none)."""
   try:
     classes = _dictionary_classes()
-    from dateparser.languages.dictionary import Dictionary
-
+    Dictionary = classes['Dictionary']
     caches = {}
     with Dictionary._cache_lock:
       for name in CACHES:
@@ -171,8 +170,7 @@ def _load(path: str) -> bool:
       ]
     if not any(decoded.values()):
       return False
-    from dateparser.languages.dictionary import Dictionary
-
+    Dictionary = classes['Dictionary']
     with Dictionary._cache_lock:
       for name, entries in decoded.items():
         cache = getattr(Dictionary, name)
