@@ -98,6 +98,17 @@ class ReadSettings(Section):
   max_record_bytes: int = Field(
     20000000, ge=1, description='A scraped line or feed document larger than this is a dead letter.'
   )
+  scraped_split_bytes: int = Field(
+    4 * 1024 * 1024,
+    ge=1,
+    description=(
+      'A scraped JSON Lines file is read in spans of whole lines, on different workers: '
+      'a span ends once it holds this many bytes or scraped_split_lines lines.'
+    ),
+  )
+  scraped_split_lines: int = Field(
+    500, ge=1, description='A span of a scraped file ends once it holds this many lines.'
+  )
   warc_split_bytes: int = Field(
     64 * 1024 * 1024,
     ge=1,

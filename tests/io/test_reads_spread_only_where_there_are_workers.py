@@ -62,4 +62,4 @@ def test_the_same_pages_spread_or_not(tmp_path, spread):
     steps = reshuffles(p)
   assert bool(steps) is spread
   if spread:
-    assert sorted(label.rsplit('/', 1)[-1] for label in steps) == ['SpreadFiles', 'SpreadLines']
+    assert sorted(label.rsplit('/', 1)[-1] for label in steps) == ['SpreadFiles', 'SpreadSpans']

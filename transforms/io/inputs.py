@@ -25,7 +25,7 @@ from transforms.fetch.client import FetchOptions
 from transforms.fetch.pages import FetchLinkedPages
 from transforms.fetch.state import FETCH_STATE
 from transforms.io.feeds import STAGE_READ_FEED, ReadFeedDocuments
-from transforms.io.scraped import STAGE_READ_SCRAPED, ParseScrapedLines, ReadScrapedLines
+from transforms.io.scraped import STAGE_READ_SCRAPED, IndexScrapedFile, ReadScrapedSpan
 from transforms.io.sitemaps import ReadSitemaps
 from transforms.io.warc import SKIPPED, STAGE_READ_WARC, IndexWarcFile, ReadWarcSpan
 from transforms.text.urls import is_url
@@ -84,7 +84,7 @@ class ReadInputs(beam.PTransform):
   the pages sitemaps list always are. `sitemap_days`: (first, last) day of
   a backfill: only the sitemap pages dated within it are fetched.
 
-  `spread`: whether the files, their lines or spans and the fetched pages
+  `spread`: whether the files, their spans and the fetched pages
   are spread over the workers (a Reshuffle after each read). Where the one
   worker is the launcher's own process (the DirectRunner in memory), there
   is no other worker to spread to, and each Reshuffle would hold the whole
@@ -157,25 +157,23 @@ class ReadInputs(beam.PTransform):
           schema.DEAD_LETTER, main='files'
         )
       )
-      lines = (
+      # A file is cut into spans of whole lines and the spans, not the
+      # lines, are spread over the workers: each reads its own spans' pages
+      # from the file, so the pages never go through a shuffle.
+      spans = (
         files.files
         | self._spread_out('SpreadFiles')
-        | 'ReadScraped'
-        >> beam.ParDo(ReadScrapedLines(self._config)).with_outputs(schema.DEAD_LETTER, main='lines')
+        | 'IndexScraped'
+        >> beam.ParDo(IndexScrapedFile(self._config)).with_outputs(schema.DEAD_LETTER, main='spans')
       )
-      # The lines are spread over the workers, not the parsed records: a
-      # record holds its line as `raw` beside the page's html, twice the
-      # bytes through the shuffle.
       scraped = (
-        lines.lines
-        | self._spread_out('SpreadLines')
-        | 'ParseScraped'
-        >> beam.ParDo(ParseScrapedLines(self._config)).with_outputs(
-          schema.DEAD_LETTER, main='pages'
-        )
+        spans.spans
+        | self._spread_out('SpreadSpans')
+        | 'ReadScraped'
+        >> beam.ParDo(ReadScrapedSpan(self._config)).with_outputs(schema.DEAD_LETTER, main='pages')
       )
       pages.append(scraped.pages)
-      dead += [files[schema.DEAD_LETTER], lines[schema.DEAD_LETTER], scraped[schema.DEAD_LETTER]]
+      dead += [files[schema.DEAD_LETTER], spans[schema.DEAD_LETTER], scraped[schema.DEAD_LETTER]]
     if self._warc:
       files = (
         pbegin

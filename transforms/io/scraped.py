@@ -1,14 +1,17 @@
 """Scraped pages: JSON Lines files, one page per line, read and validated.
 
-``parse_scraped_line`` is plain Python; ``ReadScrapedLines`` and
-``ParseScrapedLines`` are the Beam steps (the lines are spread over the
-workers between them). A line ends as a raw page record or a dead letter.
+``parse_scraped_line``, ``line_spans`` and ``span_lines`` are plain Python.
+In a batch run a file is cut into spans of whole lines (``IndexScrapedFile``),
+the spans are spread over the workers and each worker reads and parses its
+own (``ReadScrapedSpan``): the pages themselves never go through a shuffle.
+A stream reads each new file whole (``ReadScrapedFiles``). A line ends as a
+raw page record or a dead letter.
 """
 
 import json
 import logging
 import re
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -170,6 +173,170 @@ def bounded_lines(f, max_bytes: int, chunk_bytes: int = 1 << 20) -> Iterable[byt
       start = stop
   if pieces:
     yield b''.join(pieces)
+
+
+class LineSpan(NamedTuple):
+  """Whole lines of a JSON Lines file, read together on one worker: `count`
+  lines from byte `start` to byte `end` of the file at `path`, the first
+  numbered `first_line`. A compressed file has no offset to seek to: its
+  spans carry their lines (each cut as ``bounded_lines`` cuts it) in
+  `lines`."""
+
+  path: str
+  start: int
+  end: int
+  first_line: int
+  count: int
+  lines: Optional[Tuple[bytes, ...]] = None
+
+
+def is_compressed(path: str) -> bool:
+  return CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
+
+
+def line_spans(
+  f, path: str, split_bytes: int, split_lines: int, max_bytes: int, chunk_bytes: int = 1 << 20
+) -> Iterator[LineSpan]:
+  """The spans of the file `f` (opened from `path`, binary), each ending at
+  a line's end once it holds `split_bytes` bytes or `split_lines` lines, the
+  last at the end of the file. Only newlines are looked for in an
+  uncompressed file; a compressed one's lines are read and carried. Errors
+  of the file (a truncated gzip stream) are raised after the spans before
+  them."""
+  if is_compressed(path):
+    yield from _carried_spans(f, path, split_bytes, split_lines, max_bytes)
+    return
+  start = position = 0
+  first_line, count = 1, 0
+  ends_line = True  # whether the bytes read so far end with a newline
+  while True:
+    chunk = f.read(chunk_bytes)
+    if not chunk:
+      break
+    ends_line = chunk.endswith(b'\n')
+    found = chunk.find(b'\n')
+    while found >= 0:
+      count += 1
+      end = position + found + 1
+      if end - start >= split_bytes or count >= split_lines:
+        yield LineSpan(path, start, end, first_line, count)
+        start, first_line, count = end, first_line + count, 0
+      found = chunk.find(b'\n', found + 1)
+    position += len(chunk)
+  if position > start:
+    yield LineSpan(path, start, position, first_line, count + (not ends_line))
+
+
+def _carried_spans(f, path, split_bytes, split_lines, max_bytes) -> Iterator[LineSpan]:
+  lines, size, first_line = [], 0, 1
+  try:
+    for line in bounded_lines(f, max_bytes):
+      lines.append(line)
+      size += len(line)
+      if size >= split_bytes or len(lines) >= split_lines:
+        yield LineSpan(path, 0, 0, first_line, len(lines), tuple(lines))
+        first_line += len(lines)
+        lines, size = [], 0
+  except Exception:
+    # The lines read before the damage are still read.
+    if lines:
+      yield LineSpan(path, 0, 0, first_line, len(lines), tuple(lines))
+    raise
+  if lines:
+    yield LineSpan(path, 0, 0, first_line, len(lines), tuple(lines))
+
+
+class _Window:
+  """The next `size` bytes of a binary file, as a file to read."""
+
+  def __init__(self, f, size: int):
+    self._f, self._left = f, size
+
+  def read(self, n: int) -> bytes:
+    data = self._f.read(min(n, self._left)) if self._left > 0 else b''
+    self._left -= len(data)
+    return data
+
+
+def span_lines(span: LineSpan, max_bytes: int) -> Iterator[Tuple[str, bytes]]:
+  """(origin, line) of each line of the span that is not blank, origin being
+  `path:N`, each line cut as ``bounded_lines`` cuts it. Raises what opening
+  or reading the file raises."""
+  if span.lines is not None:
+    yield from _numbered(span.lines, span)
+    return
+  with FileSystems.open(span.path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+    f.seek(span.start)
+    yield from _numbered(bounded_lines(_Window(f, span.end - span.start), max_bytes), span)
+
+
+def _numbered(lines: Iterable[bytes], span: LineSpan) -> Iterator[Tuple[str, bytes]]:
+  for line_no, line in enumerate(lines, span.first_line):
+    if line.strip():
+      yield '%s:%d' % (span.path, line_no), line
+
+
+class IndexScrapedFile(beam.DoFn):
+  """A JSON Lines file -> its ``LineSpan``s, to read on different workers
+  (``read.scraped_split_bytes`` and ``read.scraped_split_lines``); a file
+  that cannot be opened or read is a dead letter (after the spans of the
+  lines read before the damage)."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._split_bytes = read_config['scraped_split_bytes']
+    self._split_lines = read_config['scraped_split_lines']
+    self._max_bytes = read_config['max_record_bytes']
+    self._spans = Metrics.counter('sources', 'scraped_spans')
+
+  def process(self, path: str):
+    try:
+      f = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+    except Exception as e:
+      yield beam.pvalue.TaggedOutput(
+        schema.DEAD_LETTER,
+        schema.dead_letter(STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path),
+      )
+      return
+    read = 0
+    try:
+      with f:
+        for span in line_spans(f, path, self._split_bytes, self._split_lines, self._max_bytes):
+          self._spans.inc()
+          read += span.count
+          yield span
+    except Exception as e:  # e.g. a truncated gzip stream
+      yield beam.pvalue.TaggedOutput(
+        schema.DEAD_LETTER,
+        schema.dead_letter(
+          STAGE_READ_SCRAPED, 'file unreadable after line %d: %s' % (read, e), path
+        ),
+      )
+
+
+class ReadScrapedSpan(beam.DoFn):
+  """A ``LineSpan`` -> its page records, and a dead letter for each bad
+  line and for a span that cannot be read."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._max_bytes = read_config['max_record_bytes']
+    self._lines = Metrics.counter('sources', 'scraped_lines')
+    self._parse = ParseScrapedLines(read_config)
+
+  def process(self, span: LineSpan):
+    try:
+      for origin_line in span_lines(span, self._max_bytes):
+        self._lines.inc()
+        yield from self._parse.process(origin_line)
+    except Exception as e:
+      logging.exception('reading %s from byte %d failed', span.path, span.start)
+      yield beam.pvalue.TaggedOutput(
+        schema.DEAD_LETTER,
+        schema.dead_letter(
+          STAGE_READ_SCRAPED,
+          'file read failed at line %d or after: %s' % (span.first_line, e),
+          span.path,
+        ),
+      )
 
 
 class ReadScrapedLines(beam.DoFn):
