@@ -163,3 +163,29 @@ def test_the_lines_read_before_a_read_fails_are_in_the_spans_before_the_error():
   # the error); the line the damage cut is not a line.
   assert [s.count for s in spans] == [4, 4, 2]
   assert [line for s in spans for line in s.lines] == data.splitlines(keepends=True)[:10]
+
+
+@pytest.mark.parametrize('spread', [True, False])
+def test_spans_of_a_file_on_cloud_storage_are_read_from_their_offsets(gcs_bucket, spread):
+  records = [
+    {'url': 'https://news.example/%d' % i, 'html': '<p>Story %d %s</p>' % (i, 'word ' * (i % 11))}
+    for i in range(50)
+  ]
+  lines = [json.dumps(r) for r in records]
+  lines[20] = '{"url": "https://news.example/broken", "html": '
+  gcs_bucket.blob('raw/pages.jsonl').upload_from_string('\n'.join(lines) + '\n')
+  config = load_config()
+  config['read'].update(scraped_split_lines=7, scraped_split_bytes=10**6)
+  path = 'gs://%s/raw/pages.jsonl' % gcs_bucket.name
+  with TestPipeline() as p:
+    read = p | ReadInputs([], [path], config['read'], FetchOptions(config['fetch']), spread=spread)
+    assert_that(
+      read.pages | beam.Map(lambda page: page['url']),
+      equal_to([r['url'] for i, r in enumerate(records) if i != 20]),
+    )
+    # The bad line is a dead letter; the lines after it are read.
+    assert_that(
+      read.dead_letter | beam.Map(lambda d: d['error'].startswith('invalid JSON')),
+      equal_to([True]),
+      label='OneBadLine',
+    )
