@@ -4,8 +4,8 @@
 In a batch run a file is cut into spans of whole lines (``IndexScrapedFile``),
 the spans are spread over the workers and each worker reads and parses its
 own (``ReadScrapedSpan``): the pages themselves never go through a shuffle.
-A stream reads each new file whole (``ReadScrapedFiles``). A line ends as a
-raw page record or a dead letter.
+A stream reads each new file whole, span after span (``ReadScrapedFiles``).
+A line ends as a raw page record or a dead letter.
 """
 
 import json
@@ -276,6 +276,23 @@ def _numbered(lines: Iterable[bytes], span: LineSpan) -> Iterator[Tuple[str, byt
       yield '%s:%d' % (span.path, line_no), line
 
 
+class ParseScrapedLines(beam.DoFn):
+  """(origin, line) -> the scraped page record, or a dead letter."""
+
+  def __init__(self, read_config: Dict[str, Any]):
+    self._max_bytes = read_config['max_record_bytes']
+    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
+
+  def process(self, origin_line: Tuple[str, bytes]):
+    origin, line = origin_line
+    kind, record = parse_scraped_line(line, self._max_bytes, origin)
+    if kind == schema.DEAD_LETTER:
+      self._bad.inc()
+      yield beam.pvalue.TaggedOutput(schema.DEAD_LETTER, record)
+    else:
+      yield record
+
+
 class IndexScrapedFile(beam.DoFn):
   """A JSON Lines file -> its ``LineSpan``s, to read on different workers
   (``read.scraped_split_bytes`` and ``read.scraped_split_lines``); a file
@@ -339,81 +356,18 @@ class ReadScrapedSpan(beam.DoFn):
       )
 
 
-class ReadScrapedLines(beam.DoFn):
-  """Reads one JSON Lines file (gzip by extension) line by line: ->
-  (origin, line) for each line that is not blank, origin being `path:N`; a
-  file that cannot be read is a dead letter."""
-
-  def __init__(self, read_config: Dict[str, Any]):
-    self._max_bytes = read_config['max_record_bytes']
-    self._lines = Metrics.counter('sources', 'scraped_lines')
-
-  def process(self, path: str):
-    try:
-      f = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
-    except Exception as e:
-      yield beam.pvalue.TaggedOutput(
-        schema.DEAD_LETTER,
-        schema.dead_letter(STAGE_READ_SCRAPED, 'file could not be opened: %s' % e, path),
-      )
-      return
-    line_no = 0
-    lines = bounded_lines(f, self._max_bytes)
-    try:
-      with f:
-        while True:
-          try:
-            line = next(lines, b'')
-          except Exception as e:  # e.g. a truncated gzip stream
-            yield beam.pvalue.TaggedOutput(
-              schema.DEAD_LETTER,
-              schema.dead_letter(
-                STAGE_READ_SCRAPED, 'file unreadable after line %d: %s' % (line_no, e), path
-              ),
-            )
-            return
-          if not line:
-            break
-          line_no += 1
-          if not line.strip():
-            continue
-          self._lines.inc()
-          yield '%s:%d' % (path, line_no), line
-    except Exception as e:
-      logging.exception('reading %s failed', path)
-      yield beam.pvalue.TaggedOutput(
-        schema.DEAD_LETTER, schema.dead_letter(STAGE_READ_SCRAPED, 'file read failed: %s' % e, path)
-      )
-
-
-class ParseScrapedLines(beam.DoFn):
-  """(origin, line) -> the scraped page record, or a dead letter."""
-
-  def __init__(self, read_config: Dict[str, Any]):
-    self._max_bytes = read_config['max_record_bytes']
-    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
-
-  def process(self, origin_line: Tuple[str, bytes]):
-    origin, line = origin_line
-    kind, record = parse_scraped_line(line, self._max_bytes, origin)
-    if kind == schema.DEAD_LETTER:
-      self._bad.inc()
-      yield beam.pvalue.TaggedOutput(schema.DEAD_LETTER, record)
-    else:
-      yield record
-
-
 class ReadScrapedFiles(beam.DoFn):
-  """Reads and parses one JSON Lines file: -> page records, and dead
-  letters (bad lines, unreadable files)."""
+  """Reads and parses one JSON Lines file whole, span after span: -> page
+  records, and dead letters (bad lines, unreadable files). A stream's way:
+  its files are read as they come."""
 
   def __init__(self, read_config: Dict[str, Any]):
-    self._read = ReadScrapedLines(read_config)
-    self._parse = ParseScrapedLines(read_config)
+    self._index = IndexScrapedFile(read_config)
+    self._read = ReadScrapedSpan(read_config)
 
   def process(self, path: str):
-    for item in self._read.process(path):
-      if isinstance(item, beam.pvalue.TaggedOutput):
-        yield item
+    for span in self._index.process(path):
+      if isinstance(span, beam.pvalue.TaggedOutput):
+        yield span
       else:
-        yield from self._parse.process(item)
+        yield from self._read.process(span)
