@@ -10,14 +10,38 @@ and apart for the main process and for its children:
 
 A sample goes to the first group in GROUPS whose test its stack passes, so
 module loading counts as imports wherever it happens; "other" is what no
-group claims (the standard library: threads, logging, JSON).
+group claims (the standard library: threads, logging, JSON). py-spy counts
+some threads as active while they are blocked (a condition variable, a
+selector, a pipe read): those samples are "waiting", their own group, not
+CPU spent by the stage that waits.
 """
 
 import argparse
 import re
 from collections import Counter
 
+# Innermost frames of a thread that is blocked, not computing.
+WAITS = (
+  'Condition.wait (threading.py',
+  'Event.wait (threading.py',
+  'Thread._wait_for_tstate_lock (threading.py',
+  '.select (selectors.py',
+  '_ModuleLock.acquire (<frozen importlib._bootstrap>',
+  'Connection._recv (multiprocessing/connection.py',
+  'Connection._recv_bytes (multiprocessing/connection.py',
+  '_ConnectionBase.recv (multiprocessing/connection.py',
+)
+
+
+def innermost(stack):
+  return stack.rsplit(';', 1)[-1]
+
+
 GROUPS = (
+  (
+    'waiting (a thread blocked on a lock, a selector or a pipe: not CPU)',
+    lambda s: innermost(s).startswith(WAITS),
+  ),
   (
     # transforms/pool_preload.py runs under its own import, in the fork server.
     "the pool's fork server warming caches (dateparser, lingua, a first page)",
