@@ -40,7 +40,7 @@ def innermost(stack):
 GROUPS = (
   (
     'waiting (a thread blocked on a lock, a selector or a pipe: not CPU)',
-    lambda s: innermost(s).startswith(WAITS),
+    lambda s: any(wait in innermost(s) for wait in WAITS),
   ),
   (
     # transforms/pool_preload.py runs under its own import, in the fork server.
