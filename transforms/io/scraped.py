@@ -8,9 +8,11 @@ A stream reads each new file whole, span after span (``ReadScrapedFiles``).
 A line ends as a raw page record or a dead letter.
 """
 
+import contextlib
 import json
 import logging
 import re
+import zlib
 from typing import Any, Dict, Iterable, Iterator, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
@@ -194,6 +196,48 @@ def is_compressed(path: str) -> bool:
   return CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
 
 
+class _Gunzipped:
+  """The bytes of a gzip stream `f` (its members one after the other), read
+  in bounded memory; EOFError where the file ends inside a member. Beam's
+  reader ends quietly there, so a file cut short in transfer would lose
+  its last lines without a word."""
+
+  def __init__(self, f):
+    self._f = f
+    self._inflater = zlib.decompressobj(31)
+    self._pending = b''
+    self._in_member = False
+
+  def read(self, n: int) -> bytes:
+    while True:
+      if not self._pending:
+        self._pending = self._f.read(1 << 20)
+        if not self._pending:
+          if self._in_member:
+            raise EOFError('the file ends inside a gzip member (cut short?)')
+          return b''
+      data = self._inflater.decompress(self._pending, n)
+      self._in_member = True
+      if self._inflater.eof:
+        self._pending, self._in_member = self._inflater.unused_data, False
+        self._inflater = zlib.decompressobj(31)
+      else:
+        self._pending = self._inflater.unconsumed_tail
+      if data:
+        return data
+
+  def close(self):
+    self._f.close()
+
+
+def open_scraped(path: str):
+  """A scraped file's bytes, decompressed by its extension (gzip by the
+  reader above, which says where a file is cut short)."""
+  if CompressionTypes.detect_compression_type(path) == CompressionTypes.GZIP:
+    return _Gunzipped(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
+  return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+
+
 def line_spans(
   f, path: str, split_bytes: int, split_lines: int, max_bytes: int, chunk_bytes: int = 1 << 20
 ) -> Iterator[LineSpan]:
@@ -307,7 +351,7 @@ class IndexScrapedFile(beam.DoFn):
 
   def process(self, path: str):
     try:
-      f = FileSystems.open(path, compression_type=CompressionTypes.AUTO)
+      f = open_scraped(path)
     except Exception as e:
       yield beam.pvalue.TaggedOutput(
         schema.DEAD_LETTER,
@@ -316,7 +360,7 @@ class IndexScrapedFile(beam.DoFn):
       return
     read = 0
     try:
-      with f:
+      with contextlib.closing(f):
         for span in line_spans(f, path, self._split_bytes, self._split_lines, self._max_bytes):
           self._spans.inc()
           read += span.count
