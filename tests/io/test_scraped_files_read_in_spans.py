@@ -18,7 +18,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from configs.loading import load_config
 from transforms.fetch.client import FetchOptions
 from transforms.io.inputs import ReadInputs
-from transforms.io.scraped import bounded_lines, line_spans, open_scraped, span_lines
+from transforms.io.scraped import Gunzipped, bounded_lines, line_spans, open_scraped, span_lines
 
 MAX_BYTES = 300
 
@@ -196,3 +196,25 @@ def test_spans_of_a_file_on_cloud_storage_are_read_from_their_offsets(gcs_bucket
       equal_to([True]),
       label='OneBadLine',
     )
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_gzip_members_read_whole_in_reads_of_any_size_and_a_cut_is_an_error(seed):
+  rng = random.Random(seed)
+  parts = [
+    b'a' * rng.randint(0, 300000),
+    bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 5000))),
+    b''.join(b'line %d %s\n' % (i, b'x' * rng.randint(0, 50)) for i in range(rng.randint(0, 3000))),
+  ]
+  parts = rng.sample(parts, 3)
+  data = b''.join(gzip.compress(part) for part in parts)
+  for size in (1, 7, 258, 4096, 1 << 20):
+    reader, read = Gunzipped(io.BytesIO(data)), []
+    while chunk := reader.read(size):
+      assert len(chunk) <= size
+      read.append(chunk)
+    assert b''.join(read) == b''.join(parts)
+  cut = Gunzipped(io.BytesIO(data[: rng.randint(1, len(data) - 9)]))
+  with pytest.raises((EOFError, zlib.error)):
+    while cut.read(4096):
+      pass

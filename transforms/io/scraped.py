@@ -196,7 +196,7 @@ def is_compressed(path: str) -> bool:
   return CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
 
 
-class _Gunzipped:
+class Gunzipped:
   """The bytes of a gzip stream `f` (its members one after the other), read
   in bounded memory; EOFError where the file ends inside a member. Beam's
   reader ends quietly there, so a file cut short in transfer would lose
@@ -207,19 +207,21 @@ class _Gunzipped:
     self._inflater = zlib.decompressobj(31)
     self._pending = b''
     self._in_member = False
+    self._full = False  # the last call gave all it was asked: zlib may hold more
 
   def read(self, n: int) -> bytes:
     while True:
-      if not self._pending:
+      if not self._pending and not self._full:
         self._pending = self._f.read(1 << 20)
         if not self._pending:
           if self._in_member:
             raise EOFError('the file ends inside a gzip member (cut short?)')
           return b''
       data = self._inflater.decompress(self._pending, n)
+      self._full = len(data) == n
       self._in_member = True
       if self._inflater.eof:
-        self._pending, self._in_member = self._inflater.unused_data, False
+        self._pending, self._in_member, self._full = self._inflater.unused_data, False, False
         self._inflater = zlib.decompressobj(31)
       else:
         self._pending = self._inflater.unconsumed_tail
@@ -234,7 +236,7 @@ def open_scraped(path: str):
   """A scraped file's bytes, decompressed by its extension (gzip by the
   reader above, which says where a file is cut short)."""
   if CompressionTypes.detect_compression_type(path) == CompressionTypes.GZIP:
-    return _Gunzipped(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
+    return Gunzipped(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
   return FileSystems.open(path, compression_type=CompressionTypes.AUTO)
 
 
