@@ -322,23 +322,6 @@ def _numbered(lines: Iterable[bytes], span: LineSpan) -> Iterator[Tuple[str, byt
       yield '%s:%d' % (span.path, line_no), line
 
 
-class ParseScrapedLines(beam.DoFn):
-  """(origin, line) -> the scraped page record, or a dead letter."""
-
-  def __init__(self, read_config: Dict[str, Any]):
-    self._max_bytes = read_config['max_record_bytes']
-    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
-
-  def process(self, origin_line: Tuple[str, bytes]):
-    origin, line = origin_line
-    kind, record = parse_scraped_line(line, self._max_bytes, origin)
-    if kind == schema.DEAD_LETTER:
-      self._bad.inc()
-      yield beam.pvalue.TaggedOutput(schema.DEAD_LETTER, record)
-    else:
-      yield record
-
-
 class IndexScrapedFile(beam.DoFn):
   """A JSON Lines file -> its ``LineSpan``s, to read on different workers
   (``read.scraped_split_bytes`` and ``read.scraped_split_lines``); a file
@@ -383,13 +366,18 @@ class ReadScrapedSpan(beam.DoFn):
   def __init__(self, read_config: Dict[str, Any]):
     self._max_bytes = read_config['max_record_bytes']
     self._lines = Metrics.counter('sources', 'scraped_lines')
-    self._parse = ParseScrapedLines(read_config)
+    self._bad = Metrics.counter('sources', 'scraped_bad_lines')
 
   def process(self, span: LineSpan):
     try:
-      for origin_line in span_lines(span, self._max_bytes):
+      for origin, line in span_lines(span, self._max_bytes):
         self._lines.inc()
-        yield from self._parse.process(origin_line)
+        kind, record = parse_scraped_line(line, self._max_bytes, origin)
+        if kind == schema.DEAD_LETTER:
+          self._bad.inc()
+          yield beam.pvalue.TaggedOutput(schema.DEAD_LETTER, record)
+        else:
+          yield record
     except Exception as e:
       logging.exception('reading %s from byte %d failed', span.path, span.start)
       yield beam.pvalue.TaggedOutput(
